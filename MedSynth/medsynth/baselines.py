@@ -1,0 +1,99 @@
+"""Fitting the non-learned baselines (identity, histogram matching, joint histogram) on training pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import intensity
+from .card import ModelCard
+from .contrasts import canonical_contrast
+from .errors import ConfigError
+from .mask import foreground_mask
+from .models import build_model
+from .volume import Volume
+
+BASELINES = ("identity", "histogram_matching", "joint_histogram")
+Pair = tuple[Volume, Volume, np.ndarray | None]  # source, target (same grid), foreground mask or None
+
+
+def _normalized(pairs: Sequence[Pair], source_norm: dict, target_norm: dict):
+    """Per pair: normalized source and target foreground voxels, and the fitted target normalization."""
+    for source, target, mask in pairs:
+        if source.array.shape != target.array.shape:
+            raise ConfigError("training pairs must be on one grid; resample or run `medsynth prepare` first")
+        m = foreground_mask(source.array) if mask is None else mask.astype(bool)
+        s = intensity.apply(intensity.fit(source_norm, source.array, m), source.array)[m]
+        fitted_t = intensity.fit(target_norm, target.array, m)
+        t = intensity.apply(fitted_t, target.array)[m]
+        background = float(np.median(target.array[~m])) if (~m).any() else float(target.array.min())
+        yield s, t, fitted_t, background
+
+
+def typical_target_intensity(fitted: list[dict[str, Any]], backgrounds: list[float]) -> dict[str, Any]:
+    """The target normalization with the median of its per-subject parameters: a typical scale."""
+    params = {k: float(np.median([f["params"][k] for f in fitted])) for k in fitted[0]["params"]}
+    return {**fitted[0], "params": params, "background": float(np.median(backgrounds))}
+
+
+def fit_baseline(
+    kind: str,
+    pairs: Sequence[Pair],
+    source_contrast: str,
+    target_contrast: str,
+    name: str | None = None,
+    bins: int = 256,
+    training_summary: dict[str, Any] | None = None,
+) -> tuple[torch.nn.Module, ModelCard]:
+    """Fit baseline ``kind`` on co-registered ``pairs``; returns the model and its card."""
+    if kind not in BASELINES:
+        raise ConfigError(f"unknown baseline '{kind}'; expected one of {', '.join(BASELINES)}")
+    if not pairs:
+        raise ConfigError("fitting a baseline needs at least one training pair")
+    src, tgt = canonical_contrast(source_contrast), canonical_contrast(target_contrast)
+    source_norm = intensity.default_normalization(src)
+    target_norm = intensity.default_normalization(tgt)
+    data = list(_normalized(pairs, source_norm, target_norm))
+    hyper: dict[str, Any] = {}
+    if kind == "histogram_matching":
+        hyper = {"levels": bins}
+    elif kind == "joint_histogram":
+        hyper = {"bins": bins}
+    model = build_model(kind, **hyper)
+    if kind == "histogram_matching":
+        q = np.linspace(0.0, 1.0, bins)
+        model.target_quantiles.copy_(torch.from_numpy(np.mean([np.quantile(t, q) for _, t, _, _ in data], axis=0)))
+    elif kind == "joint_histogram":
+        s_all = np.concatenate([s for s, _, _, _ in data])
+        t_all = np.concatenate([t for _, t, _, _ in data])
+        lo, hi = np.percentile(s_all, [0.01, 99.99])
+        centers = np.linspace(lo, hi, bins)
+        index = np.clip(np.rint((s_all - lo) / (hi - lo) * (bins - 1)).astype(np.int64), 0, bins - 1)
+        counts = np.bincount(index, minlength=bins)
+        sums = np.bincount(index, weights=t_all, minlength=bins)
+        filled = counts > 0
+        mean = np.interp(centers, centers[filled], sums[filled] / counts[filled])
+        model.bin_centers.copy_(torch.from_numpy(centers))
+        model.conditional_mean.copy_(torch.from_numpy(mean))
+    target_intensity = typical_target_intensity([f for _, _, f, _ in data], [b for _, _, _, b in data])
+    descriptions = {
+        "identity": "Source image rescaled to the target contrast's typical range (no learning).",
+        "histogram_matching": "Input quantiles mapped to the target contrast's mean training quantiles.",
+        "joint_histogram": "Conditional mean E[target | source intensity] from co-registered training pairs.",
+    }
+    card = ModelCard(
+        name=name or f"{kind}-{src}-{tgt}",
+        architecture=kind,
+        hyperparameters=hyper,
+        spatial_dims=0,
+        source_contrast=src,
+        target_contrast=tgt,
+        source_normalization=source_norm,
+        target_intensity=target_intensity,
+        training={"subjects": len(pairs), **(training_summary or {})},
+        description=f"Baseline: {descriptions[kind]}",
+    )
+    return model, card

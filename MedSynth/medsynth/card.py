@@ -1,0 +1,114 @@
+"""The model card: everything needed to rebuild, run and judge a model, stored with its weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__, intensity
+from .contrasts import canonical_contrast
+from .errors import ConfigError, ModelError
+
+CARD_FORMAT = 1
+SPATIAL_DIMS = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}
+
+
+@dataclass
+class ModelCard:
+    """Self-description of a model file (kept as JSON in the safetensors header).
+
+    ``source_normalization`` says how each input volume is normalized before the network (fitted per
+    volume). ``target_intensity`` is a *fitted* normalization whose inverse maps the network output back
+    to a meaningful scale: the target contrast's typical range in the training data (MR), or HU (CT);
+    its ``background`` is the raw intensity written outside the head.
+    """
+
+    name: str
+    architecture: str
+    hyperparameters: dict[str, Any]
+    spatial_dims: int
+    source_contrast: str
+    target_contrast: str
+    source_normalization: dict[str, Any]
+    target_intensity: dict[str, Any]
+    inference: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    references: list[str] = field(default_factory=list)
+    medsynth_version: str = __version__
+    format: int = CARD_FORMAT
+
+    def __post_init__(self) -> None:
+        try:
+            self.source_contrast = canonical_contrast(self.source_contrast)
+            self.target_contrast = canonical_contrast(self.target_contrast)
+            if self.spatial_dims not in SPATIAL_DIMS:
+                raise ConfigError(f"spatial_dims must be one of {sorted(SPATIAL_DIMS)}, got {self.spatial_dims}")
+            intensity.validate(self.source_normalization, "source_normalization")
+            intensity.validate(self.target_intensity, "target_intensity", fitted=True)
+        except ConfigError as exc:
+            raise ModelError(f"model card '{self.name}': {exc}") from None
+
+    @property
+    def mapping(self) -> str:
+        return f"{self.source_contrast}->{self.target_contrast}"
+
+    @property
+    def engine(self) -> str:
+        return SPATIAL_DIMS[self.spatial_dims]
+
+    @property
+    def background(self) -> float:
+        return float(self.target_intensity.get("background", 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "model card") -> ModelCard:
+        if not isinstance(data, dict):
+            raise ModelError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING}
+        missing = sorted(required - data.keys())
+        if missing:
+            raise ModelError(f"{where}: missing field(s) {', '.join(missing)}")
+        unknown = sorted(data.keys() - names)
+        if unknown:
+            raise ModelError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        if data.get("format", CARD_FORMAT) > CARD_FORMAT:
+            raise ModelError(
+                f"{where}: card format {data['format']} is newer than this MedSynth ({__version__}) reads; upgrade"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "model card") -> ModelCard:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{where}: card is not valid JSON ({exc})") from None
+        return cls.from_dict(data, where)
+
+    def summary(self) -> str:
+        """A few human-readable lines (for `medsynth models` and the Slicer module)."""
+        lines = [
+            f"{self.name}: {self.mapping} ({self.architecture}, {self.engine})",
+            f"  {self.description}" if self.description else "",
+        ]
+        if self.training:
+            data = self.training.get("data") or self.training.get("dataset")
+            if data:
+                lines.append(f"  trained on: {data}")
+        for split, values in self.metrics.items():
+            if isinstance(values, dict):
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
+                lines.append(f"  {split}: {shown}")
+        return "\n".join(line for line in lines if line)

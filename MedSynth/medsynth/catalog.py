@@ -1,0 +1,145 @@
+"""The catalog of bundled models: file, SHA256 and card of each, in ``Resources/Models/catalog.json``.
+
+The CLI and the Slicer module list models from the catalog without opening any weights; a bundled file
+is checked against its SHA256 before it is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .card import ModelCard
+from .checkpoint import read_card
+from .contrasts import canonical_contrast
+from .errors import ModelError
+from .io import atomic_output
+
+CATALOG_FILE = "catalog.json"
+CATALOG_FORMAT = 1
+_verified: set[tuple[str, float]] = set()
+
+
+@dataclass
+class CatalogEntry:
+    name: str
+    file: str
+    sha256: str
+    card: ModelCard
+    default: bool
+    folder: Path
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.file
+
+
+def bundled_models_dir() -> Path:
+    """Folder of the bundled models: $MEDSYNTH_MODELS_DIR, the source/Slicer layout, or the wheel's copy."""
+    env = os.environ.get("MEDSYNTH_MODELS_DIR")
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parent.parent / "Resources" / "Models"
+    if (beside / CATALOG_FILE).exists():
+        return beside
+    try:
+        return Path(str(resources.files("medsynth._bundled")))
+    except ModuleNotFoundError:
+        return beside
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
+    folder = bundled_models_dir() if folder is None else Path(folder)
+    path = folder / CATALOG_FILE
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: catalog is not valid JSON ({exc})") from None
+    if data.get("format") != CATALOG_FORMAT or not isinstance(data.get("models"), list):
+        raise ModelError(f"{path}: expected {{'format': {CATALOG_FORMAT}, 'models': [...]}}")
+    entries = []
+    for item in data["models"]:
+        try:
+            entries.append(CatalogEntry(
+                name=item["name"], file=item["file"], sha256=item["sha256"],
+                card=ModelCard.from_dict(item["card"], where=f"{path} entry '{item.get('name')}'"),
+                default=bool(item.get("default", False)), folder=folder,
+            ))
+        except KeyError as exc:
+            raise ModelError(f"{path}: a catalog entry lacks {exc}") from None
+    return entries
+
+
+def find_models(source: str | None = None, target: str | None = None, folder: Path | None = None) -> list[CatalogEntry]:
+    """Catalog entries for a mapping (either side may be left open), defaults first."""
+    src = canonical_contrast(source) if source else None
+    tgt = canonical_contrast(target) if target else None
+    hits = [e for e in load_catalog(folder)
+            if (src is None or e.card.source_contrast == src) and (tgt is None or e.card.target_contrast == tgt)]
+    return sorted(hits, key=lambda e: (not e.default, e.name))
+
+
+def resolve_model(name_or_path: str | Path, folder: Path | None = None) -> Path:
+    """Path of a model given a catalog name or a file; bundled files are checked against their SHA256."""
+    candidate = Path(name_or_path)
+    if candidate.exists() or candidate.suffix in (".safetensors", ".pt", ".pth", ".ckpt", ".bin"):
+        return candidate
+    entries = load_catalog(folder)
+    for entry in entries:
+        if entry.name == str(name_or_path):
+            verify_entry(entry)
+            return entry.path
+    names = ", ".join(e.name for e in entries) or "(the catalog is empty)"
+    raise ModelError(f"no model named '{name_or_path}' and no such file; bundled models: {names}")
+
+
+def verify_entry(entry: CatalogEntry) -> None:
+    path = entry.path
+    if not path.exists():
+        raise ModelError(f"bundled model '{entry.name}': file {path} is missing; reinstall MedSynth")
+    key = (str(path), path.stat().st_mtime)
+    if key in _verified:
+        return
+    actual = sha256_of(path)
+    if actual != entry.sha256:
+        raise ModelError(
+            f"bundled model '{entry.name}': {path} has SHA256 {actual[:12]}..., catalog says "
+            f"{entry.sha256[:12]}...; the file is corrupt or was replaced"
+        )
+    _verified.add(key)
+
+
+def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None) -> CatalogEntry:
+    """Add or replace the entry of model file ``path`` (which must lie in the catalog folder)."""
+    folder = bundled_models_dir() if folder is None else Path(folder)
+    path = Path(path)
+    if path.resolve().parent != folder.resolve():
+        raise ModelError(f"{path}: catalog entries must lie in {folder}")
+    card = read_card(path)
+    catalog_path = folder / CATALOG_FILE
+    data = json.loads(catalog_path.read_text()) if catalog_path.exists() else {"format": CATALOG_FORMAT, "models": []}
+    models = [m for m in data["models"] if m["name"] != card.name]
+    if default:  # one default per mapping
+        for m in models:
+            if (m["card"]["source_contrast"], m["card"]["target_contrast"]) == (card.source_contrast, card.target_contrast):
+                m["default"] = False
+    models.append({"name": card.name, "file": path.name, "sha256": sha256_of(path), "default": default,
+                   "card": card.to_dict()})
+    data["models"] = sorted(models, key=lambda m: m["name"])
+    with atomic_output(catalog_path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return next(e for e in load_catalog(folder) if e.name == card.name)

@@ -1,0 +1,141 @@
+"""Safe, self-describing model files: safetensors weights with the model card in the header.
+
+Loading never unpickles: PyTorch ``.pt``/``.pth`` files (zip or raw pickle) are recognised by their
+first bytes and refused before anything in them is read, since unpickling can run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from .card import ModelCard
+from .errors import ModelError
+from .io import atomic_output
+from .models import build_model
+
+log = logging.getLogger(__name__)
+
+CARD_KEY = "medsynth.card"
+MAX_HEADER = 100 * 1024 * 1024
+
+
+@dataclass
+class LoadedModel:
+    """A network in eval mode with its card."""
+
+    model: nn.Module
+    card: ModelCard
+    path: Path | None = None
+
+
+def build_from_card(card: ModelCard) -> nn.Module:
+    return build_model(card.architecture, **card.hyperparameters)
+
+
+def save_model(model: nn.Module, card: ModelCard, path: str | Path, half: bool = False) -> Path:
+    """Write ``model``'s state and ``card`` atomically; ``half`` stores floating tensors as float16."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ModelError(f"{path}: model files must end in .safetensors")
+    # The card must rebuild exactly this state dict, or the file could never be loaded again.
+    expected = build_from_card(card).state_dict()
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _check_tensors(expected, state, path)
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    with atomic_output(path) as tmp:
+        save_file(state, str(tmp), metadata={CARD_KEY: card.to_json()})
+    return path
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The card of a model file, reading only the header (cheap, no weights)."""
+    path = _check_file(Path(path))
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error type for corrupt files
+        raise ModelError(f"{path}: corrupt safetensors file: {exc}") from None
+    if CARD_KEY not in metadata:
+        raise ModelError(f"{path}: safetensors file has no MedSynth model card ('{CARD_KEY}' metadata)")
+    return ModelCard.from_json(metadata[CARD_KEY], where=str(path))
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """Rebuild the network from the card and load the weights, checking they match exactly."""
+    path = Path(path)
+    card = read_card(path)
+    model = build_from_card(card)
+    expected = model.state_dict()
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot read the weights (corrupt or truncated file): {exc}") from None
+    _check_tensors(expected, state, path)
+    state = {k: v.to(expected[k].dtype) for k, v in state.items()}
+    model.load_state_dict(state, strict=True)
+    model.eval().to(device)
+    return LoadedModel(model, card, path)
+
+
+def _check_tensors(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], path: Path) -> None:
+    missing = sorted(expected.keys() - state.keys())
+    unexpected = sorted(state.keys() - expected.keys())
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected tensors {_few(unexpected)}")
+    shapes = [
+        f"{k}: file {tuple(state[k].shape)} vs card {tuple(expected[k].shape)}"
+        for k in sorted(expected.keys() & state.keys())
+        if tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+    if shapes:
+        problems.append(f"wrong shapes ({_few(shapes)})")
+    if problems:
+        raise ModelError(
+            f"{path}: weights do not match the architecture its card describes: {'; '.join(problems)}"
+        )
+
+
+def _few(items: list[str], n: int = 4) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def _check_file(path: Path) -> Path:
+    """Refuse anything that is not a safetensors file, by its first bytes, before parsing it."""
+    if not path.exists():
+        raise ModelError(f"{path}: model file not found")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a folder; expected a .safetensors model file")
+    with path.open("rb") as f:
+        head = f.read(9)
+    size = path.stat().st_size
+    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
+        raise ModelError(
+            f"{path}: is a PyTorch pickle checkpoint (.pt/.pth); MedSynth only loads .safetensors model files "
+            "with a model card, because unpickling a file can run arbitrary code. Nothing in it was read."
+        )
+    if len(head) < 9:
+        raise ModelError(f"{path}: too short to be a safetensors model file ({size} bytes)")
+    (header_len,) = struct.unpack("<Q", head[:8])
+    if header_len > min(size - 8, MAX_HEADER) or head[8:9] != b"{":
+        raise ModelError(f"{path}: not a safetensors file (bad header); expected a MedSynth .safetensors model")
+    try:
+        with path.open("rb") as f:
+            f.seek(8)
+            json.loads(f.read(header_len))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelError(f"{path}: corrupt safetensors header") from None
+    return path

@@ -1,0 +1,1 @@
+"""The ``medsynth`` command line."""

@@ -1,0 +1,46 @@
+"""``medsynth models``: the bundled model catalog and model cards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..catalog import bundled_models_dir, find_models, resolve_model
+from ..checkpoint import read_card
+from .common import format_table
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list bundled models or show a model card",
+        description="List the bundled models (name, mapping, architecture, engine) or show the full card of one "
+        "model (a bundled name or a .safetensors file).",
+    )
+    p.add_argument("name", nargs="?", default=None, metavar="NAME_OR_FILE", help="show this model's card")
+    p.add_argument("--source", default=None, help="only models for this source contrast (e.g. T1)")
+    p.add_argument("--target", default=None, help="only models for this target contrast (e.g. T2)")
+    p.add_argument("--json", action="store_true", help="print JSON (cards included) instead of a table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.name:
+        path = resolve_model(args.name)
+        card = read_card(path)
+        print(card.to_json() if args.json else f"{card.summary()}\n  file: {Path(path)}\n\n{card.to_json()}")
+        return 0
+    entries = find_models(args.source, args.target)
+    if args.json:
+        print(json.dumps([{"name": e.name, "file": str(e.path), "sha256": e.sha256, "default": e.default,
+                           "card": e.card.to_dict()} for e in entries], indent=2))
+        return 0
+    if not entries:
+        print(f"no bundled models match (catalog folder: {bundled_models_dir()})")
+        return 0
+    rows = [[e.name + (" *" if e.default else ""), e.card.mapping, e.card.architecture, e.card.engine,
+             e.card.description[:60]] for e in entries]
+    print(format_table(["name", "mapping", "architecture", "engine", "description"], rows))
+    print("* default model for its mapping")
+    return 0

@@ -1,0 +1,39 @@
+"""``medsynth synthesize``: one volume in, one synthetic volume out."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ..pipeline import synthesize_file
+from .common import add_inference_options, inference_options, progress_bar
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "synthesize",
+        help="synthesize a contrast from an input volume with a model",
+        description="Synthesize the model's target contrast from INPUT and write it to OUTPUT on exactly the input's "
+        "grid (origin, spacing, direction). Formats: .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd.",
+    )
+    p.add_argument("input", metavar="INPUT", help="input volume (the model's source contrast)")
+    p.add_argument("output", metavar="OUTPUT", help="output volume; the format follows the extension")
+    p.add_argument("--model", "-m", required=True,
+                   help="bundled model name (see `medsynth models`) or a .safetensors model file")
+    p.add_argument("--input-contrast", default=None,
+                   help="contrast of INPUT (e.g. T1); refused if the model expects another. Default: guessed from "
+                        "an IXI/BraTS-style file name such as sub-T1.nii.gz, else not checked")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    add_inference_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    with progress_bar(args, "batch") as progress:
+        out, loaded = synthesize_file(
+            args.input, args.output, args.model, inference_options(args), args.input_contrast,
+            args.overwrite, progress,
+        )
+    print(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out} ({time.perf_counter() - start:.1f} s)")
+    return 0

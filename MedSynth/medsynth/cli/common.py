@@ -1,0 +1,97 @@
+"""Pieces shared by the subcommands: progress bars, inference options, table printing."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..device import DEVICES, PRECISIONS
+from ..inference import InferenceOptions
+from ..inference.options import BLEND_MODES
+from ..io import atomic_output
+from ..volume import PLANES
+
+
+@contextmanager
+def progress_bar(args: argparse.Namespace, unit: str) -> Iterator:
+    """A tqdm bar driven by a ``progress(done, total, message)`` callback (silent with --quiet)."""
+    bar = tqdm(total=1, unit=unit, disable=getattr(args, "quiet", False), leave=False, dynamic_ncols=True)
+
+    def update(done: int, total: int, message: str) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.set_description(message)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def add_inference_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inference")
+    g.add_argument("--axis", default="auto", choices=("auto", *PLANES),
+                   help="plane of the slices for 2D models; auto = the plane the model was trained on "
+                        "(chosen from the volume's direction matrix, not the array order)")
+    g.add_argument("--batch-size", type=int, default=8, help="slices or patches per forward pass (default 8)")
+    g.add_argument("--patch-size", type=_int_or_full, default=None,
+                   help="3D models: patch edge in voxels, or 'full' for one pass over the whole volume "
+                        "(default: the model's, usually 32)")
+    g.add_argument("--stride", type=int, default=None,
+                   help="3D models: step between patches in voxels; 8 on 32^3 patches is the seeds' setting "
+                        "(default: the model's)")
+    g.add_argument("--blend", default="gaussian", choices=tuple(BLEND_MODES),
+                   help="3D models: how overlapping patches are averaged (default gaussian)")
+    g.add_argument("--no-skip-background", dest="skip_background", action="store_false",
+                   help="process every slice/patch, not only those holding foreground (slower, same result "
+                        "inside the head)")
+    g.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto = CUDA, else Apple MPS, else CPU; an unavailable device falls back to the CPU")
+    g.add_argument("--precision", default="fp32", choices=tuple(PRECISIONS),
+                   help="fp32, or bf16/fp16 mixed precision (faster on recent CPUs/GPUs, slightly less exact)")
+
+
+def _int_or_full(value: str):
+    return "full" if value == "full" else int(value)
+
+
+def inference_options(args: argparse.Namespace) -> InferenceOptions:
+    return InferenceOptions(
+        axis=args.axis, batch_size=args.batch_size, skip_background=args.skip_background,
+        patch_size=args.patch_size, stride=args.stride, blend=args.blend,
+        device=args.device, precision=args.precision,
+    )
+
+
+def format_table(header: list[str], rows: list[list]) -> str:
+    cells = [[_fmt(c) for c in row] for row in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    with atomic_output(path) as tmp:
+        tmp.write_text(buffer.getvalue())
+    return path
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
+    return str(value)

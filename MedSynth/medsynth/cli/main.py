@@ -1,0 +1,55 @@
+"""Entry point of the ``medsynth`` command: subcommands, logging and user-facing errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from ..errors import Cancelled, MedSynthError
+from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_synthesize
+
+SUBCOMMANDS = (cmd_phantom, cmd_synthesize, cmd_evaluate, cmd_models, cmd_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medsynth",
+        description="Synthesize unacquired MRI contrasts and modalities (T1w, T2w, PD, FLAIR, CT) from acquired "
+        "ones, evaluate them against real images, and make phantom data to try it all on.",
+        epilog="Run `medsynth COMMAND --help` for the options of a command. Start with `medsynth demo`.",
+    )
+    parser.add_argument("--version", action="version", version=f"medsynth {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true", help="show warnings and errors only, no progress bars")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s" if args.verbose
+                        else "medsynth: %(levelname)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("medsynth").setLevel(level)
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        return int(args.run(args) or 0)
+    except MedSynthError as exc:
+        print(f"medsynth: error: {exc}", file=sys.stderr)
+        return 2
+    except Cancelled as exc:
+        print(f"medsynth: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("medsynth: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

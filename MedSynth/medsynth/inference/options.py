@@ -1,0 +1,43 @@
+"""Settings of a synthesis run (all have defaults; the model card may refine some)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..volume import PLANES
+
+BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
+
+
+@dataclass
+class InferenceOptions:
+    """How to run a model over a volume.
+
+    ``axis``: plane of the slices for 2D models; ``"auto"`` uses the plane the model was trained on.
+    ``batch_size``: slices or patches per forward pass. ``skip_background``: process only slices and
+    patches holding foreground, and only the foreground bounding box grown by ``margin`` voxels.
+    ``patch_size`` / ``stride``: 3D sliding window (``None``: the card's, else 32 and 16); a stride equal
+    to the patch size means no overlap. ``blend``: how overlapping patches are combined.
+    """
+
+    axis: str = "auto"
+    batch_size: int = 8
+    skip_background: bool = True
+    margin: int = 8
+    patch_size: int | Sequence[int] | None = None
+    stride: int | Sequence[int] | None = None
+    blend: str = "gaussian"
+    device: str = "auto"
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.axis != "auto" and self.axis not in PLANES:
+            raise ConfigError(f"axis must be auto or one of {', '.join(PLANES)}, got '{self.axis}'")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.margin < 0:
+            raise ConfigError(f"margin must be 0 or more voxels, got {self.margin}")
+        if self.blend not in BLEND_MODES:
+            raise ConfigError(f"blend must be one of {', '.join(BLEND_MODES)}, got '{self.blend}'")

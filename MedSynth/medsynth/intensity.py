@@ -1,0 +1,108 @@
+"""Per-volume intensity normalizations, each stored as parameters and exactly invertible.
+
+A normalization is a plain dict so it can live in a JSON model card::
+
+    {"kind": "minmax", "percentiles": [0.0, 99.5]}               # how to fit it on a volume
+    {"kind": "minmax", "params": {"lo": 0.0, "hi": 812.5}}          # fitted: ready to apply/invert
+
+Kinds:
+
+- ``minmax``: clip to [lo, hi] and map linearly to [-1, 1] (seed 000). ``lo`` is the ``percentiles[0]``
+  percentile of the whole volume (the background floor), ``hi`` the ``percentiles[1]`` percentile of the
+  foreground (so it does not depend on how much air the field of view holds).
+- ``zscore``: ``(x - mean) / std`` over the foreground (seeds 001/002). No clipping.
+- ``window``: like ``minmax`` with fixed ``lo``/``hi`` (CT in HU, default -1024..3071).
+
+``invert(apply(x))`` returns ``x`` exactly for every kind, except where ``minmax``/``window`` clipped it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+KINDS = ("minmax", "zscore", "window")
+DEFAULT_PERCENTILES = (0.0, 99.5)
+CT_WINDOW = (-1024.0, 3071.0)
+
+
+def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Return ``spec`` with ``params`` fitted on ``array`` (foreground ``mask`` where relevant)."""
+    kind = _kind(spec)
+    data = np.asarray(array, dtype=np.float32)
+    fg = data[mask] if mask is not None and mask.any() else data.ravel()
+    if kind == "minmax":
+        p_lo, p_hi = spec.get("percentiles", DEFAULT_PERCENTILES)
+        lo = float(np.percentile(data, p_lo)) if p_lo > 0 else float(data.min())
+        hi = float(np.percentile(fg, p_hi))
+        if hi <= lo:
+            hi = float(data.max())
+        params = {"lo": lo, "hi": hi}
+    elif kind == "zscore":
+        std = float(fg.std())
+        params = {"mean": float(fg.mean()), "std": std if std > 0 else 1.0}
+    else:
+        lo, hi = spec.get("params", {}).get("lo", CT_WINDOW[0]), spec.get("params", {}).get("hi", CT_WINDOW[1])
+        params = {"lo": float(lo), "hi": float(hi)}
+    return {**spec, "kind": kind, "params": params}
+
+
+def apply(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
+    """Map raw intensities to the normalized scale (float32)."""
+    kind, p = _kind(norm), _params(norm)
+    x = np.asarray(array, dtype=np.float32)
+    if kind == "zscore":
+        return ((x - p["mean"]) / p["std"]).astype(np.float32)
+    lo, hi = p["lo"], p["hi"]
+    return (2.0 * (np.clip(x, lo, hi) - lo) / (hi - lo) - 1.0).astype(np.float32)
+
+
+def invert(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
+    """Map normalized values back to raw intensities (float32)."""
+    kind, p = _kind(norm), _params(norm)
+    y = np.asarray(array, dtype=np.float64)
+    if kind == "zscore":
+        return (y * p["std"] + p["mean"]).astype(np.float32)
+    return ((y + 1.0) * 0.5 * (p["hi"] - p["lo"]) + p["lo"]).astype(np.float32)
+
+
+def apply_value(norm: dict[str, Any], value: float) -> float:
+    """Normalized value of one raw intensity (e.g. the background level)."""
+    return float(apply(norm, np.array([value]))[0])
+
+
+def validate(spec: Any, where: str, fitted: bool = False) -> None:
+    """Raise :class:`ConfigError` if ``spec`` is not a well-formed normalization."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a normalization object, got {type(spec).__name__}")
+    _kind(spec, where)
+    if fitted:
+        _params(spec, where)
+
+
+def _kind(spec: dict[str, Any], where: str = "normalization") -> str:
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise ConfigError(f"{where}: unknown normalization kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return kind
+
+
+def _params(norm: dict[str, Any], where: str = "normalization") -> dict[str, float]:
+    kind = _kind(norm, where)
+    p = norm.get("params")
+    need = ("mean", "std") if kind == "zscore" else ("lo", "hi")
+    if not isinstance(p, dict) or any(not isinstance(p.get(k), (int, float)) for k in need):
+        raise ConfigError(f"{where}: '{kind}' normalization needs numeric params {', '.join(need)}")
+    if kind == "zscore" and p["std"] <= 0 or kind != "zscore" and p["hi"] <= p["lo"]:
+        raise ConfigError(f"{where}: degenerate '{kind}' params {p}")
+    return p
+
+
+def default_normalization(contrast: str) -> dict[str, Any]:
+    """Seed 000's per-volume min-max to [-1, 1] for MR; a fixed HU window for CT."""
+    if contrast == "CT":
+        return {"kind": "window", "params": {"lo": CT_WINDOW[0], "hi": CT_WINDOW[1]}}
+    return {"kind": "minmax", "percentiles": list(DEFAULT_PERCENTILES)}

@@ -1,0 +1,133 @@
+"""Phantom subjects and IXI-style phantom datasets on disk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..io import check_writable_dir, write_volume
+from ..volume import Volume
+from .anatomy import Anatomy, make_anatomy
+from .signal import CONTRAST_NAMES, simulate
+
+log = logging.getLogger(__name__)
+
+IXI_SHAPE = (256, 256, 150)
+IXI_SPACING = (0.9375, 0.9375, 1.2)
+IXI_FOV = tuple(n * s for n, s in zip(IXI_SHAPE, IXI_SPACING, strict=True))  # 240 x 240 x 180 mm
+
+
+def phantom_grid(
+    shape: Sequence[int] = IXI_SHAPE,
+    spacing: Sequence[float] | None = None,
+    direction: np.ndarray | None = None,
+) -> Volume:
+    """An empty grid of ``shape`` (i, j, k) centred on the head.
+
+    Without ``spacing``, the voxel size is chosen so the field of view is IXI's 240 x 240 x 180 mm,
+    so a small grid still holds a whole head.
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3 or min(shape) < 4:
+        raise ConfigError(f"phantom shape must be three sizes of at least 4 voxels, got {shape}")
+    spacing = tuple(f / n for f, n in zip(IXI_FOV, shape, strict=True)) if spacing is None else tuple(spacing)
+    if len(spacing) != 3 or min(spacing) <= 0:
+        raise ConfigError(f"phantom spacing must be three positive sizes in mm, got {spacing}")
+    direction = np.eye(3) if direction is None else np.asarray(direction, dtype=np.float64)
+    half_extent = direction @ (np.asarray(spacing) * (np.asarray(shape) - 1) / 2.0)
+    return Volume.from_geometry(
+        np.zeros(shape[::-1], dtype=np.float32), spacing=spacing, origin=-half_extent, direction=direction
+    )
+
+
+@dataclass
+class PhantomSubject:
+    """One subject: a volume per contrast, plus head mask and tissue labels for each anatomy used."""
+
+    name: str
+    images: dict[str, Volume]
+    masks: dict[str, Volume]  # contrast -> head mask of the anatomy that contrast was drawn from
+    labels: dict[str, Volume]
+
+
+def make_subject(
+    grid: Volume,
+    seed: int,
+    index: int = 0,
+    contrasts: Sequence[str] = CONTRAST_NAMES,
+    unpaired: bool = False,
+    lesion_probability: float = 0.25,
+    noise: float = 0.02,
+    name: str | None = None,
+) -> PhantomSubject:
+    """Simulate subject ``index`` of the dataset with ``seed``; same arguments, same voxels.
+
+    Paired: every contrast images one anatomy. Unpaired: each contrast images its own anatomy, as
+    when contrasts come from different people (for CycleGAN/UNIT-style training).
+    """
+    unknown = [c for c in contrasts if c not in CONTRAST_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown phantom contrast(s) {unknown}; available: {', '.join(CONTRAST_NAMES)}")
+    images, masks, labels = {}, {}, {}
+    anatomy: Anatomy | None = None
+    for ci, contrast in enumerate(contrasts):
+        if anatomy is None or unpaired:
+            tag = [seed, index] if not unpaired else [seed, index, 100 + CONTRAST_NAMES.index(contrast)]
+            rng = np.random.default_rng(tag)
+            anatomy = make_anatomy(grid, rng, lesion=bool(rng.random() < lesion_probability))
+            mask = grid.with_array(anatomy.head_mask.astype(np.uint8))
+            label = grid.with_array(anatomy.labels)
+        image = simulate(anatomy, contrast, np.random.default_rng([seed, index, ci + 1]), noise=noise)
+        images[contrast] = grid.with_array(image)
+        masks[contrast] = mask
+        labels[contrast] = label
+    return PhantomSubject(name or f"phantom{index + 1:03d}", images, masks, labels)
+
+
+def write_phantom_dataset(
+    out_dir: str | Path,
+    subjects: int = 1,
+    shape: Sequence[int] = IXI_SHAPE,
+    spacing: Sequence[float] | None = None,
+    seed: int = 0,
+    contrasts: Sequence[str] = CONTRAST_NAMES,
+    unpaired: bool = False,
+    lesion_probability: float = 0.25,
+    noise: float = 0.02,
+    write_labels: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[Path]:
+    """Write an IXI-style folder: ``<subject>-T1.nii.gz``, ``-T2``, ``-PD``, ``-FLAIR``, ``-CT``, ``-mask``.
+
+    MR images are stored as int16 (as scanners and IXI do), CT in HU as int16, masks as uint8. In
+    unpaired mode each contrast has its own anatomy, hence its own ``<subject>-<contrast>-mask``.
+    """
+    if subjects < 1:
+        raise ConfigError(f"--subjects must be at least 1, got {subjects}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out)
+    grid = phantom_grid(shape, spacing)
+    written: list[Path] = []
+    for index in range(subjects):
+        subject = make_subject(grid, seed, index, contrasts, unpaired, lesion_probability, noise)
+        for contrast, image in subject.images.items():
+            written.append(
+                write_volume(image, out / f"{subject.name}-{contrast}.nii.gz", overwrite, dtype=np.int16)
+            )
+        extra = {"mask": subject.masks, "labels": subject.labels} if write_labels else {"mask": subject.masks}
+        for kind, per_contrast in extra.items():
+            items = per_contrast.items() if unpaired else [(None, next(iter(per_contrast.values())))]
+            for contrast, vol in items:
+                stem = f"{subject.name}-{contrast}-{kind}" if contrast else f"{subject.name}-{kind}"
+                written.append(write_volume(vol, out / f"{stem}.nii.gz", overwrite, dtype=np.uint8))
+        log.info("phantom subject %s written", subject.name)
+        if progress:
+            progress(index + 1, subjects, subject.name)
+    return written

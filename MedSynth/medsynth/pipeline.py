@@ -1,0 +1,97 @@
+"""File-to-file workflows shared by the CLI, the demo and batch scripts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import resolve_model
+from .checkpoint import LoadedModel, load_model
+from .contrasts import contrast_from_filename
+from .device import resolve_device
+from .errors import InputError
+from .inference import InferenceOptions, check_contrast, synthesize
+from .io import check_output_path, read_volume, write_volume
+from .mask import foreground_mask
+from .metrics import compare
+from .mosaic import difference_mosaic
+from .progress import CancelToken, ProgressCallback
+from .resample import resample_to
+from .volume import Volume
+
+log = logging.getLogger(__name__)
+
+
+def synthesize_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    model: str | Path | LoadedModel,
+    options: InferenceOptions | None = None,
+    input_contrast: str | None = None,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[Path, LoadedModel]:
+    """Read, check, synthesize and write atomically. Everything that can be checked is checked before
+    the long work starts; on any failure or cancellation no output file exists."""
+    options = options or InferenceOptions()
+    output_path = check_output_path(output_path, overwrite)
+    loaded = model if isinstance(model, LoadedModel) else load_model(
+        resolve_model(model), device=resolve_device(options.device)
+    )
+    declared = input_contrast or contrast_from_filename(str(input_path))
+    check_contrast(loaded, declared, str(input_path))
+    volume = read_volume(input_path)
+    result = synthesize(volume, loaded, options, progress=progress, cancel=cancel)
+    write_volume(result, output_path, overwrite=overwrite, dtype=np.float32)
+    return output_path, loaded
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, dict[str, float]]
+    reference: Volume  # on the synthetic grid
+    mask: np.ndarray
+    mask_source: str
+
+
+def evaluate_volumes(
+    synthetic: Volume,
+    reference: Volume,
+    mask: Volume | None = None,
+    data_range: float | None = None,
+) -> Evaluation:
+    """Metrics of ``synthetic`` against ``reference`` (resampled onto the synthetic grid if needed)."""
+    if not reference.same_grid(synthetic):
+        log.info("reference is on another grid: resampling it onto the synthetic volume's grid (linear)")
+        reference = resample_to(reference, synthetic)
+    if mask is not None:
+        m = resample_to(mask, synthetic, "nearest").array > 0 if not mask.same_grid(synthetic) else mask.array > 0
+        if not m.any():
+            raise InputError("mask: has no foreground voxel on the synthetic volume's grid")
+        mask_source = "given mask"
+    else:
+        m = foreground_mask(reference.array)
+        mask_source = "foreground of the reference (automatic)"
+    return Evaluation(compare(synthetic, reference, m, data_range), reference, m, mask_source)
+
+
+def metric_rows(metrics: dict[str, dict[str, float]]) -> tuple[list[str], list[list]]:
+    """Table with one row per metric and columns for the masked and whole-image values."""
+    header = ["metric", "mask", "whole"]
+    rows = [[name, metrics["mask"][name], metrics["whole"][name]] for name in metrics["mask"]]
+    return header, rows
+
+
+def write_mosaic(path: Path, synthetic: Volume, evaluation: Evaluation | None = None,
+                 source: Volume | None = None, title: str = "") -> Path:
+    return difference_mosaic(
+        path, synthetic,
+        reference=evaluation.reference if evaluation else None,
+        source=source if source is None or source.same_grid(synthetic) else resample_to(source, synthetic),
+        mask=evaluation.mask if evaluation else None,
+        title=title,
+    )
