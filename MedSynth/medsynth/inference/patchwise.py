@@ -45,15 +45,18 @@ def run_patchwise(
 ) -> np.ndarray:
     """Sliding-window inference of a 3D ``model`` on a normalized ``[k, j, i]`` array.
 
-    With ``mask``, only the foreground bounding box grown by ``margin`` is processed and windows with
-    no foreground voxel are not run through the network (they contribute ``background``).
-    ``patch_size="full"`` runs the whole (cropped) volume in one pass.
+    With ``mask``, windows holding no foreground voxel are not run through the network (they contribute
+    ``background``). The window grid stays anchored to the volume, so skipping changes no foreground
+    voxel: every window covering a foreground voxel holds foreground and is computed as without skipping.
+    ``patch_size="full"`` runs the whole volume in one pass (cropped to the foreground box plus
+    ``margin`` when a mask is given, which saves memory).
     """
     device = device or torch.device("cpu")
-    box = (bounding_box(mask, margin) if mask is not None else None) or tuple(slice(0, n) for n in image.shape)
+    box = tuple(slice(0, n) for n in image.shape)
+    if patch_size == "full" and mask is not None:
+        box = bounding_box(mask, margin) or box
     crop = image[box]
     patch = crop.shape if patch_size == "full" else _per_dim(patch_size)
-    patch = tuple(min(p, n) if patch_size == "full" else p for p, n in zip(patch, crop.shape, strict=True))
     step = patch if patch_size == "full" else _per_dim(stride)
     channels = [crop] + ([mask[box].astype(np.float32)] if mask is not None else [])
     inputs = torch.from_numpy(np.ascontiguousarray(np.stack(channels)))[None]
