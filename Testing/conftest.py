@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from medsynth import intensity
 from medsynth.card import ModelCard
 from medsynth.checkpoint import LoadedModel, save_model

@@ -16,14 +16,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from medsynth.baselines import BASELINES, fit_baseline
 from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import LoadedModel, save_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.metrics import compare, summarize
 from medsynth.phantom import make_subject, phantom_grid
+from tqdm import tqdm
 
 MAPPINGS = [("T1", "T2"), ("T2", "T1"), ("T1", "PD"), ("PD", "T1"), ("T2", "PD"), ("PD", "T2"), ("T1", "CT")]
 SHORT = {"identity": "identity", "histogram_matching": "histmatch", "joint_histogram": "jointhist"}

@@ -135,7 +135,9 @@ def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None
     models = [m for m in data["models"] if m["name"] != card.name]
     if default:  # one default per mapping
         for m in models:
-            if (m["card"]["source_contrast"], m["card"]["target_contrast"]) == (card.source_contrast, card.target_contrast):
+            if m["card"]["source_contrast"] == card.source_contrast and (
+                m["card"]["target_contrast"] == card.target_contrast
+            ):
                 m["default"] = False
     models.append({"name": card.name, "file": path.name, "sha256": sha256_of(path), "default": default,
                    "card": card.to_dict()})

@@ -96,7 +96,7 @@ def _params(norm: dict[str, Any], where: str = "normalization") -> dict[str, flo
     need = ("mean", "std") if kind == "zscore" else ("lo", "hi")
     if not isinstance(p, dict) or any(not isinstance(p.get(k), (int, float)) for k in need):
         raise ConfigError(f"{where}: '{kind}' normalization needs numeric params {', '.join(need)}")
-    if kind == "zscore" and p["std"] <= 0 or kind != "zscore" and p["hi"] <= p["lo"]:
+    if (kind == "zscore" and p["std"] <= 0) or (kind != "zscore" and p["hi"] <= p["lo"]):
         raise ConfigError(f"{where}: degenerate '{kind}' params {p}")
     return p
 

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import SimpleITK as sitk
 
@@ -58,8 +59,21 @@ def read_volume(path: str | os.PathLike, dtype: np.dtype | type | None = np.floa
     volume = from_sitk(image)
     if dtype is not None:
         volume.array = volume.array.astype(dtype, copy=False)
+    _check_nifti_finite(path, image)
     check_volume(volume, str(path))
     return volume
+
+
+def _check_nifti_finite(path: Path, image: sitk.Image) -> None:
+    """ITK's NIfTI reader silently turns NaN voxels into 0; look at the stored values instead."""
+    if not str(path).lower().endswith((".nii", ".nii.gz")) or image.GetPixelID() not in (
+        sitk.sitkFloat32, sitk.sitkFloat64
+    ):
+        return
+    stored = np.asanyarray(nib.load(str(path)).dataobj)
+    bad = int(stored.size - np.count_nonzero(np.isfinite(stored)))
+    if bad:
+        raise InputError(f"{path}: contains {bad} NaN or infinite voxels; expected finite intensities")
 
 
 def _check_layout(path: Path, dimension: int, size: tuple[int, ...], components: int) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only: works headless and inside Slicer's Python
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .io import atomic_output  # noqa: E402
-from .volume import Volume  # noqa: E402
+from .io import atomic_output
+from .volume import Volume
 
 DIFFERENCE_CMAP = "berlin"  # diverging, black at zero: blue = too dark, red = too bright
 _PLANES = (("axial", 2), ("sagittal", 0), ("coronal", 1))

@@ -3,7 +3,6 @@
 import shutil
 
 import pytest
-
 from medsynth.baselines import fit_baseline
 from medsynth.catalog import add_to_catalog, find_models, load_catalog, resolve_model, sha256_of
 from medsynth.checkpoint import LoadedModel, load_model, read_card, save_model

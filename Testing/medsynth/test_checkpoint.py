@@ -6,12 +6,11 @@ import struct
 
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from medsynth.card import ModelCard
 from medsynth.checkpoint import CARD_KEY, load_model, read_card, save_model
 from medsynth.errors import ModelError
 from medsynth.models import architecture_names, build_model
+from safetensors.torch import save_file
 
 
 def test_registry_lists_valid_names_for_unknown_architecture():

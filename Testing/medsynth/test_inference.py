@@ -5,7 +5,6 @@ import logging
 import numpy as np
 import pytest
 import torch
-
 from medsynth.device import resolve_device, resolve_precision
 from medsynth.errors import Cancelled, ConfigError, InputError
 from medsynth.inference import InferenceOptions, check_contrast, synthesize

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from medsynth import intensity
 from medsynth.errors import ConfigError
 

@@ -5,10 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from monai.metrics.regression import compute_ssim_and_cs
-
 from medsynth.metrics import compare, psnr, ssim_map, summarize
 from medsynth.volume import Volume
+from monai.metrics.regression import compute_ssim_and_cs
 
 
 def test_psnr_of_known_mse():

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from medsynth.io import read_volume
 from medsynth.phantom import IXI_PROTOCOL, make_anatomy, make_subject, phantom_grid, write_phantom_dataset
 from medsynth.phantom.signal import tissue_signal

@@ -4,12 +4,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from scipy.spatial.transform import Rotation
-
 from medsynth.io import read_volume, write_volume
 from medsynth.mask import bounding_box, crop, foreground_mask, paste
 from medsynth.resample import resample_to
 from medsynth.volume import Volume, from_sitk, to_sitk
+from scipy.spatial.transform import Rotation
 
 FORMATS = [".nii", ".nii.gz", ".nrrd", ".mha", ".mhd"]
 

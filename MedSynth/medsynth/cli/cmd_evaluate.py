@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("synthetic", metavar="SYNTHETIC", help="synthetic volume")
     p.add_argument("reference", metavar="REFERENCE", help="real acquisition of the same contrast")
-    p.add_argument("--mask", default=None, help="foreground mask volume (default: the reference's head, found automatically)")
+    p.add_argument("--mask", default=None,
+                   help="foreground mask volume (default: the reference's head, found automatically)")
     p.add_argument("--source", default=None, help="source volume to show in the mosaic too (optional)")
     p.add_argument("--data-range", type=float, default=None,
                    help="data range for PSNR/SSIM (default: max - min of the reference)")
