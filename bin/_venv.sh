@@ -18,8 +18,6 @@ medsynth_ensure_venv() {
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
     "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC" >&2
-    # compat mode puts MedSynth/ on sys.path through a .pth file, so the real package always wins over
-    # any folder named medsynth (such as Testing/medsynth) later on the path.
-    "$VENV/bin/python" -m pip install --quiet -e "$MEDSYNTH_ROOT[$extras]" --config-settings editable_mode=compat >&2
+    "$VENV/bin/python" -m pip install --quiet -e "$MEDSYNTH_ROOT[$extras]" >&2
     echo "$want" > "$stamp"
 }

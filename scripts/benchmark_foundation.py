@@ -18,7 +18,6 @@ import time
 from datetime import date
 
 import torch
-
 from medsynth.catalog import find_models
 from medsynth.checkpoint import load_model
 from medsynth.inference import InferenceOptions, synthesize

@@ -9,10 +9,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from medsynth.phantom import make_subject, phantom_grid  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from medsynth.phantom import make_subject, phantom_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -220,3 +220,24 @@ def test_phantom_grid_from_cli_is_exact(tmp_path):
     assert image.GetSize() == (20, 24, 16) and image.GetSpacing() == pytest.approx((2, 2.5, 3))
     reference = make_subject(phantom_grid((20, 24, 16), (2, 2.5, 3)), 0, 0, ("CT",)).images["CT"]
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), reference.array.astype(np.int16))
+
+
+def test_evaluate_folders_gives_per_subject_rows_and_mean_sd(tmp_path, capsys):
+    ref, syn, masks = tmp_path / "ref", tmp_path / "syn", tmp_path / "masks"
+    for folder in (ref, syn, masks):
+        folder.mkdir()
+    grid = phantom_grid((32, 32, 24))
+    for i in range(3):
+        subj = make_subject(grid, 9, i, ("T2",))
+        write_volume(subj.images["T2"], ref / f"s{i}.nii.gz")
+        write_volume(subj.images["T2"].with_array(subj.images["T2"].array + 10.0 * (i + 1)), syn / f"s{i}.nii.gz")
+        write_volume(subj.masks["T2"], masks / f"s{i}.nii.gz")
+    assert main(["-q", "evaluate", str(syn), str(ref), "--mask", str(masks), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    mae = {(r[0], r[1]): r[report["header"].index("mae")] for r in report["rows"]}
+    assert [mae[(f"s{i}", "mask")] for i in range(3)] == pytest.approx([10.0, 20.0, 30.0], rel=1e-4)
+    assert mae[("mean", "mask")] == pytest.approx(20.0, rel=1e-4)
+    assert mae[("sd", "mask")] == pytest.approx(10.0, rel=1e-4)
+    assert (syn / "metrics.csv").exists()
+    assert main(["-q", "evaluate", str(syn), str(tmp_path / "masks" / "s0.nii.gz")]) == 2
+    assert "is not a folder" in capsys.readouterr().err

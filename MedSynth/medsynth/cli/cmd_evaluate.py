@@ -6,9 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import OutputError
+from tqdm import tqdm
+
+from ..errors import InputError, OutputError
 from ..io import read_volume, volume_extension
 from ..metrics import __doc__ as metrics_doc
+from ..metrics import summarize
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
 from .common import format_table, write_csv
 
@@ -19,12 +22,14 @@ def add_parser(sub) -> None:
         help="compare a synthetic volume with a real one (PSNR, SSIM, MAE, MSE, NMSE)",
         description="Compare SYNTHETIC with REFERENCE inside a foreground mask and over the whole image, print the "
         "table, write it as CSV and write a difference-map mosaic PNG (axial, sagittal, coronal). REFERENCE is "
-        "resampled onto SYNTHETIC's grid if they differ.",
+        "resampled onto SYNTHETIC's grid if they differ. With two folders, every volume in SYNTHETIC is compared "
+        "with the file of the same name in REFERENCE (and --mask may be a folder too): one row per subject, then "
+        "the dataset mean and standard deviation.",
         epilog=metrics_doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("synthetic", metavar="SYNTHETIC", help="synthetic volume")
-    p.add_argument("reference", metavar="REFERENCE", help="real acquisition of the same contrast")
+    p.add_argument("synthetic", metavar="SYNTHETIC", help="synthetic volume, or a folder of them")
+    p.add_argument("reference", metavar="REFERENCE", help="real acquisition of the same contrast, or a folder")
     p.add_argument("--mask", default=None,
                    help="foreground mask volume (default: the reference's head, found automatically)")
     p.add_argument("--source", default=None, help="source volume to show in the mosaic too (optional)")
@@ -44,6 +49,8 @@ def _stem(path: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if Path(args.synthetic).is_dir() or Path(args.reference).is_dir():
+        return run_folders(args)
     csv_path = Path(args.csv or f"{_stem(args.synthetic)}_metrics.csv")
     png_path = None if args.no_mosaic else Path(args.mosaic or f"{_stem(args.synthetic)}_difference.png")
     for path in (csv_path, png_path):
@@ -65,4 +72,44 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(header, rows))
         print(f"mask: {evaluation.mask_source}; data range {evaluation.metrics['info']['data_range']:.4g}")
         print(f"metrics: {csv_path}" + (f"\nmosaic:  {png_path}" if png_path else ""))
+    return 0
+
+
+def run_folders(args: argparse.Namespace) -> int:
+    """Per-subject metrics (inside the mask) of every pair of same-named volumes, then mean and SD."""
+    syn_dir, ref_dir = Path(args.synthetic), Path(args.reference)
+    for folder in (syn_dir, ref_dir):
+        if not folder.is_dir():
+            raise InputError(f"{folder}: is not a folder; give two folders or two volume files")
+    mask_dir = Path(args.mask) if args.mask else None
+    if mask_dir is not None and not mask_dir.is_dir():
+        raise InputError(f"{mask_dir}: with folders, --mask must be a folder of masks named like the volumes")
+    names = sorted(p.name for p in syn_dir.iterdir() if volume_extension(p.name) and (ref_dir / p.name).exists())
+    if not names:
+        raise InputError(f"no volume in {syn_dir} has a file of the same name in {ref_dir}")
+    csv_path = Path(args.csv or syn_dir / "metrics.csv")
+    if csv_path.exists() and not args.overwrite:
+        raise OutputError(f"{csv_path}: already exists; pass --overwrite to replace it")
+    per_subject = []
+    for name in tqdm(names, unit="subject", disable=args.quiet, leave=False):
+        mask = read_volume(mask_dir / name, dtype=None) if mask_dir else None
+        evaluation = evaluate_volumes(read_volume(syn_dir / name), read_volume(ref_dir / name), mask,
+                                      args.data_range)
+        per_subject.append((_stem(name), evaluation.metrics["mask"], evaluation.metrics["whole"]))
+    keys = list(per_subject[0][1])
+    header = ["subject", "region", *keys]
+    rows = [[name, region, *(values[k] for k in keys)]
+            for name, m, w in per_subject for region, values in (("mask", m), ("whole", w))]
+    for region, index in (("mask", 1), ("whole", 2)):
+        stats = summarize([entry[index] for entry in per_subject])
+        rows.append(["mean", region, *(stats[k][0] for k in keys)])
+        rows.append(["sd", region, *(stats[k][1] for k in keys)])
+    write_csv(csv_path, header, rows)
+    if args.json:
+        print(json.dumps({"header": header, "rows": rows, "csv": str(csv_path)}, indent=2))
+    else:
+        shown = ["psnr", "ssim_3d", "mae", "nmse"]
+        print(format_table(["subject", *shown], [[r[0], *(r[2 + keys.index(k)] for k in shown)]
+                                               for r in rows if r[1] == "mask"]))
+        print(f"{len(names)} subjects; inside the mask (sd: sample standard deviation). All values: {csv_path}")
     return 0
