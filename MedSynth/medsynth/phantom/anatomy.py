@@ -150,9 +150,10 @@ def _cortex(fr, p, depth, brain, ramp, rng) -> None:
     beyond = np.maximum(depth - sulcal_depth, 0.0)
     d_sulcus = np.sqrt(np.maximum(dist_sulcus - SULCUS_HALF_WIDTH, 0.0) ** 2 + beyond**2)
     sulcus_csf = _inside(dist_sulcus - SULCUS_HALF_WIDTH, ramp) * _inside(depth - sulcal_depth, ramp)
-    # Interhemispheric fissure: mid-sagittal CSF sheet above the corpus callosum and at the poles.
-    in_fissure_region = _inside(BRAIN_CENTER[2] + 22.0 - z, 4.0) + _inside(52.0 - np.abs(y), 4.0)
-    in_fissure_region = np.minimum(in_fissure_region, 1.0)
+    # Interhemispheric fissure: a mid-sagittal CSF sheet above an arch that follows the corpus callosum
+    # (high in the middle, reaching down at the frontal and occipital poles).
+    arch = BRAIN_CENTER[2] + 18.0 - 0.008 * y * y
+    in_fissure_region = _inside(arch - z, 4.0)
     d_fissure = np.where(in_fissure_region > 0.5, np.abs(x) - SULCUS_HALF_WIDTH, 1e3).astype(np.float32)
     fissure_csf = _inside(np.abs(x) - SULCUS_HALF_WIDTH, ramp) * in_fissure_region
     d_csf = np.minimum(np.minimum(depth, d_sulcus), np.maximum(d_fissure, 0.0))
