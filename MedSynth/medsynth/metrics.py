@@ -20,6 +20,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from .mask import foreground_mask
 from .volume import PLANES, Volume
 
 SSIM_WINDOW = 11
@@ -113,8 +114,6 @@ def compare(
 
     Without ``mask`` the foreground of the reference is used (and slices are chosen from it).
     """
-    from .mask import foreground_mask
-
     s = synthetic.array.astype(np.float64)
     r = reference.array.astype(np.float64)
     if s.shape != r.shape:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import find_models, verify_entry
+from ..catalog import find_models, resolve_model, verify_entry
 from ..checkpoint import load_model
 from ..errors import ModelError
 from ..inference import InferenceOptions, synthesize
 from ..io import check_writable_dir, write_volume
 from ..phantom import make_subject, phantom_grid
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
-from .common import format_table, progress_bar, write_csv
+from .common import echo, format_table, progress_bar, write_csv
 
 log = logging.getLogger(__name__)
 DEMO_SEED = 20261121  # not used by any bundled model's training subjects
@@ -44,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     check_writable_dir(out)
     if args.model:
-        from ..catalog import resolve_model
-
         path = resolve_model(args.model)
     else:
         entries = find_models("T1", "T2")
@@ -75,13 +73,13 @@ def run(args: argparse.Namespace) -> int:
     files["mosaic"] = write_mosaic(out / "difference.png", synthetic, evaluation, t1,
                                    title=f"{loaded.card.name}: {loaded.card.mapping}")
     card = loaded.card
-    print(f"model: {card.name} ({card.architecture}, {card.mapping})")
+    echo(f"model: {card.name} ({card.architecture}, {card.mapping})")
     if card.spatial_dims == 0:
-        print("note: this is a non-learned baseline (joint-histogram intensity mapping), not a GAN generator;"
+        echo("note: this is a non-learned baseline (joint-histogram intensity mapping), not a GAN generator;"
               " no trained GAN for T1->T2 is bundled yet.")
-    print(f"phantom {'x'.join(map(str, args.shape))}: {t_phantom:.1f} s; synthesis: {t_synth:.1f} s\n")
-    print(format_table(header, rows))
-    print(f"(mask: head mask of the phantom; data range {evaluation.metrics['info']['data_range']:.4g})\n")
+    echo(f"phantom {'x'.join(map(str, args.shape))}: {t_phantom:.1f} s; synthesis: {t_synth:.1f} s\n")
+    echo(format_table(header, rows))
+    echo(f"(mask: head mask of the phantom; data range {evaluation.metrics['info']['data_range']:.4g})\n")
     for label, path in files.items():
-        print(f"{label:>13}: {path}")
+        echo(f"{label:>13}: {path}")
     return 0

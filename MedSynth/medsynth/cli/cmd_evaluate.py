@@ -13,7 +13,7 @@ from ..io import read_volume, volume_extension
 from ..metrics import __doc__ as metrics_doc
 from ..metrics import summarize
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
-from .common import format_table, write_csv
+from .common import echo, format_table, write_csv
 
 
 def add_parser(sub) -> None:
@@ -66,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
     if png_path is not None:
         write_mosaic(png_path, synthetic, evaluation, source, title=Path(args.synthetic).name)
     if args.json:
-        print(json.dumps({**evaluation.metrics, "mask_source": evaluation.mask_source,
+        echo(json.dumps({**evaluation.metrics, "mask_source": evaluation.mask_source,
                           "csv": str(csv_path), "mosaic": str(png_path) if png_path else None}, indent=2))
     else:
-        print(format_table(header, rows))
-        print(f"mask: {evaluation.mask_source}; data range {evaluation.metrics['info']['data_range']:.4g}")
-        print(f"metrics: {csv_path}" + (f"\nmosaic:  {png_path}" if png_path else ""))
+        echo(format_table(header, rows))
+        echo(f"mask: {evaluation.mask_source}; data range {evaluation.metrics['info']['data_range']:.4g}")
+        echo(f"metrics: {csv_path}" + (f"\nmosaic:  {png_path}" if png_path else ""))
     return 0
 
 
@@ -106,10 +106,10 @@ def run_folders(args: argparse.Namespace) -> int:
         rows.append(["sd", region, *(stats[k][1] for k in keys)])
     write_csv(csv_path, header, rows)
     if args.json:
-        print(json.dumps({"header": header, "rows": rows, "csv": str(csv_path)}, indent=2))
+        echo(json.dumps({"header": header, "rows": rows, "csv": str(csv_path)}, indent=2))
     else:
         shown = ["psnr", "ssim_3d", "mae", "nmse"]
-        print(format_table(["subject", *shown], [[r[0], *(r[2 + keys.index(k)] for k in shown)]
+        echo(format_table(["subject", *shown], [[r[0], *(r[2 + keys.index(k)] for k in shown)]
                                                for r in rows if r[1] == "mask"]))
-        print(f"{len(names)} subjects; inside the mask (sd: sample standard deviation). All values: {csv_path}")
+        echo(f"{len(names)} subjects; inside the mask (sd: sample standard deviation). All values: {csv_path}")
     return 0

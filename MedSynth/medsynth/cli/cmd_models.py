@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..catalog import bundled_models_dir, find_models, resolve_model
 from ..checkpoint import read_card
-from .common import format_table
+from .common import echo, format_table
 
 
 def add_parser(sub) -> None:
@@ -29,18 +29,18 @@ def run(args: argparse.Namespace) -> int:
     if args.name:
         path = resolve_model(args.name)
         card = read_card(path)
-        print(card.to_json() if args.json else f"{card.summary()}\n  file: {Path(path)}\n\n{card.to_json()}")
+        echo(card.to_json() if args.json else f"{card.summary()}\n  file: {Path(path)}\n\n{card.to_json()}")
         return 0
     entries = find_models(args.source, args.target)
     if args.json:
-        print(json.dumps([{"name": e.name, "file": str(e.path), "sha256": e.sha256, "default": e.default,
+        echo(json.dumps([{"name": e.name, "file": str(e.path), "sha256": e.sha256, "default": e.default,
                            "card": e.card.to_dict()} for e in entries], indent=2))
         return 0
     if not entries:
-        print(f"no bundled models match (catalog folder: {bundled_models_dir()})")
+        echo(f"no bundled models match (catalog folder: {bundled_models_dir()})")
         return 0
     rows = [[e.name + (" *" if e.default else ""), e.card.mapping, e.card.architecture, e.card.engine,
              e.card.description[:60]] for e in entries]
-    print(format_table(["name", "mapping", "architecture", "engine", "description"], rows))
-    print("* default model for its mapping")
+    echo(format_table(["name", "mapping", "architecture", "engine", "description"], rows))
+    echo("* default model for its mapping")
     return 0

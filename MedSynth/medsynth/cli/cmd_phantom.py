@@ -6,7 +6,7 @@ import argparse
 import time
 
 from ..phantom import CONTRAST_NAMES, write_phantom_dataset
-from .common import progress_bar
+from .common import echo, progress_bar
 
 
 def add_parser(sub) -> None:
@@ -46,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
             args.out_dir, args.subjects, args.shape, args.spacing, args.seed, args.contrasts,
             args.unpaired, args.lesion_probability, args.noise, args.labels, args.overwrite, progress,
         )
-    print(f"wrote {len(written)} files for {args.subjects} subject(s) to {args.out_dir} "
+    echo(f"wrote {len(written)} files for {args.subjects} subject(s) to {args.out_dir} "
           f"in {time.perf_counter() - start:.1f} s")
     return 0

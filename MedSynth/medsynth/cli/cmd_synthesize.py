@@ -6,7 +6,7 @@ import argparse
 import time
 
 from ..pipeline import synthesize_file
-from .common import add_inference_options, inference_options, progress_bar
+from .common import add_inference_options, echo, inference_options, progress_bar
 
 
 def add_parser(sub) -> None:
@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
             args.input, args.output, args.model, inference_options(args), args.input_contrast,
             args.overwrite, progress,
         )
-    print(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out} ({time.perf_counter() - start:.1f} s)")
+    echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0

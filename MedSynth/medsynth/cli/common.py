@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,13 @@ from ..inference import InferenceOptions
 from ..inference.options import BLEND_MODES
 from ..io import atomic_output
 from ..volume import PLANES
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """The CLI's only way to talk to the terminal: results to stdout, messages to stderr."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"{text}\n")
+    stream.flush()
 
 
 @contextmanager

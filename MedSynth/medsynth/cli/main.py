@@ -10,6 +10,7 @@ import sys
 from .. import __version__
 from ..errors import Cancelled, MedSynthError
 from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_synthesize
+from .common import echo
 
 SUBCOMMANDS = (cmd_phantom, cmd_synthesize, cmd_evaluate, cmd_models, cmd_demo)
 
@@ -42,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except MedSynthError as exc:
-        print(f"medsynth: error: {exc}", file=sys.stderr)
+        echo(f"medsynth: error: {exc}", err=True)
         return 2
     except Cancelled as exc:
-        print(f"medsynth: {exc}", file=sys.stderr)
+        echo(f"medsynth: {exc}", err=True)
         return 130
     except KeyboardInterrupt:
-        print("medsynth: interrupted; nothing was written", file=sys.stderr)
+        echo("medsynth: interrupted; nothing was written", err=True)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's own flush at exit
