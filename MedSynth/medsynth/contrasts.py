@@ -3,6 +3,7 @@
 import re
 
 from .errors import ConfigError
+from .io import volume_stem
 
 #: Canonical name -> accepted spellings (compared case-insensitively).
 CONTRASTS: dict[str, tuple[str, ...]] = {
@@ -32,6 +33,6 @@ def contrast_from_filename(filename: str) -> str | None:
     Only the last ``-``/``_``-separated token before the extension is considered, so an unrelated
     name gives ``None`` rather than a wrong guess.
     """
-    stem = re.sub(r"\.(nii(\.gz)?|nrrd|nhdr|mha|mhd)$", "", filename.split("/")[-1], flags=re.IGNORECASE)
+    stem = volume_stem(filename.split("/")[-1])
     token = re.split(r"[-_.]", stem)[-1].lower()
     return _ALIASES.get(token)

@@ -28,6 +28,12 @@ def volume_extension(path: str | os.PathLike) -> str | None:
     return next((ext for ext in VOLUME_EXTENSIONS if name.endswith(ext)), None)
 
 
+def volume_stem(path: str | os.PathLike) -> str:
+    """``path`` without its volume extension (``a/b-T1.nii.gz`` -> ``a/b-T1``); unchanged if it has none."""
+    ext = volume_extension(path) or ""
+    return str(path)[: len(str(path)) - len(ext)]
+
+
 def _require_extension(path: Path, error: type[Exception]) -> None:
     if volume_extension(path) is None:
         raise error(f"{path}: unsupported file format; expected one of {', '.join(VOLUME_EXTENSIONS)}")
@@ -114,10 +120,10 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Fail early, before any long work, if ``path`` cannot be written as a volume."""
     path = Path(path)
     _require_extension(path, OutputError)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; expected a file name such as out.nii.gz")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
     check_writable_dir(path.parent if str(path.parent) else Path("."))
     return path
 

@@ -69,7 +69,7 @@ def evaluate_volumes(
         log.info("reference is on another grid: resampling it onto the synthetic volume's grid (linear)")
         reference = resample_to(reference, synthetic)
     if mask is not None:
-        m = resample_to(mask, synthetic, "nearest").array > 0 if not mask.same_grid(synthetic) else mask.array > 0
+        m = resample_to(mask, synthetic, "nearest").array > 0
         if not m.any():
             raise InputError("mask: has no foreground voxel on the synthetic volume's grid")
         mask_source = "given mask"
@@ -91,7 +91,7 @@ def write_mosaic(path: Path, synthetic: Volume, evaluation: Evaluation | None = 
     return difference_mosaic(
         path, synthetic,
         reference=evaluation.reference if evaluation else None,
-        source=source if source is None or source.same_grid(synthetic) else resample_to(source, synthetic),
+        source=None if source is None else resample_to(source, synthetic),
         mask=evaluation.mask if evaluation else None,
         title=title,
     )

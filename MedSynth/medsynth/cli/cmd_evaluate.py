@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import InputError, OutputError
-from ..io import read_volume, volume_extension
+from ..io import read_volume, volume_extension, volume_stem
 from ..metrics import __doc__ as metrics_doc
 from ..metrics import summarize
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
@@ -43,16 +43,11 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _stem(path: str) -> str:
-    ext = volume_extension(path) or ""
-    return path[: len(path) - len(ext)] if ext else path
-
-
 def run(args: argparse.Namespace) -> int:
     if Path(args.synthetic).is_dir() or Path(args.reference).is_dir():
         return run_folders(args)
-    csv_path = Path(args.csv or f"{_stem(args.synthetic)}_metrics.csv")
-    png_path = None if args.no_mosaic else Path(args.mosaic or f"{_stem(args.synthetic)}_difference.png")
+    csv_path = Path(args.csv or f"{volume_stem(args.synthetic)}_metrics.csv")
+    png_path = None if args.no_mosaic else Path(args.mosaic or f"{volume_stem(args.synthetic)}_difference.png")
     for path in (csv_path, png_path):
         if path is not None and path.exists() and not args.overwrite:
             raise OutputError(f"{path}: already exists; pass --overwrite to replace it")
@@ -95,7 +90,7 @@ def run_folders(args: argparse.Namespace) -> int:
         mask = read_volume(mask_dir / name, dtype=None) if mask_dir else None
         evaluation = evaluate_volumes(read_volume(syn_dir / name), read_volume(ref_dir / name), mask,
                                       args.data_range)
-        per_subject.append((_stem(name), evaluation.metrics["mask"], evaluation.metrics["whole"]))
+        per_subject.append((volume_stem(name), evaluation.metrics["mask"], evaluation.metrics["whole"]))
     keys = list(per_subject[0][1])
     header = ["subject", "region", *keys]
     rows = [[name, region, *(values[k] for k in keys)]
