@@ -33,7 +33,7 @@ def progress_bar(args: argparse.Namespace, unit: str) -> Iterator:
     bar = tqdm(total=1, unit=unit, disable=getattr(args, "quiet", False), leave=False, dynamic_ncols=True)
 
     def update(done: int, total: int, message: str) -> None:
-        if bar.total != total:
+        if bar.total != total or done < bar.n:
             bar.reset(total=total)
         bar.set_description(message)
         bar.n = done

@@ -1,0 +1,227 @@
+"""Training configuration: typed sections with seed 000's recipe as defaults, from YAML/JSON plus overrides.
+
+A file holds any subset of the sections below; ``--set section.key=value`` overrides a single value (parsed
+as YAML, so ``--set optim.lr=2e-4`` gives a float). Unknown keys are errors, listing the valid ones. The
+resolved configuration is written to the run folder as ``config.yaml``, which ``--config`` accepts back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..contrasts import canonical_contrast
+from ..errors import ConfigError
+from ..volume import PLANES
+
+
+@dataclass
+class DataConfig:
+    root: str = ""  # IXI-style folder or CSV list file
+    patterns: list[str] = field(default_factory=list)  # e.g. "{subject}_{contrast}_bet.nii.gz"
+    source: str = "T1"
+    target: str = "T2"
+    plane: str = "axial"  # slices are taken in this anatomical plane
+    context: int = 0  # neighbouring slices on each side given as extra input channels (2.5D)
+    size: int = 256  # slices are centre-cropped / padded to size x size for batching
+    min_foreground: float = 0.02  # skip slices whose head mask covers less than this fraction
+    validation: float = 0.2  # fraction of subjects (or a list of subject names)
+    test: float = 0.2
+    split_seed: int = 0
+    subjects: dict[str, list[str]] | None = None  # explicit {"train": [...], "validation": [...], "test": [...]}
+
+
+@dataclass
+class ModelConfig:
+    architecture: str = "pgan"
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    discriminator: str = "patchgan"
+    discriminator_hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LossConfig:
+    adversarial: str = "bce"  # bce or lsgan
+    adversarial_weight: float = 1.0
+    l1: float = 100.0
+    l2: float = 0.0
+    gdl: float = 0.0  # gradient difference loss weight
+    gdl_power: float = 2.0
+    perceptual: float = 0.0  # seed 000 uses it; needs vgg_weights
+    vgg_weights: str | None = None
+    vgg_layer: str = "relu2_2"
+    discriminator_factor: float = 0.5  # seed 000 halves the discriminator loss
+
+
+@dataclass
+class OptimConfig:
+    epochs: int = 100
+    decay_epochs: int | None = None  # linear decay to 0 over the last N epochs (default: half)
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 1
+    slices_per_epoch: int | None = None  # sample this many slices per epoch instead of all
+
+
+@dataclass
+class AugmentConfig:
+    flip: bool = True  # left-right flip (the other flips would change anatomy's orientation)
+    rotate: float = 5.0  # degrees, uniform +-
+    scale: float = 0.05  # relative, uniform +-
+    shift: float = 0.03  # fraction of the slice, uniform +-
+    intensity: float = 0.1  # source contrast jitter (gamma and scale), 0 = off
+    probability: float = 0.5  # chance that a slice is transformed geometrically
+
+
+@dataclass
+class ValidationConfig:
+    every: int = 1  # epochs
+    max_subjects: int | None = None
+    samples: bool = True  # write a mosaic of one validation slice each validation
+
+
+@dataclass
+class TrainConfig:
+    name: str = ""
+    output: str = "runs/medsynth"
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # mixed precision on GPU (bf16 where supported, else fp16 with loss scaling)
+    num_workers: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+
+    def __post_init__(self) -> None:
+        d, o = self.data, self.optim
+        try:
+            d.source, d.target = canonical_contrast(d.source), canonical_contrast(d.target)
+        except ConfigError as exc:
+            raise ConfigError(f"data: {exc}") from None
+        if d.source == d.target:
+            raise ConfigError(f"data: source and target are both {d.source}")
+        if d.plane not in PLANES:
+            raise ConfigError(f"data.plane must be one of {', '.join(PLANES)}, got '{d.plane}'")
+        checks = [
+            (o.epochs >= 1, f"optim.epochs must be at least 1, got {o.epochs}"),
+            (o.batch_size >= 1, f"optim.batch_size must be at least 1, got {o.batch_size}"),
+            (o.lr > 0, f"optim.lr must be positive, got {o.lr}"),
+            (o.decay_epochs is None or 0 <= o.decay_epochs <= o.epochs,
+             f"optim.decay_epochs must be between 0 and epochs ({o.epochs}), got {o.decay_epochs}"),
+            (d.context >= 0, f"data.context must be 0 or more slices, got {d.context}"),
+            (d.size >= 8, f"data.size must be at least 8 pixels, got {d.size}"),
+            (self.validation.every >= 1, f"validation.every must be at least 1, got {self.validation.every}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    @property
+    def in_channels(self) -> int:
+        return 2 * self.data.context + 1
+
+    @property
+    def decay_epochs(self) -> int:
+        return self.optim.epochs // 2 if self.optim.decay_epochs is None else self.optim.decay_epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    section = where.rstrip(".") or "configuration"
+    if not isinstance(values, dict):
+        raise ConfigError(f"{section}: expected a mapping of settings, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{section}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in values.items():
+        sub = fields[name].default_factory if fields[name].default_factory is not dataclasses.MISSING else None
+        if sub is not None and dataclasses.is_dataclass(sub):
+            kwargs[name] = _build(sub, value, f"{where}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hints[name], f"{where}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check scalar settings against their type; accept numbers written as text (YAML reads ``2e-4`` as text)."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if value is None and type(None) in options:
+        return None
+    for kind in (bool, int, float, str):
+        if kind not in options:
+            continue
+        if isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool)):
+            return float(value) if kind is float else value
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and kind in (int, float):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+        wanted = " or ".join(k.__name__ for k in options if k is not type(None))
+        raise ConfigError(f"{where}: expected {wanted}, got {value!r}")
+    return value
+
+
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set '{dotted}': '{key}' is not a section")
+    node[keys[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"optim.lr=2e-4"`` -> ``("optim.lr", 0.0002)``; values are parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like section.key=value (e.g. optim.lr=2e-4)")
+    key, raw = text.split("=", 1)
+    try:
+        return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override '{text}': cannot parse the value ({exc})") from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults, updated by the YAML/JSON file at ``path``, then by ``{"section.key": value}`` overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+        try:
+            text = path.read_text()
+            tree = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})") from None
+        tree = tree or {}
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    for key, value in (overrides or {}).items():
+        _set(tree, key, value)
+    try:
+        return _build(TrainConfig, tree, "")
+    except TypeError as exc:
+        raise ConfigError(f"configuration: {exc}") from None

@@ -1,0 +1,168 @@
+"""Paired slice data for 2D training: subjects loaded, checked, normalized, split, and sliced.
+
+Each subject's source and target must lie on one voxel grid (co-registered; ``medsynth prepare`` does
+that). Volumes are normalized per subject and contrast as the model card will say (seed 000: min-max
+to [-1, 1]), slices are taken along the array axis nearest the chosen anatomical plane, exactly as the
+slice-wise inference engine takes them, and slices with too little head in them are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import intensity
+from ..dataset import MASK, find_subjects, require_contrasts
+from ..errors import ConfigError, InputError
+from ..io import read_volume
+from ..mask import bounding_box, foreground_mask
+from ..volume import Volume
+from .config import DataConfig
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class PairedSubject:
+    """One subject, normalized, with the slice axis moved first (``[slice, row, column]``)."""
+
+    name: str
+    source: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray
+    axis: int  # slice axis in the original array
+    geometry: Volume  # the source volume (grid and raw intensities)
+    target_norm: dict[str, Any]  # fitted
+    target_background: float  # raw target intensity outside the head
+    source_fill: float  # normalized background used for padding
+    target_fill: float
+
+
+def split_subjects(names: list[str], config: DataConfig) -> dict[str, list[str]]:
+    """Subject-level split: explicit lists from the config, or seeded random fractions."""
+    if config.subjects:
+        split = {k: list(config.subjects.get(k, [])) for k in SPLITS}
+        unknown = sorted(set(config.subjects) - set(SPLITS))
+        missing = sorted({s for v in split.values() for s in v} - set(names))
+        if unknown or missing:
+            raise ConfigError(f"data.subjects: unknown split(s) {unknown} or subject(s) {missing}; subjects in the "
+                              f"dataset: {', '.join(names)}")
+    else:
+        rng = np.random.default_rng(config.split_seed)
+        order = [names[i] for i in rng.permutation(len(names))]
+        n_val = _count(config.validation, len(names), "validation")
+        n_test = _count(config.test, len(names), "test")
+        if n_val + n_test >= len(names):
+            raise ConfigError(
+                f"too few subjects for the split: {len(names)} subject(s), {n_val} for validation and {n_test} for "
+                "test leave none for training; add subjects or lower data.validation / data.test"
+            )
+        split = {"validation": order[:n_val], "test": order[n_val : n_val + n_test], "train": order[n_val + n_test :]}
+    if not split["train"]:
+        raise ConfigError("too few subjects for the split: no training subject left")
+    return {k: sorted(split[k]) for k in SPLITS}
+
+
+def _count(fraction: float, n: int, what: str) -> int:
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"data.{what} must be a fraction in [0, 1), got {fraction}")
+    return 0 if fraction == 0 else max(1, round(fraction * n))
+
+
+def discover(config: DataConfig) -> dict[str, dict[str, Path]]:
+    if not config.root:
+        raise ConfigError("no dataset given: set data.root (or --data) to an IXI-style folder or a CSV list file")
+    subjects = find_subjects(config.root, config.patterns)
+    require_contrasts(subjects, (config.source, config.target), config.root)
+    return subjects
+
+
+def load_subject(name: str, files: dict[str, Path], config: DataConfig) -> PairedSubject:
+    source, target = read_volume(files[config.source]), read_volume(files[config.target])
+    if not source.same_grid(target):
+        raise InputError(
+            f"subject {name}: {config.source} {source.array.shape} and {config.target} {target.array.shape} are not "
+            f"on one voxel grid ({files[config.source].name}, {files[config.target].name}); register and resample "
+            "them first with `medsynth prepare`"
+        )
+    if MASK in files:
+        mask_volume = read_volume(files[MASK])
+        if not mask_volume.same_grid(source):
+            raise InputError(f"subject {name}: mask {files[MASK].name} is on another grid than its volumes")
+        mask = mask_volume.array > 0
+    else:
+        mask = foreground_mask(source.array)
+    if not mask.any():
+        raise InputError(f"subject {name}: no foreground (head) found in {files[config.source].name}")
+    source_norm = intensity.fit(intensity.default_normalization(config.source), source.array, mask)
+    target_norm = intensity.fit(intensity.default_normalization(config.target), target.array, mask)
+    axis = source.slice_axis(config.plane)
+    s = np.moveaxis(intensity.apply(source_norm, source.array), axis, 0)
+    t = np.moveaxis(intensity.apply(target_norm, target.array), axis, 0)
+    outside = target.array[~mask]
+    return PairedSubject(
+        name=name, source=np.ascontiguousarray(s), target=np.ascontiguousarray(t),
+        mask=np.ascontiguousarray(np.moveaxis(mask, axis, 0)), axis=axis, geometry=source, target_norm=target_norm,
+        target_background=float(np.median(outside)) if outside.size else float(target.array.min()),
+        source_fill=float(s.min()), target_fill=float(t.min()),
+    )
+
+
+class SliceDataset(torch.utils.data.Dataset):
+    """``(source [C, size, size], target [1, size, size])`` pairs from the head-holding slices."""
+
+    def __init__(self, subjects: list[PairedSubject], config: DataConfig) -> None:
+        self.subjects, self.size, self.context = subjects, config.size, config.context
+        self.index: list[tuple[int, int]] = []
+        self.centres: list[tuple[int, int]] = []
+        for number, subject in enumerate(subjects):
+            area = subject.mask.reshape(subject.mask.shape[0], -1).mean(axis=1)
+            self.index += [(number, int(k)) for k in np.flatnonzero(area >= config.min_foreground)]
+            box = bounding_box(subject.mask.any(axis=0))
+            self.centres.append(tuple((b.start + b.stop) // 2 for b in box))
+        if not self.index:
+            raise InputError("no training slice holds enough head (data.min_foreground); check the dataset")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
+        number, k = self.index[item]
+        subject = self.subjects[number]
+        last = subject.source.shape[0] - 1
+        neighbours = np.clip(np.arange(k - self.context, k + self.context + 1), 0, last)
+        source = self._window(subject.source[neighbours], self.centres[number], subject.source_fill)
+        target = self._window(subject.target[k : k + 1], self.centres[number], subject.target_fill)
+        return torch.from_numpy(source), torch.from_numpy(target)
+
+    def _window(self, stack: np.ndarray, centre: tuple[int, int], fill: float) -> np.ndarray:
+        """A size x size window centred on the head, padded with the background value where needed."""
+        out = np.full((stack.shape[0], self.size, self.size), fill, dtype=np.float32)
+        src, dst = [], []
+        for dim, c in zip((1, 2), centre, strict=True):
+            start = c - self.size // 2
+            lo, hi = max(start, 0), min(start + self.size, stack.shape[dim])
+            src.append(slice(lo, hi))
+            dst.append(slice(lo - start, hi - start))
+        out[:, dst[0], dst[1]] = stack[:, src[0], src[1]]
+        return out
+
+
+def write_split(path: Path, split: dict[str, list[str]], subjects: dict[str, dict[str, Path]]) -> None:
+    record = {k: {s: {c: str(p) for c, p in subjects[s].items()} for s in v} for k, v in split.items()}
+    path.write_text(json.dumps(record, indent=2))
+
+
+def read_split(path: Path) -> dict[str, list[str]]:
+    try:
+        record = json.loads(path.read_text())
+        return {k: sorted(record[k]) for k in SPLITS}
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        raise ConfigError(f"{path}: cannot read the recorded split ({exc})") from None

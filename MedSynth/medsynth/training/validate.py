@@ -1,0 +1,62 @@
+"""Whole-volume evaluation of a 2D generator during training, in normalized intensities.
+
+Seed 000 reports PSNR and L1 between images normalized per subject to [-1, 1]; here each synthetic and
+real target are rescaled together to [0, 1] by the real target's normalized range, then PSNR, SSIM and
+MAE are computed inside the head mask and over the whole image (``metrics.compare``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..inference.slicewise import run_slicewise
+from ..inference.voxelwise import run_voxelwise
+from ..metrics import compare
+from ..progress import Reporter
+from .data import PairedSubject
+
+
+def synthesize_normalized(model: nn.Module, subject: PairedSubject, context: int, device: torch.device,
+                          batch_size: int = 8, spatial_dims: int = 2) -> np.ndarray:
+    """The model's output inside the head (``[slice, row, column]``, normalized intensities).
+
+    ``spatial_dims`` 0 runs an intensity-mapping baseline voxel-wise, so baselines are judged exactly
+    like the generators they are compared with.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        if spatial_dims == 0:
+            return run_voxelwise(model, subject.source, subject.target_fill, subject.mask,
+                                 lambda total: Reporter(total, None, None, "baseline"))
+        return run_slicewise(
+            model, subject.source, 0, subject.target_fill, subject.mask,
+            lambda total: Reporter(total, None, None, "validation"),
+            batch_size=batch_size, context=context, device=device,
+        )
+    finally:
+        model.train(was_training)
+
+
+def evaluate_subject(synthetic: np.ndarray, subject: PairedSubject) -> dict[str, dict[str, float]]:
+    lo, hi = float(subject.target.min()), float(subject.target.max())
+    scale = max(hi - lo, 1e-6)
+    geometry = subject.geometry
+    to_grid = lambda a: geometry.with_array(np.moveaxis((a - lo) / scale, 0, subject.axis))  # noqa: E731
+    mask = np.moveaxis(subject.mask, 0, subject.axis)
+    return compare(to_grid(synthetic), to_grid(subject.target), mask, data_range=1.0, planes=False)
+
+
+def evaluate(model: nn.Module, subjects: list[PairedSubject], context: int, device: torch.device,
+             spatial_dims: int = 2) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Mean metrics over ``subjects`` (head mask), per-subject metrics, and the synthetic volumes."""
+    per_subject, volumes = {}, {}
+    for subject in subjects:
+        volumes[subject.name] = synthesize_normalized(model, subject, context, device, spatial_dims=spatial_dims)
+        per_subject[subject.name] = evaluate_subject(volumes[subject.name], subject)
+    keys = ("psnr", "ssim_3d", "mae")
+    mean = {k: float(np.mean([m["mask"][k] for m in per_subject.values()])) for k in keys}
+    mean.update({f"whole_{k}": float(np.mean([m["whole"][k] for m in per_subject.values()])) for k in keys})
+    return mean, per_subject, volumes

@@ -1,0 +1,199 @@
+"""The training engine: configuration, dataset checks, a short run, exact resume, DDP with 2 processes."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from medsynth.checkpoint import load_model
+from medsynth.cli.main import main
+from medsynth.errors import Cancelled, ConfigError, InputError
+from medsynth.io import read_volume, write_volume
+from medsynth.models import build_model
+from medsynth.phantom import write_phantom_dataset
+from medsynth.progress import CancelToken
+from medsynth.resample import resample_to
+from medsynth.training import Trainer, load_config, train
+from medsynth.training.config import parse_override
+from medsynth.training.state import load_state
+from medsynth.training.trainer import lr_factor
+from safetensors import safe_open
+
+TINY = {
+    "model.hyperparameters": {"ngf": 4, "n_blocks": 2, "dense_blocks": 1},
+    "model.discriminator_hyperparameters": {"ndf": 4, "n_layers": 2},
+    "data.size": 48, "optim.slices_per_epoch": 4, "optim.batch_size": 2, "optim.epochs": 3,
+    "data.validation": 0.25, "data.test": 0.25, "device": "cpu",
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("phantoms")
+    write_phantom_dataset(folder, 4, shape=(40, 44, 24), seed=3, contrasts=("T1", "T2"))
+    return folder
+
+
+def config_for(dataset, out, **extra):
+    return load_config(overrides={**TINY, "data.root": str(dataset), "output": str(out), **extra})
+
+
+def state_tensors(path):
+    with safe_open(str(path), framework="pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+
+
+def test_defaults_follow_seed_000():
+    cfg = load_config()
+    assert (cfg.optim.lr, cfg.optim.beta1, cfg.optim.beta2, cfg.optim.epochs) == (1e-4, 0.5, 0.999, 100)
+    assert cfg.loss.discriminator_factor == 0.5 and cfg.decay_epochs == 50
+    assert [lr_factor(e, 100, 50) for e in (0, 49)] == [1.0, 1.0]
+    assert lr_factor(50, 100, 50) < 1.0 and lr_factor(99, 100, 50) == pytest.approx(1 / 51)
+    factors = [lr_factor(e, 100, 50) for e in range(50, 100)]
+    assert np.allclose(np.diff(factors), -1 / 51)  # linear decay
+
+
+def test_config_file_and_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("optim:\n  epochs: 7\nmodel:\n  hyperparameters: {ngf: 8}\n")
+    cfg = load_config(path, dict([parse_override("optim.lr=2e-4"), parse_override("data.target=pd")]))
+    assert (cfg.optim.epochs, cfg.optim.lr, cfg.model.hyperparameters, cfg.data.target) == (7, 2e-4, {"ngf": 8}, "PD")
+    with pytest.raises(ConfigError, match=r"optim: unknown setting\(s\) epoch; valid: epochs"):
+        load_config(overrides={"optim.epoch": 3})
+    with pytest.raises(ConfigError, match="must look like section.key=value"):
+        parse_override("optim.lr")
+    with pytest.raises(ConfigError, match="source and target are both T1"):
+        load_config(overrides={"data.target": "t1w"})
+    (tmp_path / "bad.json").write_text("{oops")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(tmp_path / "bad.json")
+
+
+def test_a_short_run_writes_everything_and_learns(dataset, tmp_path):
+    cfg = config_for(dataset, tmp_path / "run", **{"optim.epochs": 4, "optim.slices_per_epoch": 12})
+    path = train(cfg)
+    run = tmp_path / "run"
+    for name in ("config.yaml", "split.json", "history.csv", "curves.png", "state.safetensors", "best.safetensors",
+                 "model.safetensors", "samples/epoch0004.png"):
+        assert (run / name).is_file(), name
+    split = json.loads((run / "split.json").read_text())
+    assert [len(split[k]) for k in ("train", "validation", "test")] == [2, 1, 1]
+    assert not set(split["train"]) & set(split["test"])
+    loaded = load_model(path)
+    card = loaded.card
+    assert (card.architecture, card.mapping, card.spatial_dims) == ("pgan", "T1->T2", 2)
+    assert card.hyperparameters["in_channels"] == 1 and card.inference["plane"] == "axial"
+    assert {"validation", "test"} <= card.metrics.keys() and np.isfinite(card.metrics["test"]["psnr"])
+    with (run / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {"lr", "loss_D", "loss_G", "loss_G_adv", "loss_G_l1", "val_psnr"} <= rows[0].keys()
+    assert float(rows[-1]["loss_G_l1"]) < float(rows[0]["loss_G_l1"])  # it learns
+    # the model is usable on a new volume, on its exact grid
+    volume = read_volume(next(dataset.glob("*-T1.nii.gz")))
+    from medsynth.inference import synthesize
+
+    out = synthesize(volume, loaded)
+    assert out.array.shape == volume.array.shape and np.isfinite(out.array).all()
+
+
+def test_resume_continues_exactly(dataset, tmp_path):
+    full = train(config_for(dataset, tmp_path / "full"))
+    cancel = CancelToken()
+    cfg = config_for(dataset, tmp_path / "cut")
+    trainer = Trainer(cfg, cancel=cancel, epoch_callback=lambda row: row["epoch"] == 1 and cancel.cancel())
+    with pytest.raises(Cancelled, match="resumes from the end of epoch 1"):
+        trainer.run()
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
+    with pytest.raises(ConfigError, match="already holds a training run"):
+        train(cfg)
+    resumed = train(cfg, resume=True)
+    a, b = state_tensors(tmp_path / "full" / "state.safetensors"), state_tensors(tmp_path / "cut" / "state.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    history = lambda run: (run / "history.csv").read_text().splitlines()  # noqa: E731
+    full_rows = [r.split(",")[:6] for r in history(tmp_path / "full")]
+    cut_rows = [r.split(",")[:6] for r in history(tmp_path / "cut")]
+    assert len(full_rows) == len(cut_rows) == 4
+    np.testing.assert_allclose(np.array(full_rows[1:], float), np.array(cut_rows[1:], float), rtol=1e-5)
+    assert load_model(full).card.metrics["test"]["psnr"] == pytest.approx(
+        load_model(resumed).card.metrics["test"]["psnr"], abs=1e-4)
+
+
+def test_dataset_problems_are_reported_clearly(dataset, tmp_path):
+    with pytest.raises(InputError, match="missing contrast.*has no PD.*contrasts present: T1, T2"):
+        train(config_for(dataset, tmp_path / "a", **{"data.target": "PD"}))
+    with pytest.raises(ConfigError, match="too few subjects for the split: 4 subject"):
+        train(config_for(dataset, tmp_path / "b", **{"data.validation": 0.5, "data.test": 0.5}))
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for path in dataset.glob("phantom00[1-4]-*.nii.gz"):
+        (moved / path.name).symlink_to(path)
+    t2 = read_volume(dataset / "phantom002-T2.nii.gz")
+    coarse = t2.from_geometry(np.zeros((20, 22, 12), np.float32), t2.spacing * 2, t2.origin, t2.direction)
+    (moved / "phantom002-T2.nii.gz").unlink()
+    write_volume(resample_to(t2, coarse), moved / "phantom002-T2.nii.gz")
+    with pytest.raises(InputError, match="phantom002.*not on one voxel grid.*medsynth prepare"):
+        train(config_for(moved, tmp_path / "c", **{"data.subjects": {"train": ["phantom002"]}}))
+    with pytest.raises(InputError, match="dataset not found"):
+        train(config_for(tmp_path / "nowhere", tmp_path / "d"))
+
+
+def test_cli_train_and_resume(dataset, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["-q", "train", "--data", str(dataset), "--out", str(out), "--epochs", "1", "--device", "cpu"]
+    args += [f"--set={k}={json.dumps(v)}" for k, v in TINY.items() if k not in ("optim.epochs", "device")]
+    assert main(args) == 0
+    assert "model:" in capsys.readouterr().out
+    assert main(["-q", "train", "--resume", str(out), "--epochs", "2"]) == 0
+    assert len((out / "history.csv").read_text().splitlines()) == 3
+    assert main(["-q", "train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "configuration file not found" in capsys.readouterr().err
+
+
+def test_ddp_with_two_cpu_processes_matches_one_process(dataset, tmp_path):
+    """torchrun, gloo backend: batch 1 per process x 2 processes == batch 2 in one process."""
+    common = {**TINY, "data.root": str(dataset), "augment.rotate": 3.0}
+    single = tmp_path / "single"
+    train(load_config(overrides={**common, "output": str(single)}))
+    ddp = tmp_path / "ddp"
+    overrides = [f"--set={k}={json.dumps(v)}" for k, v in {**common, "optim.batch_size": 1}.items()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "medsynth.cli.main", "-q", "train", "--out", str(ddp), *overrides],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Compare what the networks compute: conv biases followed by instance norm get zero gradient in theory,
+    # so Adam turns rounding noise into arbitrary (and irrelevant) values there.
+    x = torch.randn(2, 1, 48, 48, generator=torch.Generator().manual_seed(1))
+    outputs = []
+    for run in (single, ddp):
+        state = state_tensors(run / "state.safetensors")
+        g = build_model("pgan", in_channels=1, **TINY["model.hyperparameters"])
+        d = build_model("patchgan", in_channels=2, **TINY["model.discriminator_hyperparameters"])
+        g.load_state_dict({k[len("net.generator."):]: v for k, v in state.items() if k.startswith("net.generator.")})
+        d.load_state_dict({k[len("net.discriminator."):]: v for k, v in state.items()
+                           if k.startswith("net.discriminator.")})
+        with torch.no_grad():
+            y = g(x)
+            outputs.append((y, d(torch.cat([x, y], 1))))
+    torch.testing.assert_close(outputs[0][0], outputs[1][0], rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(outputs[0][1], outputs[1][1], rtol=1e-3, atol=1e-4)
+    single_rows, ddp_rows = ((r / "history.csv").read_text().splitlines() for r in (single, ddp))
+    np.testing.assert_allclose(np.array([r.split(",")[1:4] for r in single_rows[1:]], float),
+                               np.array([r.split(",")[1:4] for r in ddp_rows[1:]], float), rtol=1e-3)
+    assert Path(ddp / "model.safetensors").is_file()
+
+
+def test_state_file_refuses_another_configuration(dataset, tmp_path):
+    train(config_for(dataset, tmp_path / "r", **{"optim.epochs": 1}))
+    g = build_model("pgan", ngf=8, n_blocks=2)
+    with pytest.raises(ConfigError, match="does not fit this configuration"):
+        load_state(tmp_path / "r" / "state.safetensors", {"generator": g}, {})
