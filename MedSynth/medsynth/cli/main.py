@@ -9,10 +9,10 @@ import sys
 
 from .. import __version__
 from ..errors import Cancelled, MedSynthError
-from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_synthesize, cmd_train
+from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_prepare, cmd_synthesize, cmd_train
 from .common import echo
 
-SUBCOMMANDS = (cmd_phantom, cmd_synthesize, cmd_evaluate, cmd_models, cmd_train, cmd_demo)
+SUBCOMMANDS = (cmd_phantom, cmd_prepare, cmd_synthesize, cmd_evaluate, cmd_models, cmd_train, cmd_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
