@@ -20,15 +20,12 @@ import logging
 import sys
 from pathlib import Path
 
-import torch
-from medsynth.baselines import BASELINES, fit_baseline
 from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
-from medsynth.io import read_volume
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
-from medsynth.training.data import discover, load_subject
-from medsynth.training.validate import evaluate
+from medsynth.training.data import discover
+from medsynth.training.validate import baseline_metrics
 from tqdm import tqdm
 
 PATTERNS = ["{subject}_{contrast}_bet_normalized.nii.gz", "{subject}-000-{contrast}.nii.gz"]
@@ -72,20 +69,6 @@ def configure(which: str, args: argparse.Namespace) -> dict:
             "optim.slices_per_epoch": args.slices}
 
 
-def baseline_metrics(config, test_names: list[str]) -> dict:
-    """The three baselines fitted on the training subjects, measured like the generator."""
-    subjects, data = discover(config.data), config.data
-    pairs = [(read_volume(subjects[n][data.source]), read_volume(subjects[n][data.target]), None)
-             for n in data.subjects["train"]]
-    test = [load_subject(n, subjects[n], data) for n in test_names]
-    out = {}
-    for kind in BASELINES:
-        model, _ = fit_baseline(kind, pairs, data.source, data.target)
-        mean, _, _ = evaluate(model.eval(), test, 0, torch.device("cpu"), spatial_dims=0)
-        out[f"baseline {kind}"] = {k: mean[k] for k in ("psnr", "ssim_3d", "mae")}
-    return out
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="+", choices=("real-T1-T2", "real-T2-T1", "phantom-T1-T2", "phantom-T2-T1"))
@@ -115,7 +98,7 @@ def main() -> int:
         bar.close()
         loaded = load_model(path)
         card = loaded.card
-        card.metrics.update(baseline_metrics(config, config.data.subjects["test"]))
+        card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"], config.data.subjects["test"]))
         card.description = (
             f"pGAN ResNet generator (9 residual blocks, ngf {args.ngf} instead of the paper's 64 so that it trains on "
             f"a 2-core CPU) for {card.mapping}, trained with `medsynth train` on "

@@ -17,18 +17,18 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import SimpleITK as sitk  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import SimpleITK as sitk
 
-from .dataset import MASK, find_subjects, require_contrasts  # noqa: E402
-from .errors import InputError  # noqa: E402
-from .io import atomic_output, read_volume, write_volume  # noqa: E402
-from .mask import bounding_box, crop, foreground_mask  # noqa: E402
-from .progress import ProgressCallback  # noqa: E402
-from .registration import STAGES, register  # noqa: E402
-from .resample import resample_to  # noqa: E402
-from .volume import PLANES, Volume, to_sitk  # noqa: E402
+from .dataset import MASK, find_subjects, require_contrasts
+from .errors import InputError
+from .io import atomic_output, read_volume, write_volume
+from .mask import bounding_box, crop, foreground_mask
+from .progress import ProgressCallback
+from .registration import STAGES, register
+from .resample import resample_to
+from .volume import PLANES, Volume, to_sitk
 
 log = logging.getLogger(__name__)
 REPORT_COLUMNS = ["subject", "contrast", "mi_before", "mi_after", "dice_before", "dice_after", "rotation_deg",

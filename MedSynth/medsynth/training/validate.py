@@ -11,11 +11,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..baselines import BASELINES, fit_baseline
 from ..inference.slicewise import run_slicewise
 from ..inference.voxelwise import run_voxelwise
+from ..io import read_volume
 from ..metrics import compare
 from ..progress import Reporter
-from .data import PairedSubject
+from .config import DataConfig
+from .data import PairedSubject, discover, load_subject
 
 
 def synthesize_normalized(model: nn.Module, subject: PairedSubject, context: int, device: torch.device,
@@ -60,3 +63,16 @@ def evaluate(model: nn.Module, subjects: list[PairedSubject], context: int, devi
     mean = {k: float(np.mean([m["mask"][k] for m in per_subject.values()])) for k in keys}
     mean.update({f"whole_{k}": float(np.mean([m["whole"][k] for m in per_subject.values()])) for k in keys})
     return mean, per_subject, volumes
+
+
+def baseline_metrics(data: DataConfig, train: list[str], test: list[str]) -> dict[str, dict[str, float]]:
+    """The three non-learned baselines fitted on ``train`` and measured on ``test`` exactly like a generator."""
+    subjects = discover(data)
+    pairs = [(read_volume(subjects[n][data.source]), read_volume(subjects[n][data.target]), None) for n in train]
+    tests = [load_subject(n, subjects[n], data) for n in test]
+    out = {}
+    for kind in BASELINES:
+        model, _ = fit_baseline(kind, pairs, data.source, data.target)
+        mean, _, _ = evaluate(model.eval(), tests, 0, torch.device("cpu"), spatial_dims=0)
+        out[f"baseline {kind}"] = {k: mean[k] for k in ("psnr", "ssim_3d", "mae")}
+    return out
