@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,16 @@ from .errors import ConfigError, ModelError
 
 CARD_FORMAT = 1
 SPATIAL_DIMS = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 @dataclass
@@ -68,7 +79,8 @@ class ModelCard:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """Strict JSON: metrics that could not be computed (NaN, inf) are written as null."""
+        return json.dumps(_finite(self.to_dict()), indent=2, sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "model card") -> ModelCard:

@@ -140,7 +140,7 @@ def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None
             ):
                 m["default"] = False
     models.append({"name": card.name, "file": path.name, "sha256": sha256_of(path), "default": default,
-                   "card": card.to_dict()})
+                   "card": json.loads(card.to_json())})
     data["models"] = sorted(models, key=lambda m: m["name"])
     with atomic_output(catalog_path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -113,3 +113,17 @@ def test_card_validation_messages(tiny):
     with pytest.raises(ModelError, match="not valid JSON"):
         ModelCard.from_json("{")
     assert ModelCard.from_json(json.dumps(data)).name == "tiny"
+
+
+def test_card_json_is_strict_even_with_missing_metrics(tiny):
+    import json
+    import math
+
+    card = tiny(2).card
+    card.metrics = {"test": {"psnr": 20.0, "ssim_axial": math.nan, "worst": -math.inf}}
+
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    data = json.loads(card.to_json(), parse_constant=refuse)
+    assert data["metrics"]["test"] == {"psnr": 20.0, "ssim_axial": None, "worst": None}

@@ -140,6 +140,8 @@ def test_dataset_problems_are_reported_clearly(dataset, tmp_path):
     write_volume(resample_to(t2, coarse), moved / "phantom002-T2.nii.gz")
     with pytest.raises(InputError, match="phantom002.*not on one voxel grid.*medsynth prepare"):
         train(config_for(moved, tmp_path / "c", **{"data.subjects": {"train": ["phantom002"]}}))
+    with pytest.raises(ConfigError, match="'identity' has nothing to train"):
+        train(config_for(dataset, tmp_path / "e", **{"model.architecture": "identity", "model.hyperparameters": {}}))
     with pytest.raises(InputError, match="dataset not found"):
         train(config_for(tmp_path / "nowhere", tmp_path / "d"))
 

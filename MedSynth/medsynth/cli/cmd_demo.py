@@ -75,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
     card = loaded.card
     echo(f"model: {card.name} ({card.architecture}, {card.mapping})")
     if card.spatial_dims == 0:
-        echo("note: this is a non-learned baseline (joint-histogram intensity mapping), not a GAN generator;"
-              " no trained GAN for T1->T2 is bundled yet.")
+        echo("note: this is a non-learned baseline (intensity mapping), not a trained generator.")
+    elif card.description:
+        echo(f"  {card.description}")
     echo(f"phantom {'x'.join(map(str, args.shape))}: {t_phantom:.1f} s; synthesis: {t_synth:.1f} s\n")
     echo(format_table(header, rows))
     echo(f"(mask: head mask of the phantom; data range {evaluation.metrics['info']['data_range']:.4g})\n")

@@ -11,6 +11,7 @@ from ..training import load_config, train
 from ..training.config import parse_override
 from .common import echo, progress_bar
 
+TRAINABLE = ("pgan", "unet", "convnet")
 EXAMPLE = """examples:
   medsynth phantom data --subjects 6
   medsynth train --data data --source T1 --target T2 --epochs 20 --out runs/t1t2 --set model.hyperparameters.ngf=16
@@ -38,7 +39,8 @@ def add_parser(sub) -> None:
                    help="file pattern with {subject} and {contrast}, repeatable (data.patterns)")
     p.add_argument("--source", help="source contrast, e.g. T1 (data.source)")
     p.add_argument("--target", help="target contrast, e.g. T2 (data.target)")
-    p.add_argument("--arch", choices=architecture_names(), help="generator architecture (model.architecture)")
+    p.add_argument("--arch", choices=[a for a in architecture_names() if a in TRAINABLE],
+                   help="generator architecture (model.architecture): pgan (default), unet or convnet")
     p.add_argument("--epochs", type=int, help="number of epochs (optim.epochs; default 100)")
     p.add_argument("--batch-size", type=int, help="slices per iteration and process (optim.batch_size; default 1)")
     p.add_argument("--lr", type=float, help="learning rate (optim.lr; default 1e-4)")

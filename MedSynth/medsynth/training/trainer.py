@@ -105,6 +105,9 @@ class Trainer:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         self.generator = build_model(cfg.model.architecture, **self.generator_hyperparameters()).to(self.device)
+        if not any(p.requires_grad for p in self.generator.parameters()):
+            raise ConfigError(f"architecture '{cfg.model.architecture}' has nothing to train (a non-learned "
+                              "baseline); choose pgan, unet or convnet")
         d_hyper = {"in_channels": cfg.in_channels + 1, **cfg.model.discriminator_hyperparameters}
         self.discriminator = build_model(cfg.model.discriminator, **d_hyper).to(self.device)
         self.networks = {"generator": self.generator, "discriminator": self.discriminator}

@@ -1,0 +1,47 @@
+"""The bundled trained pGAN generators: present, documented, small, and better than the baselines."""
+
+import pytest
+from medsynth.catalog import find_models, load_catalog
+from medsynth.checkpoint import load_model
+from medsynth.inference import InferenceOptions, synthesize
+from medsynth.metrics import compare
+from medsynth.phantom import make_subject, phantom_grid
+
+TRAINED = ["real-pgan-T1-T2", "real-pgan-T2-T1", "phantom-pgan-T1-T2", "phantom-pgan-T2-T1"]
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_trained_generator_is_bundled_with_an_honest_card(name):
+    entry = next((e for e in load_catalog() if e.name == name), None)
+    assert entry is not None, f"{name} is missing from the catalog"
+    card = entry.card
+    assert card.architecture == "pgan" and card.spatial_dims == 2
+    assert card.hyperparameters["n_blocks"] == 9 and card.hyperparameters["ngf"] < 64
+    assert "instead of the paper's 64" in card.description and "2-core CPU" in card.description
+    assert entry.path.stat().st_size < 10 * 1024 * 1024
+    assert card.training["reproduce"].startswith("scripts/train_bundled.py")
+    # test metrics of the held-out subject next to the three baselines, measured the same way
+    keys = {"test", "baseline identity", "baseline histogram_matching", "baseline joint_histogram"}
+    assert keys <= card.metrics.keys()
+    assert card.metrics["test"]["psnr"] > card.metrics["baseline identity"]["psnr"]
+    if name.startswith("real"):
+        assert card.training["split"]["test"] == ["TCGA-DU-7294"]
+        assert "TCGA-DU-7294" not in card.training["split"]["train"]
+
+
+def test_demo_default_is_a_trained_generator():
+    default = find_models("T1", "T2")[0]
+    assert default.default and default.card.architecture == "pgan"
+
+
+def test_phantom_generator_beats_the_joint_histogram_on_a_new_phantom():
+    subject = make_subject(phantom_grid((96, 96, 64)), seed=424242, contrasts=("T1", "T2"))
+    mask = subject.masks["T1"].array > 0
+    scores = {}
+    for name in ("phantom-pgan-T1-T2", "phantom-jointhist-T1-T2"):
+        synthetic = synthesize(subject.images["T1"], load_model(next(e.path for e in load_catalog()
+                                                                      if e.name == name)),
+                               InferenceOptions(device="cpu"))
+        assert synthetic.same_grid(subject.images["T1"])
+        scores[name] = compare(synthetic, subject.images["T2"], mask, planes=False)["mask"]["ssim_3d"]
+    assert scores["phantom-pgan-T1-T2"] > scores["phantom-jointhist-T1-T2"]
