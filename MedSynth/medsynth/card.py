@@ -122,5 +122,6 @@ class ModelCard:
         for split, values in self.metrics.items():
             if isinstance(values, dict):
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
-                lines.append(f"  {split}: {shown}")
+                if shown:  # nested per-subject tables are left to the full card
+                    lines.append(f"  {split}: {shown}")
         return "\n".join(line for line in lines if line)
