@@ -59,7 +59,6 @@ def run_slicewise(
     rows, pad_rows = _fit_divisor(box[0], data.shape[1], divisor)
     cols, pad_cols = _fit_divisor(box[1], data.shape[2], divisor)
     reporter: Reporter = reporter_factory(len(todo))
-    model.to(memory_format=torch.channels_last)  # oneDNN and tensor cores run convolutions faster this way
     last = data.shape[0] - 1
     offsets = np.arange(-context, context + 1)
     with torch.inference_mode():
@@ -70,6 +69,8 @@ def run_slicewise(
             if any(pad_rows) or any(pad_cols):
                 x = F.pad(x, (*pad_cols, *pad_rows), mode="replicate")
             with autocast(device, precision):
+                # channels-last input: oneDNN and tensor cores run convolutions faster. The model's own
+                # weights are left as they are (a training run shares them with DDP, which needs one layout).
                 y = model(x.contiguous(memory_format=torch.channels_last))
             y = y[:, 0, pad_rows[0] : y.shape[2] - pad_rows[1], pad_cols[0] : y.shape[3] - pad_cols[1]]
             for index, result in zip(batch, y.float().cpu().numpy(), strict=True):

@@ -10,6 +10,7 @@ resumed from its last state continues exactly as if it had never stopped, in one
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import math
 import time
@@ -30,7 +31,7 @@ from ..checkpoint import save_model
 from ..errors import Cancelled, ConfigError
 from ..intensity import default_normalization
 from ..losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
-from ..models import build_model
+from ..models import build_model, get_architecture
 from ..progress import CancelToken, ProgressCallback
 from . import distributed
 from .augment import augment, epoch_seed
@@ -95,6 +96,8 @@ class Trainer:
 
     def generator_hyperparameters(self) -> dict[str, Any]:
         hyper = dict(self.config.model.hyperparameters)
+        if "in_channels" not in inspect.signature(get_architecture(self.config.model.architecture)).parameters:
+            return hyper  # not an image network (a baseline): _build says so
         hyper.setdefault("in_channels", self.config.in_channels)
         if hyper["in_channels"] != self.config.in_channels:
             raise ConfigError(f"model.hyperparameters.in_channels={hyper['in_channels']} but data.context="
