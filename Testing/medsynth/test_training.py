@@ -208,3 +208,19 @@ def test_state_file_refuses_another_configuration(dataset, tmp_path):
     g = build_model("pgan", ngf=8, n_blocks=2)
     with pytest.raises(ConfigError, match="does not fit this configuration"):
         load_state(tmp_path / "r" / "state.safetensors", {"generator": g}, {})
+
+
+def test_augmentation_moves_source_and_target_together_and_is_reproducible():
+    from medsynth.training.augment import augment
+    from medsynth.training.config import AugmentConfig
+
+    image = torch.zeros(4, 1, 32, 32)
+    image[:, :, 8:20, 6:14] = 1.0
+    config = AugmentConfig(rotate=20, scale=0.1, shift=0.1, intensity=0.0, probability=1.0)
+    s1, t1 = augment(image.clone(), image.clone(), config, torch.Generator().manual_seed(5), (0.0, 0.0))
+    s2, t2 = augment(image.clone(), image.clone(), config, torch.Generator().manual_seed(5), (0.0, 0.0))
+    assert torch.equal(s1, s2) and torch.equal(t1, t2)  # same seed, same draw
+    assert torch.allclose(s1, t1) and not torch.allclose(s1, image)  # one geometry for both
+    jitter = AugmentConfig(rotate=0, scale=0, shift=0, flip=False, intensity=0.3, probability=1.0)
+    s3, t3 = augment(image + 0.5, image.clone(), jitter, torch.Generator().manual_seed(1), (-1.0, -1.0))
+    assert torch.equal(t3, image) and not torch.allclose(s3, image + 0.5)  # intensity: source only
