@@ -122,15 +122,18 @@ def _check_file(path: Path) -> Path:
     with path.open("rb") as f:
         head = f.read(9)
     size = path.stat().st_size
-    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
+    header_len = struct.unpack("<Q", head[:8])[0] if len(head) >= 9 else 0
+    # A safetensors file starts with its header length and "{". Only when that fails are pickle signatures
+    # checked: a valid header length can itself begin with the byte 0x80 that starts a pickle.
+    looks_safetensors = len(head) >= 9 and head[8:9] == b"{" and header_len <= min(size - 8, MAX_HEADER)
+    if not looks_safetensors and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):
         raise ModelError(
             f"{path}: is a PyTorch pickle checkpoint (.pt/.pth); MedSynth only loads .safetensors model files "
             "with a model card, because unpickling a file can run arbitrary code. Nothing in it was read."
         )
     if len(head) < 9:
         raise ModelError(f"{path}: too short to be a safetensors model file ({size} bytes)")
-    (header_len,) = struct.unpack("<Q", head[:8])
-    if header_len > min(size - 8, MAX_HEADER) or head[8:9] != b"{":
+    if not looks_safetensors:
         raise ModelError(f"{path}: not a safetensors file (bad header); expected a MedSynth .safetensors model")
     try:
         with path.open("rb") as f:

@@ -224,3 +224,13 @@ def test_augmentation_moves_source_and_target_together_and_is_reproducible():
     jitter = AugmentConfig(rotate=0, scale=0, shift=0, flip=False, intensity=0.3, probability=1.0)
     s3, t3 = augment(image + 0.5, image.clone(), jitter, torch.Generator().manual_seed(1), (-1.0, -1.0))
     assert torch.equal(t3, image) and not torch.allclose(s3, image + 0.5)  # intensity: source only
+
+
+def test_unet_trains_through_the_same_engine_with_2p5d_context(dataset, tmp_path):
+    unet = {"model.architecture": "unet", "model.hyperparameters": {"ngf": 4, "num_downs": 5},
+            "data.size": 32, "data.context": 1, "optim.epochs": 1}
+    with pytest.raises(ConfigError, match="data.size 48 must be a multiple of 32 for 'unet'"):
+        train(config_for(dataset, tmp_path / "bad", **{**unet, "data.size": 48}))
+    card = load_model(train(config_for(dataset, tmp_path / "unet", **unet))).card
+    assert card.architecture == "unet" and card.hyperparameters["in_channels"] == 3
+    assert card.inference["context"] == 1

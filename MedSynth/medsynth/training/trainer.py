@@ -111,6 +111,10 @@ class Trainer:
         if not any(p.requires_grad for p in self.generator.parameters()):
             raise ConfigError(f"architecture '{cfg.model.architecture}' has nothing to train (a non-learned "
                               "baseline); choose pgan, unet or convnet")
+        divisor = int(getattr(self.generator, "size_divisor", 1))
+        if cfg.data.size % divisor:
+            raise ConfigError(f"data.size {cfg.data.size} must be a multiple of {divisor} for "
+                              f"'{cfg.model.architecture}' with these hyperparameters")
         d_hyper = {"in_channels": cfg.in_channels + 1, **cfg.model.discriminator_hyperparameters}
         self.discriminator = build_model(cfg.model.discriminator, **d_hyper).to(self.device)
         self.networks = {"generator": self.generator, "discriminator": self.discriminator}
