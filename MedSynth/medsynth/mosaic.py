@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: works headless and inside Slicer's Python
-import matplotlib.pyplot as plt
 import numpy as np
+
+# A bare Figure (no pyplot): renders to files headless and never touches the global matplotlib backend,
+# which Slicer and a user's console session own.
+from matplotlib.figure import Figure
 
 from .io import atomic_output
 from .volume import Volume
@@ -50,7 +50,8 @@ def difference_mosaic(
     if reference is not None:
         diff = grids["synthetic"][0].astype(np.float32) - grids["reference"][0].astype(np.float32)
     n_rows = len(rows) + (diff is not None)
-    fig, axes = plt.subplots(n_rows, 3, figsize=(9.6, 3.1 * n_rows), squeeze=False, facecolor="black")
+    fig = Figure(figsize=(9.6, 3.1 * n_rows), facecolor="black")
+    axes = fig.subplots(n_rows, 3, squeeze=False)
     for r, (label, _) in enumerate(rows):
         data, spacing = grids[label]
         region = data[mask_ras] if mask_ras is not None and mask_ras.any() else data
@@ -72,7 +73,6 @@ def difference_mosaic(
     path = Path(path)
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=100, facecolor="black", format="png")
-    plt.close(fig)
     return path
 
 

@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import SimpleITK as sitk
+
+# A bare Figure (no pyplot): renders to files headless and never touches the global matplotlib backend.
+from matplotlib.figure import Figure
 
 from .dataset import MASK, find_subjects, require_contrasts
 from .errors import InputError
@@ -108,7 +107,8 @@ def checkerboard(path: Path, reference: Volume, before: Volume, after: Volume, t
     mask = foreground_mask(reference.array)
     centre = [int(np.mean(np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))))
               for axis in range(3)]
-    fig, axes = plt.subplots(2, 3, figsize=(10, 7))
+    fig = Figure(figsize=(10, 7))
+    axes = fig.subplots(2, 3)
     for row, (label, moving) in enumerate((("before", before), ("after", after))):
         board = sitk.GetArrayFromImage(sitk.CheckerBoard(to_sitk(reference, _unit(reference)),
                                                          to_sitk(reference, _unit(moving)), [6, 6, 6]))
@@ -122,4 +122,3 @@ def checkerboard(path: Path, reference: Volume, before: Volume, after: Volume, t
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)

@@ -43,13 +43,6 @@ class Context:
         dist.all_reduce(t)
         return {k: float(v) / self.world for k, v in zip(keys, t.tolist(), strict=True)}
 
-    def broadcast_flag(self, flag: bool) -> bool:
-        if not self.active:
-            return flag
-        t = torch.tensor([int(flag)])
-        dist.broadcast(t, 0)
-        return bool(t.item())
-
 
 def setup(device: str) -> Context:
     world = int(os.environ.get("WORLD_SIZE", "1"))

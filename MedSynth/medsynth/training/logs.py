@@ -8,11 +8,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+
+# A bare Figure (no pyplot): renders to files headless and never touches the global matplotlib backend.
+from matplotlib.figure import Figure
 
 from ..io import atomic_output
 
@@ -55,7 +54,8 @@ class RunLog:
         epochs = [row["epoch"] for row in self.history]
         losses = [k for k in self.history[-1] if k.startswith("loss_")]
         metrics = [k for k in ("val_psnr", "val_ssim", "val_mae") if any(k in row for row in self.history)]
-        fig, axes = plt.subplots(1, 1 + len(metrics), figsize=(4.5 * (1 + len(metrics)), 3.6), squeeze=False)
+        fig = Figure(figsize=(4.5 * (1 + len(metrics)), 3.6))
+        axes = fig.subplots(1, 1 + len(metrics), squeeze=False)
         for key in losses:
             axes[0, 0].plot(epochs, [row.get(key, np.nan) for row in self.history], label=key[5:])
         axes[0, 0].set(title="training losses", xlabel="epoch", yscale="log")
@@ -67,7 +67,6 @@ class RunLog:
         fig.tight_layout()
         with atomic_output(self.folder / "curves.png") as tmp:
             fig.savefig(tmp, dpi=100, format="png")
-        plt.close(fig)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -79,7 +78,8 @@ def sample_mosaic(path: Path, source: np.ndarray, synthetic: np.ndarray, real: n
     diff = synthetic - real
     limit = float(np.percentile(np.abs(diff), 99.5)) or 1.0
     lo, hi = float(real.min()), float(real.max())
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
+    fig = Figure(figsize=(12, 3.4))
+    axes = fig.subplots(1, 4)
     panels = [("source", source, "gray", None, None), ("synthetic", synthetic, "gray", lo, hi),
               ("real", real, "gray", lo, hi), ("synthetic - real", diff, "RdBu_r", -limit, limit)]
     for ax, (name, image, cmap, vmin, vmax) in zip(axes, panels, strict=True):
@@ -91,4 +91,3 @@ def sample_mosaic(path: Path, source: np.ndarray, synthetic: np.ndarray, real: n
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)

@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from .. import __version__
 from ..baselines import typical_target_intensity
 from ..card import ModelCard
-from ..checkpoint import save_model
+from ..checkpoint import load_model, save_model
 from ..errors import Cancelled, ConfigError
 from ..intensity import default_normalization
 from ..losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
@@ -274,8 +274,6 @@ class Trainer:
             save_model(self.generator, self.card(metrics), self.folder / BEST_FILE)
 
     def _finish(self) -> Path:
-        from ..checkpoint import load_model  # the best epoch's weights, as a user would load them
-
         best = load_model(self.folder / BEST_FILE, self.device)
         metrics = dict(best.card.metrics)
         test = [load_subject(s, self.subjects[s], self.config.data) for s in self.split["test"]]
