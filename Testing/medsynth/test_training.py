@@ -103,6 +103,7 @@ def test_a_short_run_writes_everything_and_learns(dataset, tmp_path):
     for name in ("config.yaml", "split.json", "history.csv", "curves.png", "state.safetensors", "best.safetensors",
                  "model.safetensors", "samples/epoch0004.png"):
         assert (run / name).is_file(), name
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))  # tensorboard is in the test extras
     split = json.loads((run / "split.json").read_text())
     assert [len(split[k]) for k in ("train", "validation", "test")] == [2, 1, 1]
     assert not set(split["train"]) & set(split["test"])
