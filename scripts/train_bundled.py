@@ -29,7 +29,6 @@ from medsynth.training.validate import baseline_metrics
 from tqdm import tqdm
 
 PATTERNS = ["{subject}_{contrast}_bet_normalized.nii.gz", "{subject}-000-{contrast}.nii.gz"]
-log = logging.getLogger("train_bundled")
 
 
 def configure(which: str, args: argparse.Namespace) -> dict:
@@ -54,9 +53,9 @@ def configure(which: str, args: argparse.Namespace) -> dict:
     folder = args.work / "phantoms"
     listing = folder / "subjects.csv"
     if not listing.exists():
-        grid = dict(shape=(256, 256, 150), contrasts=("T1", "T2", "PD"), overwrite=True)
-        write_phantom_dataset(folder / "train", args.phantoms, seed=1000, **grid)
-        write_phantom_dataset(folder / "heldout", 2, seed=2000, **grid)
+        settings = dict(shape=(256, 256, 150), contrasts=("T1", "T2", "PD"), overwrite=True)  # IXI grid
+        write_phantom_dataset(folder / "train", args.phantoms, seed=1000, **settings)
+        write_phantom_dataset(folder / "heldout", 2, seed=2000, **settings)
         rows = ["subject,contrast,path"]
         for part in ("train", "heldout"):
             for path in sorted((folder / part).glob("*.nii.gz")):
