@@ -49,7 +49,7 @@ class ConvNet(nn.Module):
         channels = in_channels
         for index, (f, k, d) in enumerate(zip(filters, kernels, dilations, strict=True)):
             last = index == len(filters) - 1
-            layers.append(conv(channels, f, k, padding=d * (k - 1) // 2, dilation=d, bias=bias or last))
+            layers.append(conv(channels, f, k, padding=d * (k - 1) // 2, dilation=d, bias=bias))
             if not last:
                 if norm != "none":
                     layers.append(norm_layer[norm][spatial_dims - 2](f))

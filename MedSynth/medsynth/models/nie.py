@@ -1,0 +1,68 @@
+"""Nie et al. 2018's 3D synthesis GAN (seeds 001/002): dilated fully convolutional generator and its
+3D conditional discriminator.
+
+The generator is a :class:`ConvNet` with the paper's layout: 9 conv + batch norm + LeakyReLU layers,
+kernels 9,3,3,3,9,3,3,7,3, filters 32,32,32,64,64,64,32,32,1, dilation 1 for the first and last layer
+and 2 for the others, "same" padding and no pooling, so any patch size works; without convolution biases
+it has 3,638,592 trainable parameters (3,639,296 with batch-norm running statistics, as seed 002's Keras
+summary counts them). ``residual=True`` is ResGAN's input-output skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .convnet import ConvNet
+from .registry import register_architecture
+
+NIE_FILTERS = (32, 32, 32, 64, 64, 64, 32, 32, 1)
+NIE_KERNELS = (9, 3, 3, 3, 9, 3, 3, 7, 3)
+NIE_DILATIONS = (1, 2, 2, 2, 2, 2, 2, 2, 1)
+
+
+@register_architecture("nie")
+class NieGenerator(ConvNet):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        filters: Sequence[int] = NIE_FILTERS,
+        kernels: Sequence[int] = NIE_KERNELS,
+        dilations: Sequence[int] = NIE_DILATIONS,
+        norm: str = "batch",
+        negative_slope: float = 0.2,
+        bias: bool = False,
+        residual: bool = False,
+    ) -> None:
+        super().__init__(3, in_channels, filters, kernels, dilations, norm, negative_slope, bias, residual)
+
+
+@register_architecture("nie_discriminator", role="discriminator")
+class NieDiscriminator(nn.Module):
+    """Four stages of 3x3x3 conv (with bias) + batch norm + LeakyReLU + 2x max-pool (32, 64, 128, 256
+    filters), then fully connected 512, 128, 1 with LeakyReLU, LeakyReLU and a sigmoid. It sees the source
+    and a real or synthetic target patch as two channels; ``patch_size`` fixes the dense layers' input."""
+
+    def __init__(self, in_channels: int = 2, patch_size: int = 32, filters: Sequence[int] = (32, 64, 128, 256),
+                 negative_slope: float = 0.2) -> None:
+        super().__init__()
+        stages = len(filters)
+        if patch_size % 2**stages:
+            raise ValueError(f"patch_size must be a multiple of {2**stages}, got {patch_size}")
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for f in filters:
+            layers += [nn.Conv3d(channels, f, 3, padding=1), nn.BatchNorm3d(f), nn.LeakyReLU(negative_slope),
+                       nn.MaxPool3d(2)]
+            channels = f
+        side = patch_size // 2**stages
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(channels * side**3, 512), nn.LeakyReLU(negative_slope),
+            nn.Linear(512, 128), nn.LeakyReLU(negative_slope), nn.Linear(128, 1), nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
