@@ -52,3 +52,33 @@ def test_discriminator_scores_and_rejects_bad_patch_sizes():
     assert scores.shape == (3, 1) and ((scores > 0) & (scores < 1)).all()  # sigmoid probabilities
     with pytest.raises(ModelError, match="patch_size must be a multiple of 16"):
         build_model("nie_discriminator", patch_size=24)
+
+
+def test_auto_context_cascade_feeds_each_stage_the_source_and_the_previous_synthesis(tmp_path):
+    from medsynth.card import ModelCard
+    from medsynth.checkpoint import load_model, save_model
+
+    small = {"filters": [4, 1], "kernels": [3, 3], "dilations": [1, 1]}
+    torch.manual_seed(0)
+    cascade = build_model("nie_cascade", stages=3, **small).eval()
+    assert [s.net[0].in_channels for s in cascade.stages] == [1, 2, 2]
+    x = torch.randn(1, 1, 8, 8, 8)
+    with torch.no_grad():
+        y1 = cascade.stages[0](x)
+        y2 = cascade.stages[1](torch.cat([x, y1], 1))
+        y3 = cascade.stages[2](torch.cat([x, y2], 1))
+        torch.testing.assert_close(cascade(x, stages_to_run=2), y2)
+        torch.testing.assert_close(cascade(x), y3)
+    card = ModelCard(name="acm", architecture="nie_cascade", hyperparameters={"stages": 3, **small}, spatial_dims=3,
+                     source_contrast="PD", target_contrast="T2", source_normalization={"kind": "zscore"},
+                     target_intensity={"kind": "zscore", "params": {"mean": 0.0, "std": 1.0}})
+    path = save_model(cascade, card, tmp_path / "acm.safetensors")  # the whole chain in one file
+    with torch.no_grad():
+        torch.testing.assert_close(load_model(path).model(x), y3)
+    # and the patch-wise engine runs the whole chain on a volume, keeping its grid
+    from medsynth.inference import InferenceOptions, synthesize
+    from medsynth.phantom import make_subject, phantom_grid
+
+    pd = make_subject(phantom_grid((24, 24, 20)), seed=2, contrasts=("PD",)).images["PD"]
+    out = synthesize(pd, load_model(path), InferenceOptions(patch_size=16, stride=8, device="cpu"))
+    assert out.same_grid(pd) and torch.isfinite(torch.from_numpy(out.array)).all()

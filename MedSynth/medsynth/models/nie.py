@@ -66,3 +66,34 @@ class NieDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+@register_architecture("nie_cascade")
+class AutoContextCascade(nn.Module):
+    """Auto-context model (seed 001): ``stages`` generators in a chain. Stage 1 sees the source patch;
+    stage k sees the source and stage k-1's synthetic patch as two channels. Trained stage by stage
+    (``stages_to_run`` limits the chain), run as a whole at inference, saved as one model file."""
+
+    def __init__(self, stages: int = 2, in_channels: int = 1, filters: Sequence[int] = NIE_FILTERS,
+                 kernels: Sequence[int] = NIE_KERNELS, dilations: Sequence[int] = NIE_DILATIONS,
+                 norm: str = "batch", negative_slope: float = 0.2, bias: bool = False,
+                 residual: bool = False) -> None:
+        super().__init__()
+        if stages < 1:
+            raise ValueError(f"stages must be at least 1, got {stages}")
+        self.stages = nn.ModuleList(
+            NieGenerator(in_channels + (1 if k else 0), filters, kernels, dilations, norm, negative_slope, bias,
+                         residual)
+            for k in range(stages)
+        )
+        self.in_channels = in_channels
+        self.size_divisor = 1
+
+    def forward(self, x: torch.Tensor, stages_to_run: int | None = None) -> torch.Tensor:
+        count = len(self.stages) if stages_to_run is None else stages_to_run
+        if not 1 <= count <= len(self.stages):
+            raise ValueError(f"stages_to_run must be between 1 and {len(self.stages)}, got {count}")
+        y = self.stages[0](x)
+        for stage in self.stages[1:count]:
+            y = stage(torch.cat([x, y], 1))
+        return y
