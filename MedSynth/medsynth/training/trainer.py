@@ -213,8 +213,7 @@ class Trainer:
         sums: dict[str, float] = defaultdict(float)
         for step in range(steps):
             if self.cancel is not None and self.cancel.cancelled:
-                raise Cancelled(f"training stopped during epoch {epoch + 1}; the run resumes from the end of epoch "
-                                f"{epoch} with --resume {self.folder}")
+                raise self._stopped(epoch)
             positions = np.arange(step * per_step, (step + 1) * per_step)[ctx.rank :: ctx.world]
             values = self.step(*self._batch(positions, order, seed))
             for key, value in values.items():
@@ -244,7 +243,10 @@ class Trainer:
         try:
             for epoch in range(self.epoch, cfg.optim.epochs):
                 start = time.perf_counter()
-                row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
+                try:
+                    row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
+                except KeyboardInterrupt:  # Ctrl-C: completed epochs are saved, so say how to go on
+                    raise self._stopped(epoch) from None
                 if ctx.main:
                     last = epoch == cfg.optim.epochs - 1
                     if (epoch + 1) % cfg.validation.every == 0 or last:
@@ -262,6 +264,10 @@ class Trainer:
         finally:
             if self.log is not None:
                 self.log.close()
+
+    def _stopped(self, epoch: int) -> Cancelled:
+        return Cancelled(f"training stopped during epoch {epoch + 1}; the run resumes from the end of epoch "
+                         f"{epoch} with --resume {self.folder}")
 
     def _keep_best(self, epoch: int, row: dict[str, Any]) -> None:
         score = row.get("val_psnr")
