@@ -1,16 +1,17 @@
 #!/usr/bin/env python
-"""Train the bundled pGAN generators and add them to the catalog (reproduces each bundled model).
+"""Train the bundled generators and add them to the catalog (reproduces each bundled model).
 
     .venv/bin/python scripts/train_bundled.py real-T1-T2 real-T2-T1 --data ../shared/data/multicontrast
     .venv/bin/python scripts/train_bundled.py phantom-T1-T2 phantom-T2-T1
+    .venv/bin/python scripts/train_bundled.py phantom-nie-PD-T2        # Nie et al.'s 3D GAN, patch mode
 
 ``real-*``: the co-registered subjects in DATA (BraTS and TCGA naming), all but ``--holdout`` for training
 (no validation subject is left, so the last epoch is kept), the held-out one for the test metrics.
 ``phantom-*``: phantom subjects at IXI's grid (256x256x150), seed 1000 for training, 2000 for
 validation and test. Each model's card gets its test metrics next to the three non-learned baselines fitted
 on the same training subjects and measured the same way (normalized intensities, head mask). Weights are
-stored as float16. On this project's 2-core CPU the generator width is reduced (``--ngf``, default 16);
-the card says so.
+stored as float16. On this project's 2-core CPU the generator width is reduced (``--ngf``, default 16;
+``--nie-width``, default 8 instead of 32); the card says so.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ from tqdm import tqdm
 PATTERNS = ["{subject}_{contrast}_bet_normalized.nii.gz", "{subject}-000-{contrast}.nii.gz"]
 
 
+CHOICES = ("real-T1-T2", "real-T2-T1", "phantom-T1-T2", "phantom-T2-T1", "phantom-nie-PD-T2")
+
+
 def configure(which: str, args: argparse.Namespace) -> dict:
-    kind, source, target = which.split("-")
+    kind, *arch, source, target = which.split("-")
     common = {
-        "name": f"{'real' if kind == 'real' else 'phantom'}-pgan-{source}-{target}",
+        "name": f"{'real' if kind == 'real' else 'phantom'}-{arch[0] if arch else 'pgan'}-{source}-{target}",
         "output": str(args.work / which), "seed": args.seed, "device": args.device,
         "data.source": source, "data.target": target, "data.plane": "axial",
         "model.hyperparameters": {"ngf": args.ngf, "n_blocks": 9, "dense_blocks": 0},
@@ -63,6 +67,12 @@ def configure(which: str, args: argparse.Namespace) -> dict:
                 rows.append(f"{part}-{subject},{contrast},{part}/{path.name}")
         listing.write_text("\n".join(rows) + "\n")
     names = [f"train-phantom{i:03d}" for i in range(1, args.phantoms + 1)]
+    if arch == ["nie"]:
+        w = args.nie_width
+        common.update({"model.architecture": "nie", "model.hyperparameters": {"filters": [w, w, w, 2 * w, 2 * w, 2 * w,
+                                                                                          w, w, 1]},
+                       "model.discriminator_hyperparameters": {}, "optim.batch_size": 7, "optim.lr": args.lr,
+                       "optim.patches_per_epoch": args.patches, "validation.every": 2})
     return {**common, "data.root": str(listing), "data.size": 224,
             "data.subjects": {"train": names, "validation": ["heldout-phantom001"], "test": ["heldout-phantom002"]},
             "optim.slices_per_epoch": args.slices}
@@ -70,13 +80,16 @@ def configure(which: str, args: argparse.Namespace) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="+", choices=("real-T1-T2", "real-T2-T1", "phantom-T1-T2", "phantom-T2-T1"))
+    parser.add_argument("which", nargs="+", choices=CHOICES)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/multicontrast"))
     parser.add_argument("--holdout", default="TCGA-DU-7294", help="real subject kept out for the test metrics")
     parser.add_argument("--phantoms", type=int, default=6, help="phantom training subjects")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--slices", type=int, default=None, help="slices per epoch (default: all)")
-    parser.add_argument("--ngf", type=int, default=16, help="generator width (64 in the paper)")
+    parser.add_argument("--ngf", type=int, default=16, help="pGAN generator width (64 in the paper)")
+    parser.add_argument("--nie-width", type=int, default=8, help="3D generator's first filters (32 in the paper)")
+    parser.add_argument("--patches", type=int, default=336, help="3D: patches per epoch")
+    parser.add_argument("--lr", type=float, default=5e-4, help="3D: learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--work", type=Path, default=Path("runs/bundled"), help="run folders")
@@ -97,15 +110,27 @@ def main() -> int:
         bar.close()
         loaded = load_model(path)
         card = loaded.card
-        card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"], config.data.subjects["test"]))
-        card.description = (
-            f"pGAN ResNet generator (9 residual blocks, ngf {args.ngf} instead of the paper's 64 so that it trains on "
-            f"a 2-core CPU) for {card.mapping}, trained with `medsynth train` on "
-            f"{'real co-registered skull-stripped brain MRI' if which.startswith('real') else 'phantom heads'}; "
-            "metrics are on per-subject min-max normalized intensities inside the head mask, for the held-out "
-            "test subject(s), next to the non-learned baselines fitted on the same training subjects."
-        )
-        card.training["reproduce"] = f"scripts/train_bundled.py {which} --epochs {args.epochs} --ngf {args.ngf}"
+        card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"], config.data.subjects["test"],
+                                             card.spatial_dims))
+        data = "real co-registered skull-stripped brain MRI" if which.startswith("real") else "phantom heads"
+        if card.spatial_dims == 3:
+            card.description = (
+                f"Nie et al.'s 3D dilated fully convolutional generator (9 layers, kernels 9,3,3,3,9,3,3,7,3, filters "
+                f"{card.hyperparameters['filters']} instead of the paper's 32..64 so that it trains on a 2-core CPU) "
+                f"for {card.mapping}, trained with `medsynth train` on 32^3 patches of {data} with the seeds' "
+                "recipe (0.5 x adversarial + L2 + gradient difference loss); metrics are on per-subject z-scored "
+                "intensities inside the head mask, for the held-out test subject, next to the non-learned baselines."
+            )
+            options = f"--nie-width {args.nie_width} --patches {args.patches} --lr {args.lr}"
+        else:
+            card.description = (
+                f"pGAN ResNet generator (9 residual blocks, ngf {args.ngf} instead of the paper's 64 so that it trains "
+                f"on a 2-core CPU) for {card.mapping}, trained with `medsynth train` on {data}; metrics are on "
+                "per-subject min-max normalized intensities inside the head mask, for the held-out test subject(s), "
+                "next to the non-learned baselines fitted on the same training subjects."
+            )
+            options = f"--ngf {args.ngf}"
+        card.training["reproduce"] = f"scripts/train_bundled.py {which} --epochs {args.epochs} {options}"
         target = args.out / f"{config.name}.safetensors"
         save_model(loaded.model, card, target, half=True)
         add_to_catalog(target, default=which.startswith("phantom"), folder=args.out)

@@ -47,6 +47,7 @@ def fit_baseline(
     name: str | None = None,
     bins: int = 256,
     training_summary: dict[str, Any] | None = None,
+    normalizations: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> tuple[torch.nn.Module, ModelCard]:
     """Fit baseline ``kind`` on co-registered ``pairs``; returns the model and its card."""
     if kind not in BASELINES:
@@ -54,8 +55,8 @@ def fit_baseline(
     if not pairs:
         raise ConfigError("fitting a baseline needs at least one training pair")
     src, tgt = canonical_contrast(source_contrast), canonical_contrast(target_contrast)
-    source_norm = intensity.default_normalization(src)
-    target_norm = intensity.default_normalization(tgt)
+    source_norm, target_norm = normalizations or (intensity.default_normalization(src),
+                                                  intensity.default_normalization(tgt))
     data = list(_normalized(pairs, source_norm, target_norm))
     hyper: dict[str, Any] = {}
     if kind == "histogram_matching":

@@ -1,4 +1,4 @@
-"""``medsynth train``: train a generator on paired volumes (run under ``torchrun`` for several GPUs)."""
+"""``medsynth train``: train a 2D or 3D generator on paired volumes (``torchrun`` for several GPUs)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from ..training import load_config, train
 from ..training.config import parse_override
 from .common import echo, progress_bar
 
-TRAINABLE = ("pgan", "unet", "convnet")
+TRAINABLE = ("pgan", "unet", "convnet", "nie", "nie_cascade")
 EXAMPLE = """examples:
   medsynth phantom data --subjects 6
   medsynth train --data data --source T1 --target T2 --epochs 20 --out runs/t1t2 --set model.hyperparameters.ngf=16
   medsynth train --config my.yaml --set optim.lr=2e-4 --set model.hyperparameters.dense_blocks=3
+  medsynth train --data data --source PD --target T2 --arch nie --out runs/pd-t2-3d   # Nie et al.'s 3D GAN
+  medsynth train --data data --source PD --target T2 --arch nie_cascade --set model.hyperparameters.residual=true
   medsynth train --resume runs/t1t2                       # after an interruption: continues exactly
   torchrun --nproc_per_node 4 -m medsynth.cli.main train --config my.yaml   # 4 GPUs (DDP)"""
 
@@ -23,10 +25,13 @@ EXAMPLE = """examples:
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "train",
-        help="train a synthesis GAN (pGAN, U-Net, ...) on co-registered volumes",
-        description="Train a 2D generator on paired source/target volumes with seed 000's recipe (pGAN, Adam 1e-4, "
-        "betas 0.5/0.999, constant then linear decay, discriminator loss halved), validating on whole volumes each "
-        "epoch and keeping the best by validation PSNR. The run folder holds config.yaml, split.json, "
+        help="train a synthesis GAN (pGAN, U-Net, Nie et al.'s 3D GAN, ...) on co-registered volumes",
+        description="Train a generator on paired source/target volumes. 2D models (pgan, unet, convnet) learn from "
+        "slices with seed 000's recipe (Adam 1e-4, betas 0.5/0.999, constant then linear decay, discriminator loss "
+        "halved); 3D models (nie, nie_cascade) learn from 32^3 patches with Nie et al.'s recipe (z-score, 0.5 x "
+        "adversarial + L2 + gradient difference loss; a cascade is trained stage by stage). Validation runs on "
+        "whole volumes each epoch and the best epoch by validation PSNR is kept. The run folder holds config.yaml, "
+        "split.json, "
         "history.csv, curves.png, samples/, the resumable state, best.safetensors and, at the end, "
         "model.safetensors (the best epoch, with test metrics in its card).",
         epilog=EXAMPLE,
@@ -40,9 +45,11 @@ def add_parser(sub) -> None:
     p.add_argument("--source", help="source contrast, e.g. T1 (data.source)")
     p.add_argument("--target", help="target contrast, e.g. T2 (data.target)")
     p.add_argument("--arch", choices=[a for a in architecture_names() if a in TRAINABLE],
-                   help="generator architecture (model.architecture): pgan (default), unet or convnet")
-    p.add_argument("--epochs", type=int, help="number of epochs (optim.epochs; default 100)")
-    p.add_argument("--batch-size", type=int, help="slices per iteration and process (optim.batch_size; default 1)")
+                   help="generator architecture (model.architecture): pgan (default), unet, convnet (2D); nie, "
+                        "nie_cascade (3D, auto-context)")
+    p.add_argument("--epochs", type=int, help="number of epochs, per stage for a cascade (optim.epochs; default 100)")
+    p.add_argument("--batch-size", type=int, help="slices or patches per iteration and process (optim.batch_size; "
+                                                  "default 1 for 2D, 7 for 3D)")
     p.add_argument("--lr", type=float, help="learning rate (optim.lr; default 1e-4)")
     p.add_argument("--out", help="run folder (output; default runs/medsynth)")
     p.add_argument("--name", help="model name written in the card (name)")
@@ -75,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, overrides)
 
     def report(row: dict[str, Any]) -> None:
-        text = f"epoch {row['epoch']:>3}/{config.optim.epochs}  G {row['loss_G']:.4f}  D {row['loss_D']:.4f}"
+        stage = f" (stage {row['stage']})" if "stage" in row else ""
+        text = f"epoch {row['epoch']:>3}{stage}  G {row['loss_G']:.4f}"
+        if "loss_D" in row:
+            text += f"  D {row['loss_D']:.4f}"
         if "val_psnr" in row:
             text += f"  val PSNR {row['val_psnr']:.2f} dB  SSIM {row['val_ssim_3d']:.3f}  MAE {row['val_mae']:.4f}"
         echo(f"{text}  ({row['seconds']:.0f} s)", err=True)

@@ -54,11 +54,11 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--patch-size", type=_int_or_full, default=None,
                    help="3D models: patch edge in voxels, or 'full' for one pass over the whole volume "
                         "(default: the model's, usually 32)")
-    g.add_argument("--stride", type=int, default=None,
-                   help="3D models: step between patches in voxels; 8 on 32^3 patches is the seeds' setting "
-                        "(default: the model's)")
-    g.add_argument("--blend", default="gaussian", choices=tuple(BLEND_MODES),
-                   help="3D models: how overlapping patches are averaged (default gaussian)")
+    g.add_argument("--stride", type=_int_or_full, default=None,
+                   help="3D models: step between patches in voxels (8 on 32^3 patches is the seeds' setting), or "
+                        "'full' for one whole-volume pass (default: the model's; see docs/results.md)")
+    g.add_argument("--blend", default=None, choices=tuple(BLEND_MODES),
+                   help="3D models: how overlapping patches are averaged (default: the model's, else gaussian)")
     g.add_argument("--no-skip-background", dest="skip_background", action="store_false",
                    help="process every slice/patch, not only those holding foreground (slower, same result "
                         "inside the head)")

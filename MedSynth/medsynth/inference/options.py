@@ -19,7 +19,8 @@ class InferenceOptions:
     ``batch_size``: slices or patches per forward pass. ``skip_background``: process only slices and
     patches holding foreground, and only the foreground bounding box grown by ``margin`` voxels.
     ``patch_size`` / ``stride``: 3D sliding window (``None``: the card's, else 32 and 16); a stride equal
-    to the patch size means no overlap. ``blend``: how overlapping patches are combined.
+    to the patch size means no overlap, ``"full"`` one pass over the whole volume. ``blend``: how
+    overlapping patches are combined (``None``: the card's, else gaussian).
     """
 
     axis: str = "auto"
@@ -27,8 +28,8 @@ class InferenceOptions:
     skip_background: bool = True
     margin: int = 8
     patch_size: int | Sequence[int] | None = None
-    stride: int | Sequence[int] | None = None
-    blend: str = "gaussian"
+    stride: int | Sequence[int] | str | None = None
+    blend: str | None = None
     device: str = "auto"
     precision: str = "fp32"
 
@@ -39,5 +40,5 @@ class InferenceOptions:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
         if self.margin < 0:
             raise ConfigError(f"margin must be 0 or more voxels, got {self.margin}")
-        if self.blend not in BLEND_MODES:
+        if self.blend is not None and self.blend not in BLEND_MODES:
             raise ConfigError(f"blend must be one of {', '.join(BLEND_MODES)}, got '{self.blend}'")

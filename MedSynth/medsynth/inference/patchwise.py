@@ -48,10 +48,12 @@ def run_patchwise(
     With ``mask``, windows holding no foreground voxel are not run through the network (they contribute
     ``background``). The window grid stays anchored to the volume, so skipping changes no foreground
     voxel: every window covering a foreground voxel holds foreground and is computed as without skipping.
-    ``patch_size="full"`` runs the whole volume in one pass (cropped to the foreground box plus
+    ``patch_size="full"`` (or ``stride="full"``) runs the whole volume in one pass (cropped to the foreground box plus
     ``margin`` when a mask is given, which saves memory).
     """
     device = device or torch.device("cpu")
+    if stride == "full":
+        patch_size = "full"
     box = tuple(slice(0, n) for n in image.shape)
     if patch_size == "full" and mask is not None:
         box = bounding_box(mask, margin) or box
@@ -63,7 +65,8 @@ def run_patchwise(
     reporter = reporter_factory(count_windows(crop.shape, patch, step))
 
     def predictor(window: torch.Tensor) -> torch.Tensor:
-        x = window[:, :1].to(device)
+        # channels-last 3D runs the convolutions several times faster on CPU; weights are left as they are
+        x = window[:, :1].to(device).contiguous(memory_format=torch.channels_last_3d)
         out = torch.full_like(x, background)
         keep = window[:, 1].flatten(1).amax(dim=1) > 0 if mask is not None else torch.ones(len(x), dtype=torch.bool)
         if keep.any():

@@ -37,6 +37,19 @@ def check_contrast(loaded: LoadedModel, declared: str | None, name: str = "input
         )
 
 
+def patch_settings(options: InferenceOptions, card_settings: dict) -> tuple:
+    """Patch size, stride and blending: the user's where given, else the card's, else 32 / 16 / gaussian.
+
+    A stride of ``"full"`` (the card's choice for most 3D models) means one pass over the whole volume;
+    a patch size given by the user without a stride then gets half its size as stride.
+    """
+    patch = options.patch_size or card_settings.get("patch_size", 32)
+    stride = options.stride or card_settings.get("stride", 16)
+    if stride == "full" and options.patch_size not in (None, "full"):
+        stride = max(int(options.patch_size) // 2, 1)
+    return patch, stride, options.blend or card_settings.get("blend", "gaussian")
+
+
 def synthesize(
     volume: Volume,
     loaded: LoadedModel,
@@ -79,11 +92,10 @@ def synthesize(
             margin=options.margin, device=device, precision=precision,
         )
     else:
+        patch, stride, blend = patch_settings(options, card.inference)
+        log.info("patch-wise %s: patch %s, stride %s, %s blending", card.mapping, patch, stride, blend)
         y = run_patchwise(
-            model, x, background, work_mask, reporter,
-            patch_size=options.patch_size or card.inference.get("patch_size", 32),
-            stride=options.stride or card.inference.get("stride", 16),
-            blend=options.blend, batch_size=options.batch_size, margin=options.margin,
-            device=device, precision=precision,
+            model, x, background, work_mask, reporter, patch_size=patch, stride=stride, blend=blend,
+            batch_size=options.batch_size, margin=options.margin, device=device, precision=precision,
         )
     return volume.with_array(intensity.invert(card.target_intensity, y))

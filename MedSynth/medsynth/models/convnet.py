@@ -58,6 +58,7 @@ class ConvNet(nn.Module):
         self.net = nn.Sequential(*layers)
         self.residual = residual
         self.size_divisor = 1
+        self.spatial_dims = spatial_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x)

@@ -72,7 +72,9 @@ class NieDiscriminator(nn.Module):
 class AutoContextCascade(nn.Module):
     """Auto-context model (seed 001): ``stages`` generators in a chain. Stage 1 sees the source patch;
     stage k sees the source and stage k-1's synthetic patch as two channels. Trained stage by stage
-    (``stages_to_run`` limits the chain), run as a whole at inference, saved as one model file."""
+    (``stages_to_run`` limits the chain), run as a whole at inference, saved as one model file. With
+    ``residual``, stage 1 adds the source (ResGAN) and each later stage adds its predecessor's output, so
+    it learns a correction of the estimate it refines."""
 
     def __init__(self, stages: int = 2, in_channels: int = 1, filters: Sequence[int] = NIE_FILTERS,
                  kernels: Sequence[int] = NIE_KERNELS, dilations: Sequence[int] = NIE_DILATIONS,
@@ -88,6 +90,7 @@ class AutoContextCascade(nn.Module):
         )
         self.in_channels = in_channels
         self.size_divisor = 1
+        self.spatial_dims = 3
 
     def forward(self, x: torch.Tensor, stages_to_run: int | None = None) -> torch.Tensor:
         count = len(self.stages) if stages_to_run is None else stages_to_run
@@ -97,3 +100,14 @@ class AutoContextCascade(nn.Module):
         for stage in self.stages[1:count]:
             y = stage(torch.cat([x, y], 1))
         return y
+
+    def truncated(self, count: int) -> AutoContextCascade:
+        """The chain of the first ``count`` stages as a cascade of its own (sharing their weights): what
+        a cascade trained stage by stage has learned so far, runnable and savable as one model."""
+        if not 1 <= count <= len(self.stages):
+            raise ValueError(f"count must be between 1 and {len(self.stages)}, got {count}")
+        chain = AutoContextCascade.__new__(AutoContextCascade)
+        nn.Module.__init__(chain)
+        chain.stages = nn.ModuleList(self.stages[:count])
+        chain.in_channels, chain.size_divisor, chain.spatial_dims = self.in_channels, 1, 3
+        return chain

@@ -96,6 +96,7 @@ class PGANGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.size_divisor = 4  # two stride-2 stages
+        self.spatial_dims = 2
         normal_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,7 @@ class UNetGenerator(nn.Module):
             stage = _UnetStage(ngf * mult, ngf * mult * 2, None, stage, False, False, norm, 0.0)
         self.net = _UnetStage(out_channels, ngf, in_channels, stage, True, False, norm, 0.0)
         self.size_divisor = 2**num_downs
+        self.spatial_dims = 2
         normal_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,6 @@
-"""Batch augmentation for paired slices: the same geometric transform on source and target, intensity
-jitter on the source only (so the network learns the mapping, not a particular scanner's scale)."""
+"""Batch augmentation for paired slices and patches: the same geometric transform on source and target,
+intensity jitter on the source only (so the network learns the mapping, not a particular scanner's scale).
+3D patches get the left-right flip and the intensity jitter; rotation, scaling and shift are 2D only."""
 
 from __future__ import annotations
 
@@ -17,10 +18,18 @@ def augment(
     config: AugmentConfig,
     generator: torch.Generator,
     fill: tuple[float, float],
+    flip_dim: int = -1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augment a batch ``(N, C, H, W)``; random draws come from ``generator`` only (reproducible)."""
+    """Augment a batch ``(N, C, H, W)`` or ``(N, C, D, H, W)``; random draws come from ``generator`` only
+    (reproducible). ``flip_dim``: the left-right spatial axis of a 3D batch."""
     n = source.shape[0]
     u = torch.rand(n, 6, generator=generator)
+    if source.ndim == 5:
+        flip = (u[:, 3] < 0.5) & torch.tensor(config.flip)
+        dim = 2 + flip_dim % 3
+        source = torch.where(flip.view(n, 1, 1, 1, 1), source.flip(dim), source)
+        target = torch.where(flip.view(n, 1, 1, 1, 1), target.flip(dim), target)
+        return _jitter(source, u, config.intensity), target
     apply = u[:, 0] < config.probability
     angle = torch.deg2rad((u[:, 1] * 2 - 1) * config.rotate) * apply
     scale = 1 + (u[:, 2] * 2 - 1) * config.scale * apply
@@ -33,14 +42,20 @@ def augment(
         grid = F.affine_grid(theta.to(source.dtype), list(source.shape), align_corners=False)
         source = _resample(source, grid, fill[0])
         target = _resample(target, grid, fill[1])
-    if config.intensity > 0:
-        gamma = torch.exp((u[:, 4] * 2 - 1) * config.intensity).view(n, 1, 1, 1)
-        gain = (1 + (u[:, 5] * 2 - 1) * config.intensity / 2).view(n, 1, 1, 1)
-        lo = source.amin(dim=(1, 2, 3), keepdim=True)
-        hi = source.amax(dim=(1, 2, 3), keepdim=True)
-        unit = ((source - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
-        source = (unit.pow(gamma) * gain).clamp(0, 1) * (hi - lo) + lo
-    return source, target
+    return _jitter(source, u, config.intensity), target
+
+
+def _jitter(source: torch.Tensor, u: torch.Tensor, strength: float) -> torch.Tensor:
+    """Random gamma and gain within each sample's own intensity range."""
+    if strength <= 0:
+        return source
+    shape = (len(source),) + (1,) * (source.ndim - 1)
+    gamma = torch.exp((u[:, 4] * 2 - 1) * strength).view(shape)
+    gain = (1 + (u[:, 5] * 2 - 1) * strength / 2).view(shape)
+    dims = tuple(range(1, source.ndim))
+    lo, hi = source.amin(dim=dims, keepdim=True), source.amax(dim=dims, keepdim=True)
+    unit = ((source - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
+    return (unit.pow(gamma) * gain).clamp(0, 1) * (hi - lo) + lo
 
 
 def _resample(x: torch.Tensor, grid: torch.Tensor, fill: float) -> torch.Tensor:

@@ -1,5 +1,8 @@
 """Training configuration: typed sections with seed 000's recipe as defaults, from YAML/JSON plus overrides.
 
+An architecture may bring its own recipe (``recipes.py``: Nie et al.'s losses for the 3D generators),
+applied over the defaults and under whatever the file and the overrides say.
+
 A file holds any subset of the sections below; ``--set section.key=value`` overrides a single value (parsed
 as YAML, so ``--set optim.lr=2e-4`` gives a float). Unknown keys are errors, listing the valid ones. The
 resolved configuration is written to the run folder as ``config.yaml``, which ``--config`` accepts back.
@@ -19,7 +22,11 @@ import yaml
 
 from ..contrasts import canonical_contrast
 from ..errors import ConfigError
+from ..inference.options import BLEND_MODES
 from ..volume import PLANES
+from .recipes import recipe_for
+
+NORMALIZATIONS = ("auto", "minmax", "zscore")
 
 
 @dataclass
@@ -30,7 +37,10 @@ class DataConfig:
     target: str = "T2"
     plane: str = "axial"  # slices are taken in this anatomical plane
     context: int = 0  # neighbouring slices on each side given as extra input channels (2.5D)
-    size: int = 256  # slices are centre-cropped / padded to size x size for batching
+    size: int = 256  # 2D: slices are cropped / padded to size x size around the head for batching
+    patch_size: int = 32  # 3D: cubic training patches (seeds 001/002: 32^3)
+    foreground_bias: float = 0.9  # 3D: fraction of patches centred on a head voxel (the rest anywhere)
+    normalization: str = "auto"  # auto (2D: seed 000's min-max to [-1, 1]; 3D: z-score), minmax or zscore
     min_foreground: float = 0.02  # skip slices whose head mask covers less than this fraction
     validation: float = 0.2  # fraction of subjects (or a list of subject names)
     test: float = 0.2
@@ -68,7 +78,8 @@ class OptimConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     batch_size: int = 1
-    slices_per_epoch: int | None = None  # sample this many slices per epoch instead of all
+    slices_per_epoch: int | None = None  # 2D: sample this many slices per epoch instead of all
+    patches_per_epoch: int = 512  # 3D: random patches drawn per epoch (per cascade stage)
 
 
 @dataclass
@@ -86,6 +97,8 @@ class ValidationConfig:
     every: int = 1  # epochs
     max_subjects: int | None = None
     samples: bool = True  # write a mosaic of one validation slice each validation
+    stride: int | str = "full"  # 3D: sliding-window stride in voxels, or "full" (one whole-volume pass)
+    blend: str = "gaussian"  # 3D: how overlapping windows are combined (gaussian or mean)
 
 
 @dataclass
@@ -120,6 +133,16 @@ class TrainConfig:
              f"optim.decay_epochs must be between 0 and epochs ({o.epochs}), got {o.decay_epochs}"),
             (d.context >= 0, f"data.context must be 0 or more slices, got {d.context}"),
             (d.size >= 8, f"data.size must be at least 8 pixels, got {d.size}"),
+            (d.patch_size >= 8, f"data.patch_size must be at least 8 voxels, got {d.patch_size}"),
+            (0 <= d.foreground_bias <= 1, f"data.foreground_bias must be in [0, 1], got {d.foreground_bias}"),
+            (d.normalization in NORMALIZATIONS,
+             f"data.normalization must be one of {', '.join(NORMALIZATIONS)}, got '{d.normalization}'"),
+            (o.patches_per_epoch >= 1, f"optim.patches_per_epoch must be at least 1, got {o.patches_per_epoch}"),
+            (self.validation.stride == "full" or (isinstance(self.validation.stride, int)
+                                                   and self.validation.stride >= 1),
+             f"validation.stride must be a positive number of voxels or 'full', got {self.validation.stride!r}"),
+            (self.validation.blend in BLEND_MODES,
+             f"validation.blend must be one of {', '.join(BLEND_MODES)}, got '{self.validation.blend}'"),
             (self.validation.every >= 1, f"validation.every must be at least 1, got {self.validation.every}"),
         ]
         for ok, message in checks:
@@ -177,6 +200,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
                 return kind(value)
             except ValueError:
                 pass
+    if any(kind in options for kind in (bool, int, float, str)):
         wanted = " or ".join(k.__name__ for k in options if k is not type(None))
         raise ConfigError(f"{where}: expected {wanted}, got {value!r}")
     return value
@@ -190,6 +214,14 @@ def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
         if not isinstance(node, dict):
             raise ConfigError(f"cannot set '{dotted}': '{key}' is not a section")
     node[keys[-1]] = value
+
+
+def _merged(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, section by section."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -220,6 +252,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     for key, value in (overrides or {}).items():
         _set(tree, key, value)
+    model = tree.get("model")
+    architecture = model.get("architecture", ModelConfig.architecture) if isinstance(model, dict) else None
+    tree = _merged(recipe_for(architecture), tree)
     try:
         return _build(TrainConfig, tree, "")
     except TypeError as exc:

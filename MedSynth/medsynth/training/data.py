@@ -1,9 +1,10 @@
-"""Paired slice data for 2D training: subjects loaded, checked, normalized, split, and sliced.
+"""Paired training data: subjects loaded, checked, normalized, split, and cut into 2D slices.
 
 Each subject's source and target must lie on one voxel grid (co-registered; ``medsynth prepare`` does
 that). Volumes are normalized per subject and contrast as the model card will say (seed 000: min-max
-to [-1, 1]), slices are taken along the array axis nearest the chosen anatomical plane, exactly as the
-slice-wise inference engine takes them, and slices with too little head in them are skipped.
+to [-1, 1]; seeds 001/002: z-score). For 2D models slices are taken along the array axis nearest the
+chosen anatomical plane, exactly as the slice-wise inference engine takes them, and slices with too
+little head in them are skipped; 3D models keep the array's own axis order (``patches.py``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,19 @@ def discover(config: DataConfig) -> dict[str, dict[str, Path]]:
     return subjects
 
 
-def load_subject(name: str, files: dict[str, Path], config: DataConfig) -> PairedSubject:
+def normalization_for(contrast: str, config: DataConfig, spatial_dims: int) -> dict[str, Any]:
+    """The normalization spec of ``contrast``: ``auto`` is min-max for 2D (seed 000), z-score for 3D
+    (seeds 001/002); CT keeps its fixed HU window unless z-score is asked for explicitly."""
+    kind = config.normalization
+    if kind == "auto":
+        kind = "minmax" if spatial_dims == 2 else "zscore"
+        if contrast == "CT":
+            return intensity.default_normalization(contrast)
+    return {"kind": "zscore"} if kind == "zscore" else intensity.default_normalization(contrast)
+
+
+def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_dims: int = 2) -> PairedSubject:
+    """Read, check and normalize one subject; 2D moves the slice axis first, 3D keeps the array's axes."""
     source, target = read_volume(files[config.source]), read_volume(files[config.target])
     if not source.same_grid(target):
         raise InputError(
@@ -101,9 +114,9 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig) -> Paire
         mask = foreground_mask(source.array)
     if not mask.any():
         raise InputError(f"subject {name}: no foreground (head) found in {files[config.source].name}")
-    source_norm = intensity.fit(intensity.default_normalization(config.source), source.array, mask)
-    target_norm = intensity.fit(intensity.default_normalization(config.target), target.array, mask)
-    axis = source.slice_axis(config.plane)
+    source_norm = intensity.fit(normalization_for(config.source, config, spatial_dims), source.array, mask)
+    target_norm = intensity.fit(normalization_for(config.target, config, spatial_dims), target.array, mask)
+    axis = source.slice_axis(config.plane) if spatial_dims == 2 else 0
     s = np.moveaxis(intensity.apply(source_norm, source.array), axis, 0)
     t = np.moveaxis(intensity.apply(target_norm, target.array), axis, 0)
     outside = target.array[~mask]
@@ -133,26 +146,37 @@ class SliceDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def epoch_items(self, rng: np.random.Generator, limit: int | None) -> np.ndarray:
+        """This epoch's items in order: every slice (or ``limit`` of them), shuffled."""
+        return rng.permutation(len(self))[:limit]
+
+    def subject(self, item: int) -> PairedSubject:
+        return self.subjects[self.index[item][0]]
+
+    def sample(self, item: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Slice ``item`` (with its context slices) in a size x size window around the head."""
         number, k = self.index[item]
         subject = self.subjects[number]
         last = subject.source.shape[0] - 1
         neighbours = np.clip(np.arange(k - self.context, k + self.context + 1), 0, last)
-        source = self._window(subject.source[neighbours], self.centres[number], subject.source_fill)
-        target = self._window(subject.target[k : k + 1], self.centres[number], subject.target_fill)
+        starts = tuple(c - self.size // 2 for c in self.centres[number])
+        source = window(subject.source[neighbours], starts, self.size, subject.source_fill)
+        target = window(subject.target[k : k + 1], starts, self.size, subject.target_fill)
         return torch.from_numpy(source), torch.from_numpy(target)
 
-    def _window(self, stack: np.ndarray, centre: tuple[int, int], fill: float) -> np.ndarray:
-        """A size x size window centred on the head, padded with the background value where needed."""
-        out = np.full((stack.shape[0], self.size, self.size), fill, dtype=np.float32)
-        src, dst = [], []
-        for dim, c in zip((1, 2), centre, strict=True):
-            start = c - self.size // 2
-            lo, hi = max(start, 0), min(start + self.size, stack.shape[dim])
-            src.append(slice(lo, hi))
-            dst.append(slice(lo - start, hi - start))
-        out[:, dst[0], dst[1]] = stack[:, src[0], src[1]]
-        return out
+    __getitem__ = sample
+
+
+def window(stack: np.ndarray, starts: tuple[int, ...], size: int, fill: float) -> np.ndarray:
+    """``stack[:, start:start + size, ...]`` on every spatial axis, padded with ``fill`` past the image."""
+    out = np.full((stack.shape[0],) + (size,) * len(starts), fill, dtype=np.float32)
+    src, dst = [slice(None)], [slice(None)]
+    for dim, start in enumerate(starts, 1):
+        lo, hi = max(start, 0), min(start + size, stack.shape[dim])
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - start, hi - start))
+    out[tuple(dst)] = stack[tuple(src)]
+    return out
 
 
 def write_split(path: Path, split: dict[str, list[str]], subjects: dict[str, dict[str, Path]]) -> None:

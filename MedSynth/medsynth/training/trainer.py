@@ -1,9 +1,12 @@
-"""The paired GAN training loop (pix2pix / pGAN): one engine for every 2D architecture.
+"""The paired GAN training loop: one engine for 2D slice models (pix2pix / pGAN) and 3D patch models
+(Nie et al.'s dilated FCN, ResGAN, auto-context cascades).
 
-Each iteration updates the discriminator on synthetic and real (source, target) pairs, then the generator
-on its weighted losses (adversarial, L1, L2, gradient difference, perceptual). The learning rate stays
-constant, then decays linearly (seed 000: 50 + 50 epochs). After each epoch the state is saved; all
-randomness of an epoch (order, augmentation, dropout) is seeded from (run seed, epoch, position), so a run
+Each iteration updates the discriminator on a mini-batch of half synthetic, half real (source, target)
+pairs, then the generator on its weighted losses (adversarial, L1, L2, gradient difference, perceptual).
+The learning rate stays constant, then decays linearly (seed 000: 50 + 50 epochs). A cascade is trained
+stage by stage (seed 001): each stage gets ``optim.epochs`` epochs, its own discriminator and optimizers,
+and sees the best of the stages before it, frozen. After each epoch the state is saved; all randomness of
+an epoch (order, patches, augmentation, dropout) is seeded from (run seed, epoch, position), so a run
 resumed from its last state continues exactly as if it had never stopped, in one process or many.
 """
 
@@ -29,15 +32,16 @@ from ..baselines import typical_target_intensity
 from ..card import ModelCard
 from ..checkpoint import load_model, save_model
 from ..errors import Cancelled, ConfigError
-from ..intensity import default_normalization
 from ..losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
 from ..models import build_model, get_architecture
+from ..models.nie import AutoContextCascade
 from ..progress import CancelToken, ProgressCallback
 from . import distributed
 from .augment import augment, epoch_seed
 from .config import TrainConfig
-from .data import SliceDataset, discover, load_subject, read_split, split_subjects, write_split
+from .data import SliceDataset, discover, load_subject, normalization_for, read_split, split_subjects, write_split
 from .logs import RunLog, sample_mosaic
+from .patches import PatchDataset
 from .state import load_state, save_state
 from .validate import evaluate
 
@@ -77,21 +81,27 @@ class Trainer:
             cfg.save(self.folder / "config.yaml")
             write_split(split_file, self.split, self.subjects)
         log.info("subjects: %d train, %d validation, %d test", *(len(self.split[k]) for k in self.split))
-        self.train_subjects = [load_subject(s, self.subjects[s], cfg.data) for s in self.split["train"]]
-        val = self.split["validation"][: cfg.validation.max_subjects]
-        self.val_subjects = [load_subject(s, self.subjects[s], cfg.data) for s in val] if self.context.main else []
-        self.dataset = SliceDataset(self.train_subjects, cfg.data)
-        per_step = cfg.optim.batch_size * self.context.world
-        if len(self.dataset) < per_step:
-            raise ConfigError(f"only {len(self.dataset)} training slice(s) for a batch of {per_step}; lower "
-                              "optim.batch_size")
         self._build()
+        self.train_subjects = [self._load(s) for s in self.split["train"]]
+        val = self.split["validation"][: cfg.validation.max_subjects]
+        self.val_subjects = [self._load(s) for s in val] if self.context.main else []
+        per_step = cfg.optim.batch_size * self.context.world
+        if self.spatial_dims == 3:
+            self.dataset = PatchDataset(self.train_subjects, cfg.data.patch_size, cfg.data.foreground_bias)
+            self.per_epoch = cfg.optim.patches_per_epoch
+        else:
+            self.dataset = SliceDataset(self.train_subjects, cfg.data)
+            self.per_epoch = cfg.optim.slices_per_epoch
+            if len(self.dataset) < per_step:
+                raise ConfigError(f"only {len(self.dataset)} training slice(s) for a batch of {per_step}; lower "
+                                  "optim.batch_size")
         self.epoch, self.best, self.best_epoch, history = 0, -math.inf, -1, []
         if resume:
             extra = load_state(state, self.networks, self.optimizers)
             self.epoch, self.best, self.best_epoch = extra["epoch"], extra["best"], extra["best_epoch"]
             history = extra["history"]
             log.info("resuming %s after epoch %d", self.folder, self.epoch)
+        self.stage = None
         self.log = RunLog(self.folder, history, tensorboard=self.context.main) if self.context.main else None
 
     def generator_hyperparameters(self) -> dict[str, Any]:
@@ -104,38 +114,95 @@ class Trainer:
                               f"{self.config.data.context} gives {self.config.in_channels} input channel(s)")
         return hyper
 
+    def _load(self, name: str):
+        return load_subject(name, self.subjects[name], self.config.data, self.spatial_dims)
+
     def _build(self) -> None:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         self.generator = build_model(cfg.model.architecture, **self.generator_hyperparameters()).to(self.device)
         if not any(p.requires_grad for p in self.generator.parameters()):
             raise ConfigError(f"architecture '{cfg.model.architecture}' has nothing to train (a non-learned "
-                              "baseline); choose pgan, unet or convnet")
-        divisor = int(getattr(self.generator, "size_divisor", 1))
-        if cfg.data.size % divisor:
-            raise ConfigError(f"data.size {cfg.data.size} must be a multiple of {divisor} for "
-                              f"'{cfg.model.architecture}' with these hyperparameters")
-        d_hyper = {"in_channels": cfg.in_channels + 1, **cfg.model.discriminator_hyperparameters}
-        self.discriminator = build_model(cfg.model.discriminator, **d_hyper).to(self.device)
+                              "baseline); choose pgan, unet, convnet, nie or nie_cascade")
+        self.spatial_dims = int(getattr(self.generator, "spatial_dims", 2))
+        self._check_dims()
+        self.stages = len(self.generator.stages) if isinstance(self.generator, AutoContextCascade) else 1
+        # 3D convolutions train about 3x faster on CPU with channels-last tensors (measured).
+        self.memory_format = torch.channels_last_3d if self.spatial_dims == 3 else torch.contiguous_format
+        self.generator.to(memory_format=self.memory_format)
+        self.discriminator = self._new_discriminator()
         self.networks = {"generator": self.generator, "discriminator": self.discriminator}
-        betas = (cfg.optim.beta1, cfg.optim.beta2)
-        self.optimizers = {
-            "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.optim.lr, betas=betas),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=cfg.optim.lr, betas=betas),
-        }
+        self._new_optimizers()
         self.adversarial = AdversarialLoss(cfg.loss.adversarial)
         self.perceptual = (PerceptualLoss(cfg.loss.vgg_weights, cfg.loss.vgg_layer).to(self.device)
                            if cfg.loss.perceptual > 0 else None)
-        self.g, self.d = self.generator, self.discriminator
-        if self.context.active:  # DDP wrappers for the updates; the plain modules for everything else
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g = DistributedDataParallel(self.generator, device_ids=ids)
-            self.d = DistributedDataParallel(self.discriminator, device_ids=ids)
+        self._wrap()
         self.amp_dtype = None
         if cfg.amp and self.device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         enabled = self.amp_dtype == torch.float16
         self.scalers = {k: torch.amp.GradScaler("cuda", enabled=enabled) for k in self.optimizers}
+
+    def _check_dims(self) -> None:
+        cfg, arch = self.config, self.config.model.architecture
+        if self.spatial_dims == 2:
+            divisor = int(getattr(self.generator, "size_divisor", 1))
+            if cfg.data.size % divisor:
+                raise ConfigError(f"data.size {cfg.data.size} must be a multiple of {divisor} for '{arch}' with "
+                                  "these hyperparameters")
+            return
+        if cfg.data.context:
+            raise ConfigError(f"data.context applies to 2D slice models; '{arch}' is 3D: set it to 0")
+        moved = [k for k in ("rotate", "scale", "shift") if getattr(cfg.augment, k)]
+        if moved:
+            raise ConfigError(f"augment.{', augment.'.join(moved)} apply to 2D slices only; '{arch}' is a 3D model "
+                              "(it gets the left-right flip and intensity jitter): set them to 0")
+
+    def _new_discriminator(self) -> torch.nn.Module:
+        cfg = self.config
+        hyper = {"in_channels": cfg.in_channels + 1, **cfg.model.discriminator_hyperparameters}
+        if "patch_size" in inspect.signature(get_architecture(cfg.model.discriminator)).parameters:
+            hyper.setdefault("patch_size", cfg.data.patch_size)
+        return build_model(cfg.model.discriminator, **hyper).to(self.device, memory_format=self.memory_format)
+
+    def _new_optimizers(self) -> None:
+        cfg = self.config
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, betas=betas)
+                           for k, net in self.networks.items()}
+
+    def _wrap(self) -> None:
+        """DDP wrappers for the updates; the plain modules serve everything else."""
+        self.g, self.d = self.generator, self.discriminator
+        if self.context.active:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.g = DistributedDataParallel(self.generator, device_ids=ids)
+            self.d = DistributedDataParallel(self.discriminator, device_ids=ids)
+
+    def _enter_stage(self, epoch: int) -> None:
+        """Cascades: at a stage's first epoch, restore the best earlier stages, freeze them, and start the
+        new stage with a fresh discriminator and optimizers (seeded, so a resumed run does the same)."""
+        stage, within = divmod(epoch, self.config.optim.epochs)
+        if self.stages == 1 or stage == self.stage:
+            return
+        if within == 0 and stage > 0:
+            best = load_model(self.folder / BEST_FILE, self.device).model
+            for k in range(stage):
+                self.generator.stages[k].load_state_dict(best.stages[k].state_dict())
+            torch.manual_seed(self.config.seed + stage)
+            self.discriminator = self.networks["discriminator"] = self._new_discriminator()
+            self.best, self.best_epoch = -math.inf, -1
+        for k, module in enumerate(self.generator.stages):
+            module.requires_grad_(k == stage)
+        if within == 0 and stage > 0:
+            self._new_optimizers()
+        self._wrap()
+        self.stage = stage
+
+    @property
+    def current(self) -> torch.nn.Module:
+        """The generator as trained so far: for a cascade, the chain up to the stage being trained."""
+        return self.generator if self.stages == 1 else self.generator.truncated(self.stage + 1)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:
@@ -152,20 +219,25 @@ class Trainer:
     def step(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         cfg = self.config.loss
         with self._autocast():
-            fake = self.g(source)
-        self.discriminator.requires_grad_(True)
-        self.optimizers["discriminator"].zero_grad(set_to_none=True)
-        with self._autocast():  # one forward over synthetic and real pairs (DDP allows one per backward)
-            scores = self.d(torch.cat([torch.cat([source, fake.detach()], 1), torch.cat([source, target], 1)], 0))
-            fake_scores, real_scores = scores.float().chunk(2)
-            loss_d = cfg.discriminator_factor * (self.adversarial(fake_scores, False)
-                                                 + self.adversarial(real_scores, True))
-        self._update("discriminator", loss_d)
-        self.discriminator.requires_grad_(False)  # the generator's update must not touch D
+            fake = self.g(source, **({"stages_to_run": self.stage + 1} if self.stages > 1 else {}))
+        values = {}
+        if cfg.adversarial_weight:
+            self.discriminator.requires_grad_(True)
+            self.optimizers["discriminator"].zero_grad(set_to_none=True)
+            with self._autocast():  # one forward over a half synthetic, half real batch (DDP allows one)
+                scores = self.d(torch.cat([torch.cat([source, fake.detach()], 1), torch.cat([source, target], 1)]))
+                fake_scores, real_scores = scores.float().chunk(2)
+                loss_d = cfg.discriminator_factor * (self.adversarial(fake_scores, False)
+                                                     + self.adversarial(real_scores, True))
+            self._update("discriminator", loss_d)
+            values["loss_D"] = loss_d.item()
+            self.discriminator.requires_grad_(False)  # the generator's update must not touch D
         self.optimizers["generator"].zero_grad(set_to_none=True)
         with self._autocast():
-            terms = {"adv": cfg.adversarial_weight * self.adversarial(
-                self.discriminator(torch.cat([source, fake], 1)).float(), True)}
+            terms = {}
+            if cfg.adversarial_weight:
+                terms["adv"] = cfg.adversarial_weight * self.adversarial(
+                    self.discriminator(torch.cat([source, fake], 1)).float(), True)
             fake32 = fake.float()
             if cfg.l1:
                 terms["l1"] = cfg.l1 * F.l1_loss(fake32, target)
@@ -177,7 +249,7 @@ class Trainer:
                 terms["perceptual"] = cfg.perceptual * self.perceptual(fake32, target)
             loss_g = sum(terms.values())
         self._update("generator", loss_g)
-        values = {"loss_D": loss_d.item(), "loss_G": loss_g.item()}
+        values["loss_G"] = loss_g.item()
         values.update({f"loss_G_{k}": v.item() for k, v in terms.items()})
         return values
 
@@ -186,30 +258,31 @@ class Trainer:
         sources, targets = [], []
         for position in positions:
             item = int(order[position])
-            source, target = self.dataset[item]
-            subject = self.dataset.subjects[self.dataset.index[item][0]]
+            subject = self.dataset.subject(item)
             generator = torch.Generator().manual_seed(seed + int(position))  # per sample: same in DDP
+            source, target = self.dataset.sample(item, generator)
+            flip_dim = subject.geometry.slice_axis("sagittal")  # 3D: the left-right array axis
             source, target = augment(source[None], target[None], self.config.augment, generator,
-                                     (subject.source_fill, subject.target_fill))
+                                     (subject.source_fill, subject.target_fill), flip_dim)
             sources.append(source)
             targets.append(target)
-        return torch.cat(sources).to(self.device), torch.cat(targets).to(self.device)
+        return tuple(torch.cat(x).to(self.device, memory_format=self.memory_format) for x in (sources, targets))
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         cfg, ctx = self.config, self.context
         seed = epoch_seed(cfg.seed, epoch)
         torch.manual_seed(seed)
-        order = np.random.default_rng(seed).permutation(len(self.dataset))
-        if cfg.optim.slices_per_epoch:
-            order = order[: cfg.optim.slices_per_epoch]
+        order = self.dataset.epoch_items(np.random.default_rng(seed), self.per_epoch)
         per_step = cfg.optim.batch_size * ctx.world
         steps = max(len(order) // per_step, 1)
-        lr = cfg.optim.lr * lr_factor(epoch, cfg.optim.epochs, self.config.decay_epochs)
+        lr = cfg.optim.lr * lr_factor(epoch % cfg.optim.epochs, cfg.optim.epochs, self.config.decay_epochs)
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = lr
         self.generator.train()
         self.discriminator.train()
+        for k in range(self.stage or 0):  # frozen cascade stages keep their batch-norm statistics
+            self.generator.stages[k].eval()
         sums: dict[str, float] = defaultdict(float)
         for step in range(steps):
             if self.cancel is not None and self.cancel.cancelled:
@@ -219,14 +292,15 @@ class Trainer:
             for key, value in values.items():
                 sums[key] += value
             if self.progress is not None and ctx.main:
-                self.progress(step + 1, steps, f"epoch {epoch + 1}/{cfg.optim.epochs} "
-                              f"G {values['loss_G']:.3f} D {values['loss_D']:.3f}")
+                d = f" D {values['loss_D']:.3f}" if "loss_D" in values else ""
+                self.progress(step + 1, steps, f"{self.epoch_label(epoch)} G {values['loss_G']:.3f}{d}")
         return {"lr": lr, **ctx.mean({k: v / steps for k, v in sums.items()})}
 
     def validate(self, epoch: int) -> dict[str, float]:
         if not self.val_subjects:
             return {}
-        mean, _, volumes = evaluate(self.generator, self.val_subjects, self.config.data.context, self.device)
+        mean, _, volumes = evaluate(self.current, self.val_subjects, self.config.data.context, self.device,
+                                    **self.evaluation_options())
         if self.config.validation.samples:
             subject = self.val_subjects[0]
             area = subject.mask.reshape(subject.mask.shape[0], -1).sum(axis=1)
@@ -241,15 +315,18 @@ class Trainer:
         self._prepare(resume)
         cfg, ctx = self.config, self.context
         try:
-            for epoch in range(self.epoch, cfg.optim.epochs):
+            for epoch in range(self.epoch, self.total_epochs):
                 start = time.perf_counter()
                 try:
+                    self._enter_stage(epoch)
                     row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
                 except KeyboardInterrupt:  # Ctrl-C: completed epochs are saved, so say how to go on
                     raise self._stopped(epoch) from None
+                if self.stages > 1:
+                    row["stage"] = self.stage + 1
                 if ctx.main:
-                    last = epoch == cfg.optim.epochs - 1
-                    if (epoch + 1) % cfg.validation.every == 0 or last:
+                    within = epoch % cfg.optim.epochs + 1
+                    if within % cfg.validation.every == 0 or within == cfg.optim.epochs:
                         row.update(self.validate(epoch))
                     self._keep_best(epoch, row)
                     row["seconds"] = round(time.perf_counter() - start, 2)
@@ -277,44 +354,71 @@ class Trainer:
         if score > self.best:
             self.best, self.best_epoch = score, epoch + 1
             metrics = {"validation": {k[4:]: v for k, v in row.items() if k.startswith("val_")}}
-            save_model(self.generator, self.card(metrics), self.folder / BEST_FILE)
+            save_model(self.current, self.card(metrics), self.folder / BEST_FILE)
 
     def _finish(self) -> Path:
         best = load_model(self.folder / BEST_FILE, self.device)
         metrics = dict(best.card.metrics)
-        test = [load_subject(s, self.subjects[s], self.config.data) for s in self.split["test"]]
+        test = [self._load(s) for s in self.split["test"]]
         if test:
-            mean, per_subject, _ = evaluate(best.model, test, self.config.data.context, self.device)
+            mean, per_subject, _ = evaluate(best.model.to(memory_format=self.memory_format), test,
+                                            self.config.data.context, self.device, **self.evaluation_options())
             metrics["test"] = mean
             metrics["test_subjects"] = {s: m["mask"] for s, m in per_subject.items()}
         path = save_model(best.model, self.card(metrics), self.folder / MODEL_FILE)
         log.info("best epoch %d; model written to %s", self.best_epoch, path)
         return path
 
+    @property
+    def total_epochs(self) -> int:
+        return self.config.optim.epochs * self.stages
+
+    def epoch_label(self, epoch: int) -> str:
+        label = f"epoch {epoch + 1}/{self.total_epochs}"
+        return label if self.stages == 1 else f"{label} (stage {epoch // self.config.optim.epochs + 1})"
+
+    def evaluation_options(self) -> dict[str, Any]:
+        v = self.config.validation
+        if self.spatial_dims == 2:
+            return {"spatial_dims": 2}
+        return {"spatial_dims": 3, "patch_size": self.config.data.patch_size, "stride": v.stride, "blend": v.blend}
+
+    def inference_settings(self) -> dict[str, Any]:
+        cfg = self.config
+        if self.spatial_dims == 2:
+            return {"plane": cfg.data.plane, "context": cfg.data.context}
+        return {"patch_size": cfg.data.patch_size, "stride": cfg.validation.stride, "blend": cfg.validation.blend}
+
     def card(self, metrics: dict[str, Any]) -> ModelCard:
         cfg = self.config
         subjects = self.train_subjects
+        hyper = self.generator_hyperparameters()
+        if self.stages > 1:
+            hyper["stages"] = self.stage + 1
         return ModelCard(
             name=cfg.name or f"{cfg.model.architecture}-{cfg.data.source}-{cfg.data.target}",
             architecture=cfg.model.architecture,
-            hyperparameters=self.generator_hyperparameters(),
-            spatial_dims=2,
+            hyperparameters=hyper,
+            spatial_dims=self.spatial_dims,
             source_contrast=cfg.data.source,
             target_contrast=cfg.data.target,
-            source_normalization=default_normalization(cfg.data.source),
+            source_normalization=normalization_for(cfg.data.source, cfg.data, self.spatial_dims),
             target_intensity=typical_target_intensity([s.target_norm for s in subjects],
                                                       [s.target_background for s in subjects]),
-            inference={"plane": cfg.data.plane, "context": cfg.data.context},
+            inference=self.inference_settings(),
             training={
                 "data": Path(cfg.data.root).name, "subjects": {k: len(v) for k, v in self.split.items()},
-                "split": self.split, "epochs": cfg.optim.epochs, "best_epoch": self.best_epoch,
-                "slices": len(self.dataset), "losses": {k: v for k, v in vars(cfg.loss).items() if v},
+                "split": self.split, "epochs": self.total_epochs, "best_epoch": self.best_epoch,
+                "slices" if self.spatial_dims == 2 else "patch_size":
+                    len(self.dataset) if self.spatial_dims == 2 else cfg.data.patch_size,
+                "losses": {k: v for k, v in vars(cfg.loss).items() if v},
                 "optimizer": vars(cfg.optim), "seed": cfg.seed, "device": str(self.device),
                 "processes": self.context.world,
             },
             metrics=metrics,
             description=f"{cfg.model.architecture} generator for {cfg.data.source}->{cfg.data.target}, "
-                        f"trained with `medsynth train` on {cfg.data.plane} slices.",
+                        f"trained with `medsynth train` on " + (f"{cfg.data.plane} slices." if self.spatial_dims == 2
+                                                                else f"{cfg.data.patch_size}^3 patches."),
         )
 
 

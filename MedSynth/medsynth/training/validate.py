@@ -1,4 +1,4 @@
-"""Whole-volume evaluation of a 2D generator during training, in normalized intensities.
+"""Whole-volume evaluation of a generator during training, in normalized intensities.
 
 Seed 000 reports PSNR and L1 between images normalized per subject to [-1, 1]; here each synthetic and
 real target are rescaled together to [0, 1] by the real target's normalized range, then PSNR, SSIM and
@@ -12,21 +12,24 @@ import torch
 from torch import nn
 
 from ..baselines import BASELINES, fit_baseline
+from ..inference.patchwise import run_patchwise
 from ..inference.slicewise import run_slicewise
 from ..inference.voxelwise import run_voxelwise
 from ..io import read_volume
 from ..metrics import compare
 from ..progress import Reporter
 from .config import DataConfig
-from .data import PairedSubject, discover, load_subject
+from .data import PairedSubject, discover, load_subject, normalization_for
 
 
 def synthesize_normalized(model: nn.Module, subject: PairedSubject, context: int, device: torch.device,
-                          batch_size: int = 8, spatial_dims: int = 2) -> np.ndarray:
-    """The model's output inside the head (``[slice, row, column]``, normalized intensities).
+                          batch_size: int = 8, spatial_dims: int = 2, patch_size: int = 32,
+                          stride: int | str = "full", blend: str = "gaussian") -> np.ndarray:
+    """The model's output inside the head (the subject's array layout, normalized intensities).
 
     ``spatial_dims`` 0 runs an intensity-mapping baseline voxel-wise, so baselines are judged exactly
-    like the generators they are compared with.
+    like the generators they are compared with; 3 runs a 3D model patch-wise (``stride="full"``: one
+    pass over the head's bounding box) through the inference engine.
     """
     was_training = model.training
     model.eval()
@@ -34,6 +37,13 @@ def synthesize_normalized(model: nn.Module, subject: PairedSubject, context: int
         if spatial_dims == 0:
             return run_voxelwise(model, subject.source, subject.target_fill, subject.mask,
                                  lambda total: Reporter(total, None, None, "baseline"))
+        if spatial_dims == 3:
+            return run_patchwise(
+                model, subject.source, subject.target_fill, subject.mask,
+                lambda total: Reporter(total, None, None, "validation"),
+                patch_size="full" if stride == "full" else patch_size, stride=stride, blend=blend,
+                batch_size=batch_size, device=device,
+            )
         return run_slicewise(
             model, subject.source, 0, subject.target_fill, subject.mask,
             lambda total: Reporter(total, None, None, "validation"),
@@ -53,11 +63,12 @@ def evaluate_subject(synthetic: np.ndarray, subject: PairedSubject) -> dict[str,
 
 
 def evaluate(model: nn.Module, subjects: list[PairedSubject], context: int, device: torch.device,
-             spatial_dims: int = 2) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, np.ndarray]]:
-    """Mean metrics over ``subjects`` (head mask), per-subject metrics, and the synthetic volumes."""
+             **options) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Mean metrics over ``subjects`` (head mask), per-subject metrics, and the synthetic volumes;
+    ``options`` go to :func:`synthesize_normalized`."""
     per_subject, volumes = {}, {}
     for subject in subjects:
-        volumes[subject.name] = synthesize_normalized(model, subject, context, device, spatial_dims=spatial_dims)
+        volumes[subject.name] = synthesize_normalized(model, subject, context, device, **options)
         per_subject[subject.name] = evaluate_subject(volumes[subject.name], subject)
     keys = ("psnr", "ssim_3d", "mae")
     mean = {k: float(np.mean([m["mask"][k] for m in per_subject.values()])) for k in keys}
@@ -65,14 +76,17 @@ def evaluate(model: nn.Module, subjects: list[PairedSubject], context: int, devi
     return mean, per_subject, volumes
 
 
-def baseline_metrics(data: DataConfig, train: list[str], test: list[str]) -> dict[str, dict[str, float]]:
-    """The three non-learned baselines fitted on ``train`` and measured on ``test`` exactly like a generator."""
+def baseline_metrics(data: DataConfig, train: list[str], test: list[str],
+                     spatial_dims: int = 2) -> dict[str, dict[str, float]]:
+    """The three non-learned baselines fitted on ``train`` and measured on ``test`` exactly like a generator
+    of ``spatial_dims`` (same normalization, so the same intensity scale for the metrics)."""
     subjects = discover(data)
     pairs = [(read_volume(subjects[n][data.source]), read_volume(subjects[n][data.target]), None) for n in train]
-    tests = [load_subject(n, subjects[n], data) for n in test]
+    tests = [load_subject(n, subjects[n], data, spatial_dims) for n in test]
+    norms = tuple(normalization_for(c, data, spatial_dims) for c in (data.source, data.target))
     out = {}
     for kind in BASELINES:
-        model, _ = fit_baseline(kind, pairs, data.source, data.target)
+        model, _ = fit_baseline(kind, pairs, data.source, data.target, normalizations=norms)
         mean, _, _ = evaluate(model.eval(), tests, 0, torch.device("cpu"), spatial_dims=0)
         out[f"baseline {kind}"] = {k: mean[k] for k in ("psnr", "ssim_3d", "mae")}
     return out
