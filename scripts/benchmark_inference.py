@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Slice-wise inference of the full pGAN generator (ngf 64, 9 blocks) on an IXI-sized phantom.
+"""Inference speed: the full pGAN generator (ngf 64, 9 blocks) slice-wise on an IXI-sized phantom, and
+Nie et al.'s 3D generator patch-wise on a 128x224x224 volume (``--case 3d``, see ``_benchmark_3d.py``).
 
     .venv/bin/python scripts/benchmark_inference.py [--shape 256 256 150] [--device cpu] [--model real-pgan-T1-T2]
+    .venv/bin/python scripts/benchmark_inference.py --case 3d [--model3d phantom-nie-PD-T2]
 
 (a) plain loop: batch 1, fp32, every slice, the whole slice;
 (b) the package's engine (`synthesize`): batches of 8, only slices holding head, only the head's bounding
@@ -27,6 +29,7 @@ import sys
 import time
 from datetime import date
 
+import _benchmark_3d
 import numpy as np
 import torch
 from medsynth import intensity
@@ -155,10 +158,22 @@ def main() -> int:
     parser.add_argument("--shape", type=int, nargs=3, default=(256, 256, 150))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default="real-pgan-T1-T2", help="trained model for the PSNR check")
+    parser.add_argument("--case", choices=("2d", "3d"), default="2d", help="2d: pGAN slice-wise; 3d: Nie patch-wise")
+    parser.add_argument("--model3d", default="phantom-nie-PD-T2", help="trained 3D model timed next to the seeds'")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--child3d", choices=_benchmark_3d.MODELS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
+        return 0
+    device = resolve_device(args.device)
+    if args.child3d:
+        _benchmark_3d.child(args.child3d, args.model3d, device, bf16_ok(device))
+        return 0
+    if args.case == "3d":
+        name = torch.cuda.get_device_name() if device.type == "cuda" else (platform.processor() or platform.machine())
+        print(f"# {date.today()}  {name}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+        print("\n".join(_benchmark_3d.run(__file__, args.device, args.model3d)))
         return 0
     results = {}
     for mode in MODES:
@@ -166,7 +181,6 @@ def main() -> int:
                "--shape", *map(str, args.shape)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         results[mode] = json.loads(out.strip().splitlines()[-1])
-    device = resolve_device(args.device)
     peaks = {"fp32": machine_peak(device, torch.float32)}
     if bf16_ok(device):
         peaks["bf16"] = machine_peak(device, torch.bfloat16)

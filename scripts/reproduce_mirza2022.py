@@ -19,7 +19,6 @@ subject once, the others train; no validation subject, the last epoch is kept). 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import sys
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _reproduce import add_split_options, folds, write_results
 from medsynth.checkpoint import read_card
 from medsynth.dataset import find_subjects
 from medsynth.training import load_config, train
@@ -38,17 +38,6 @@ PAPER = {("PD", "T1"): (28.27, 28.17, 0.01183, 0.01168), ("T1", "PD"): (27.18, 2
          ("T1", "T2"): (27.87, 27.91, 0.01356, 0.01373), ("T2", "T1"): (27.67, 27.66, 0.01215, 0.01256),
          ("PD", "T2"): (32.96, 32.90, 0.00821, 0.00830), ("T2", "PD"): (32.05, 32.00, 0.01000, 0.01003)}
 log = logging.getLogger("reproduce_mirza2022")
-
-
-def folds(names: list[str], args: argparse.Namespace) -> list[dict[str, list[str]]]:
-    if args.loso:
-        return [{"train": [n for n in names if n != held], "validation": [], "test": [held]} for held in names]
-    n_train, n_val, n_test = args.split
-    if n_train + n_val + n_test > len(names):
-        raise SystemExit(f"--split {args.split} needs {sum(args.split)} subjects, the dataset has {len(names)}")
-    order = [names[i] for i in np.random.default_rng(args.seed).permutation(len(names))]
-    return [{"train": order[:n_train], "validation": order[n_train:n_train + n_val],
-             "test": order[n_train + n_val:n_train + n_val + n_test]}]
 
 
 def run_one(args, source, target, dense, split, fold) -> dict[str, float]:
@@ -73,8 +62,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, required=True, help="IXI-style folder or CSV list file")
     parser.add_argument("--pattern", action="append", default=[], help="file pattern ({subject}, {contrast})")
     parser.add_argument("--out", type=Path, default=Path("runs/mirza2022"), help="run folders and the report")
-    parser.add_argument("--split", type=int, nargs=3, default=(25, 10, 18), metavar=("TRAIN", "VAL", "TEST"))
-    parser.add_argument("--loso", action="store_true", help="leave-one-subject-out instead of --split")
+    add_split_options(parser, (25, 10, 18))
     parser.add_argument("--directions", nargs="+", default=None, help="e.g. T1-T2 T2-T1 (default: all six present)")
     parser.add_argument("--dense-blocks", type=int, default=3, help="densely connected last blocks (default 3)")
     parser.add_argument("--epochs", type=int, default=100)
@@ -118,11 +106,6 @@ def main() -> int:
                     "paper_l1_without": paper[3]})
         rows.append(row)
         print(json.dumps(row))
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "results.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     scheme = f"leave-one-subject-out over {len(names)} subjects" if args.loso else f"split {args.split}"
     protocol = (f"{scheme}, "
                 f"{args.epochs} epochs, ngf {args.ngf}, {args.n_blocks} blocks, dense skips among the last "
@@ -139,7 +122,7 @@ def main() -> int:
             f"{r['psnr_identity']:.2f} / {r['psnr_histogram_matching']:.2f} / {r['psnr_joint_histogram']:.2f} | "
             f"{r['paper_psnr_with']:.2f} / {r['paper_psnr_without']:.2f} | "
             f"{r['paper_l1_with']:.5f} / {r['paper_l1_without']:.5f} |")
-    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    write_results(args.out, rows, lines)
     print("\n".join(lines))
     return 0
 

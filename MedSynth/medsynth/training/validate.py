@@ -76,13 +76,16 @@ def evaluate(model: nn.Module, subjects: list[PairedSubject], context: int, devi
     return mean, per_subject, volumes
 
 
-def baseline_metrics(data: DataConfig, train: list[str], test: list[str],
-                     spatial_dims: int = 2) -> dict[str, dict[str, float]]:
+def baseline_metrics(data: DataConfig, train: list[str], test: list[str], spatial_dims: int = 2,
+                     test_data: DataConfig | None = None) -> dict[str, dict[str, float]]:
     """The three non-learned baselines fitted on ``train`` and measured on ``test`` exactly like a generator
-    of ``spatial_dims`` (same normalization, so the same intensity scale for the metrics)."""
+    of ``spatial_dims`` (same normalization, so the same intensity scale for the metrics). ``test_data``:
+    the test subjects come from another dataset (an external test set)."""
     subjects = discover(data)
     pairs = [(read_volume(subjects[n][data.source]), read_volume(subjects[n][data.target]), None) for n in train]
-    tests = [load_subject(n, subjects[n], data, spatial_dims) for n in test]
+    test_data = test_data or data
+    test_files = subjects if test_data is data else discover(test_data)
+    tests = [load_subject(n, test_files[n], test_data, spatial_dims) for n in test]
     norms = tuple(normalization_for(c, data, spatial_dims) for c in (data.source, data.target))
     out = {}
     for kind in BASELINES:
