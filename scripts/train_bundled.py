@@ -72,7 +72,8 @@ def configure(which: str, args: argparse.Namespace) -> dict:
         common.update({"model.architecture": "nie", "model.hyperparameters": {"filters": [w, w, w, 2 * w, 2 * w, 2 * w,
                                                                                           w, w, 1]},
                        "model.discriminator_hyperparameters": {}, "optim.batch_size": 7, "optim.lr": args.lr,
-                       "optim.patches_per_epoch": args.patches, "validation.every": 2})
+                       "optim.patches_per_epoch": args.patches, "validation.every": args.validate_every,
+                       "loss.adversarial_weight": args.nie_adversarial})
     return {**common, "data.root": str(listing), "data.size": 224,
             "data.subjects": {"train": names, "validation": ["heldout-phantom001"], "test": ["heldout-phantom002"]},
             "optim.slices_per_epoch": args.slices}
@@ -89,7 +90,10 @@ def main() -> int:
     parser.add_argument("--ngf", type=int, default=16, help="pGAN generator width (64 in the paper)")
     parser.add_argument("--nie-width", type=int, default=8, help="3D generator's first filters (32 in the paper)")
     parser.add_argument("--patches", type=int, default=336, help="3D: patches per epoch")
-    parser.add_argument("--lr", type=float, default=5e-4, help="3D: learning rate")
+    parser.add_argument("--lr", type=float, default=1e-3, help="3D: learning rate")
+    parser.add_argument("--nie-adversarial", type=float, default=0.5,
+                        help="3D: adversarial weight (the seeds' 0.5; 0 trains the generator alone)")
+    parser.add_argument("--validate-every", type=int, default=4, help="3D: epochs between validations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--work", type=Path, default=Path("runs/bundled"), help="run folders")
@@ -117,11 +121,15 @@ def main() -> int:
             card.description = (
                 f"Nie et al.'s 3D dilated fully convolutional generator (9 layers, kernels 9,3,3,3,9,3,3,7,3, filters "
                 f"{card.hyperparameters['filters']} instead of the paper's 32..64 so that it trains on a 2-core CPU) "
-                f"for {card.mapping}, trained with `medsynth train` on 32^3 patches of {data} with the seeds' "
-                "recipe (0.5 x adversarial + L2 + gradient difference loss); metrics are on per-subject z-scored "
-                "intensities inside the head mask, for the held-out test subject, next to the non-learned baselines."
+                f"for {card.mapping}, trained with `medsynth train` on 32^3 patches of {data} with "
+                + ("the seeds' recipe (0.5 x adversarial + L2 + gradient difference loss)" if args.nie_adversarial
+                   else "L2 + gradient difference loss and no adversarial term (on this CPU budget the adversarial "
+                        "term slowed learning; see docs/results.md)")
+                + "; metrics are on per-subject z-scored intensities inside the head mask, for the held-out test "
+                "subject, next to the non-learned baselines."
             )
-            options = f"--nie-width {args.nie_width} --patches {args.patches} --lr {args.lr}"
+            options = (f"--nie-width {args.nie_width} --patches {args.patches} --lr {args.lr} "
+                       f"--nie-adversarial {args.nie_adversarial}")
         else:
             card.description = (
                 f"pGAN ResNet generator (9 residual blocks, ngf {args.ngf} instead of the paper's 64 so that it trains "

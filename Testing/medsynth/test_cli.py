@@ -241,3 +241,15 @@ def test_evaluate_folders_gives_per_subject_rows_and_mean_sd(tmp_path, capsys):
     assert (syn / "metrics.csv").exists()
     assert main(["-q", "evaluate", str(syn), str(tmp_path / "masks" / "s0.nii.gz")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_patch_options_accept_full_for_a_single_pass():
+    from medsynth.cli.common import inference_options
+    from medsynth.cli.main import build_parser
+
+    args = build_parser().parse_args(["synthesize", "in.nii.gz", "out.nii.gz", "--model", "m", "--stride", "full"])
+    options = inference_options(args)
+    assert (options.stride, options.patch_size, options.blend) == ("full", None, None)
+    args = build_parser().parse_args(["synthesize", "in.nii.gz", "out.nii.gz", "--model", "m", "--stride", "8",
+                                      "--patch-size", "full", "--blend", "mean"])
+    assert (args.stride, args.patch_size, args.blend) == (8, "full", "mean")

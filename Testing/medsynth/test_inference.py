@@ -9,6 +9,7 @@ from medsynth.device import resolve_device, resolve_precision
 from medsynth.errors import Cancelled, ConfigError, InputError
 from medsynth.inference import InferenceOptions, check_contrast, synthesize
 from medsynth.inference.patchwise import count_windows
+from medsynth.inference.synthesize import patch_settings
 from medsynth.mask import bounding_box, foreground_mask
 from medsynth.progress import CancelToken
 from medsynth.volume import Volume
@@ -146,6 +147,17 @@ def test_patch_mode_stride_blend_and_single_pass(subject, tiny):
     assert err["stride8"] < err["stride16_mean"] < 0.05 * np.ptp(outputs["full"][fg])
     assert count_windows((32, 32, 32), (32, 32, 32), (8, 8, 8)) == 1
     assert count_windows((64, 32, 40), (32, 32, 32), (8, 8, 8)) == 5 * 1 * 2
+    # stride "full" is the single pass too
+    np.testing.assert_array_equal(synthesize(t1, model, InferenceOptions(stride="full", **CPU)).array,
+                                  outputs["full"])
+
+
+def test_patch_settings_come_from_the_user_then_the_card():
+    card = {"patch_size": 32, "stride": "full", "blend": "mean"}
+    assert patch_settings(InferenceOptions(), card) == (32, "full", "mean")  # the card's single pass
+    assert patch_settings(InferenceOptions(stride=8, blend="gaussian"), card) == (32, 8, "gaussian")
+    assert patch_settings(InferenceOptions(patch_size=24), card) == (24, 12, "mean")  # a window needs a stride
+    assert patch_settings(InferenceOptions(), {}) == (32, 16, "gaussian")  # cards without settings
 
 
 def test_contrast_check(tiny):
