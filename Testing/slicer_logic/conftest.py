@@ -1,0 +1,25 @@
+"""A real MRML scene from the `slicer-core` wheel (no Qt, no application) for every Slicer-side test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+slicer = pytest.importorskip("slicer", reason="the slicer-core wheel (pip install -e .[slicer]) is needed")
+if not hasattr(slicer, "vtkMRMLScene"):
+    raise ImportError("the 'slicer' package found is not slicer-core (PyPI slicer==0.0.8 clobbers it)")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "MedSynth"))  # MedSynthLib, as Slicer sees it
+
+
+@pytest.fixture
+def scene():
+    """A bare scene. Unlike the Slicer application, it gives data nodes no subject hierarchy item by
+    itself: tests create the items a user's scene would have."""
+    scene = slicer.vtkMRMLScene()
+    slicer.mrmlScene = scene
+    yield scene
+    scene.Clear(True)
+    slicer.mrmlScene = None
