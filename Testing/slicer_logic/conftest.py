@@ -23,3 +23,21 @@ def scene():
     yield scene
     scene.Clear(True)
     slicer.mrmlScene = None
+
+
+@pytest.fixture
+def views(scene):
+    """The three slice views of Slicer's default layout (axial, sagittal, coronal), with the default colour
+    tables, so a test can render what a user would see (no OpenGL needed)."""
+    colors = slicer.vtkMRMLColorLogic()
+    colors.SetMRMLScene(scene)
+    logics = {}
+    for name, orientation in (("Red", "Axial"), ("Yellow", "Sagittal"), ("Green", "Coronal")):
+        logic = slicer.vtkMRMLSliceLogic()
+        logic.SetMRMLScene(scene)
+        logic.AddSliceNode(name).SetOrientation(orientation)
+        logics[name] = logic
+    yield logics
+    for logic in logics.values():
+        logic.SetMRMLScene(None)
+    colors.SetMRMLScene(None)

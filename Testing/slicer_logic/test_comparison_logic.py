@@ -1,0 +1,81 @@
+"""Comparison with a reference: difference volume, diverging colours, Add overlay in three views, metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import slicer
+from medsynth.mask import foreground_mask
+from medsynth.metrics import compare
+from medsynth.phantom import make_subject, phantom_grid
+from medsynth.resample import resample_to
+from MedSynthLib.ComparisonLogic import DIFFERENCE_COLORS_NAME, ComparisonLogic
+from MedSynthLib.VolumeConversion import updateNodeFromVolume
+from vtk.util.numpy_support import vtk_to_numpy
+
+
+def add_node(scene, volume, name):
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    updateNodeFromVolume(node, volume)
+    node.CreateDefaultDisplayNodes()
+    return node
+
+
+def render(logic) -> np.ndarray:
+    """The RGBA picture of a slice view, as the user sees it."""
+    logic.GetSliceNode().SetDimensions(96, 96, 1)
+    logic.FitSliceToAll()
+    producer = logic.GetImageDataConnection().GetProducer()
+    producer.Update()
+    image = producer.GetOutputDataObject(0)
+    width, height, _ = image.GetDimensions()
+    return vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_subject(phantom_grid((48, 56, 40)), seed=5, contrasts=("T2",)).images["T2"]
+
+
+def test_difference_overlay_and_metrics(scene, views, phantom):
+    synthetic = phantom.with_array(phantom.array.copy())
+    k = phantom.array.shape[0] // 2
+    synthetic.array[k - 3 : k + 3, 20:32, 16:28] += 300.0  # a too-bright error in the middle of the head
+    syntheticNode = add_node(scene, synthetic, "syn-T2")
+    referenceNode = add_node(scene, phantom, "T2")
+    views["Red"].GetSliceCompositeNode().SetBackgroundVolumeID(syntheticNode.GetID())
+    before = render(views["Red"])  # the synthetic image alone
+    differenceNode, tableNode, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
+
+    assert differenceNode.GetName() == "syn-T2-minus-T2"
+    np.testing.assert_allclose(slicer.util.arrayFromVolume(differenceNode), synthetic.array - phantom.array,
+                               atol=1e-3)
+    display = differenceNode.GetDisplayNode()
+    assert display.GetColorNode().GetName() == DIFFERENCE_COLORS_NAME
+    assert display.GetWindowLevelMin() == pytest.approx(-display.GetWindowLevelMax()) and display.GetWindow() > 0
+    for logic in views.values():
+        composite = logic.GetSliceCompositeNode()
+        assert composite.GetBackgroundVolumeID() == syntheticNode.GetID()
+        assert composite.GetForegroundVolumeID() == differenceNode.GetID()
+        assert composite.GetCompositing() == slicer.vtkMRMLSliceCompositeNode.Add
+    expected = compare(synthetic, phantom, foreground_mask(phantom.array), planes=False)
+    assert metrics["mask"]["psnr"] == pytest.approx(expected["mask"]["psnr"])
+    table = tableNode.GetTable()
+    rows = {table.GetValue(r, 0).ToString(): r for r in range(table.GetNumberOfRows())}
+    assert set(rows) == {"psnr", "ssim_3d", "mae", "mse", "nmse"}
+    assert table.GetValue(rows["psnr"], 1).ToDouble() == pytest.approx(expected["mask"]["psnr"])
+    assert table.GetValue(rows["mae"], 2).ToDouble() == pytest.approx(expected["whole"]["mae"])
+    # the axial view now shows the error in red on top of the synthetic image, and nothing elsewhere
+    after = render(views["Red"]).astype(int)
+    changed = np.abs(after[..., :3] - before[..., :3].astype(int)).sum(axis=2) > 30
+    assert changed.any() and changed.mean() < 0.1
+    assert (after[changed][:, 0] > after[changed][:, 2]).mean() > 0.9  # red, not blue: too bright
+
+
+def test_reference_on_another_grid_is_resampled_onto_the_synthetic_grid(scene, views, phantom):
+    coarse = resample_to(phantom, make_subject(phantom_grid((40, 44, 32)), seed=5, contrasts=("T2",)).images["T2"])
+    syntheticNode = add_node(scene, phantom, "syn")
+    referenceNode = add_node(scene, coarse, "coarse-T2")
+    differenceNode, _, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
+    assert slicer.util.arrayFromVolume(differenceNode).shape == phantom.array.shape
+    assert 15 < metrics["mask"]["psnr"] < 60  # same anatomy, blurred by the coarser grid
