@@ -40,7 +40,9 @@ def differenceColorNode(scene):
 
 def showOverlay(scene, background, foreground) -> None:
     """Synthetic image as background, difference as foreground added on top, in the three views."""
-    for composite in slicer.util.getNodesByClass("vtkMRMLSliceCompositeNode", scene):
+    composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    for index in range(composites.GetNumberOfItems()):
+        composite = composites.GetItemAsObject(index)
         if composite.GetLayoutName() not in SLICE_VIEWS:
             continue
         composite.SetBackgroundVolumeID(background.GetID())
