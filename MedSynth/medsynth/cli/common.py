@@ -27,9 +27,16 @@ def echo(text: str = "", err: bool = False) -> None:
     stream.flush()
 
 
+PROGRESS_PREFIX = "medsynth-progress"
+
+
 @contextmanager
 def progress_bar(args: argparse.Namespace, unit: str) -> Iterator:
-    """A tqdm bar driven by a ``progress(done, total, message)`` callback (silent with --quiet)."""
+    """A tqdm bar driven by a ``progress(done, total, message)`` callback (silent with --quiet; one
+    parseable line per update with --progress-lines)."""
+    if getattr(args, "progress_lines", False):
+        yield lambda done, total, message: echo(f"{PROGRESS_PREFIX} {done} {total} {message}", err=True)
+        return
     bar = tqdm(total=1, unit=unit, disable=getattr(args, "quiet", False), leave=False, dynamic_ncols=True)
 
     def update(done: int, total: int, message: str) -> None:

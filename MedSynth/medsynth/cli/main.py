@@ -10,7 +10,7 @@ import sys
 from .. import __version__
 from ..errors import Cancelled, MedSynthError
 from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_prepare, cmd_synthesize, cmd_train
-from .common import echo
+from .common import PROGRESS_PREFIX, echo
 
 SUBCOMMANDS = (cmd_phantom, cmd_prepare, cmd_synthesize, cmd_evaluate, cmd_models, cmd_train, cmd_demo)
 
@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"medsynth {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
     parser.add_argument("-q", "--quiet", action="store_true", help="show warnings and errors only, no progress bars")
+    parser.add_argument("--progress-lines", action="store_true",
+                        help=f"report progress as '{PROGRESS_PREFIX} DONE TOTAL MESSAGE' lines on stderr instead of "
+                             "bars (for programs driving medsynth, such as the Slicer module)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
         module.add_parser(sub)

@@ -1,0 +1,61 @@
+"""Synthesis in a child process: progress, result on the input grid, clear errors, cancel that kills it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import slicer
+from medsynth.errors import Cancelled, MedSynthError, ModelError
+from medsynth.inference import InferenceOptions
+from medsynth.phantom import make_subject, phantom_grid
+from medsynth.progress import CancelToken
+from MedSynthLib.BackgroundSynthesis import BackgroundSynthesis, State
+from MedSynthLib.SynthesisLogic import SynthesisLogic
+from MedSynthLib.VolumeConversion import updateNodeFromVolume
+
+CPU = InferenceOptions(device="cpu", batch_size=4)
+
+
+def input_node(scene, shape=(48, 56, 40)):
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "sub-T1")
+    updateNodeFromVolume(node, make_subject(phantom_grid(shape), seed=3, contrasts=("T1",)).images["T1"])
+    return node
+
+
+def test_child_process_result_matches_the_blocking_call(scene):
+    node = input_node(scene)
+    seen = []
+    out = BackgroundSynthesis(node, "phantom-pgan-T1-T2", CPU).run(progress=lambda d, t, m: seen.append((d, t)))
+    assert out.GetName() == "sub-T1-synthetic-T2"
+    direct = SynthesisLogic().synthesize(node, "phantom-pgan-T1-T2", CPU)
+    np.testing.assert_allclose(slicer.util.arrayFromVolume(out), slicer.util.arrayFromVolume(direct),
+                               rtol=1e-4, atol=1e-2)
+    assert any(t > 1 for _, t in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_errors_are_reported_and_leave_the_scene_unchanged(scene, tmp_path):
+    node = input_node(scene)
+    with pytest.raises(ModelError):
+        BackgroundSynthesis(node, "no-such-model", CPU)  # refused before any process starts
+    before = scene.GetNumberOfNodes()
+    job = BackgroundSynthesis(node, "phantom-pgan-T1-T2", InferenceOptions(device="cpu"))
+    job.options.batch_size = 0  # slipped past the parent's checks: the child must refuse it and say why
+    with pytest.raises(MedSynthError, match="batch size must be at least 1"):
+        job.run()
+    assert job.state is State.FAILED and scene.GetNumberOfNodes() == before and not job.workdir.exists()
+
+
+def test_cancel_kills_the_child_and_adds_nothing(scene):
+    node = input_node(scene, (160, 160, 120))
+    before = scene.GetNumberOfNodes()
+    job = BackgroundSynthesis(node, "phantom-pgan-T1-T2", CPU)
+    cancel = CancelToken()
+
+    def progress(done, total, message):
+        if done > 0:  # the child is at work: stop it there
+            cancel.cancel()
+
+    with pytest.raises(Cancelled, match="scene is unchanged"):
+        job.run(progress=progress, cancel=cancel)
+    assert job.process.poll() is not None and job.state is State.CANCELLED
+    assert scene.GetNumberOfNodes() == before and not job.workdir.exists()
