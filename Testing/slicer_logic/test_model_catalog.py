@@ -1,0 +1,48 @@
+"""The module's model list: bundled models plus validated user model files, filtered by mapping."""
+
+from __future__ import annotations
+
+import pytest
+from medsynth import intensity
+from medsynth.card import ModelCard
+from medsynth.checkpoint import save_model
+from medsynth.errors import ModelError
+from medsynth.models import build_model
+from MedSynthLib.ModelCatalog import ModelCatalog
+
+
+def user_model(path, name="my-pd-flair"):
+    hyper = {"spatial_dims": 2, "filters": [4, 1], "kernels": [3, 3]}
+    card = ModelCard(name=name, architecture="convnet", hyperparameters=hyper, spatial_dims=2,
+                     source_contrast="PD", target_contrast="FLAIR",
+                     source_normalization=intensity.default_normalization("PD"),
+                     target_intensity={"kind": "minmax", "params": {"lo": 0.0, "hi": 900.0}, "background": 0.0})
+    return save_model(build_model("convnet", **hyper), card, path)
+
+
+def test_bundled_models_are_offered_by_mapping_defaults_first(tmp_path):
+    catalog = ModelCatalog(tmp_path / "models.json")
+    choices = catalog.models("T1->T2")
+    assert choices and all(c.card.mapping == "T1->T2" for c in choices)
+    assert choices[0].default and choices[0].card.architecture == "pgan"  # the trained generator, not a baseline
+    assert {"T1->T2", "PD->T2", "T2->T1"} <= set(catalog.mappings())
+    assert [c.name for c in catalog.models("PD->T2", "nie")] == ["phantom-nie-PD-T2"]
+
+
+def test_user_model_files_are_validated_remembered_and_removed(tmp_path):
+    catalog = ModelCatalog(tmp_path / "settings" / "models.json")
+    path = user_model(tmp_path / "mine.safetensors")
+    added = catalog.addModelFile(path)
+    assert (added.name, added.card.mapping, added.bundled) == ("my-pd-flair", "PD->FLAIR", False)
+    again = ModelCatalog(tmp_path / "settings" / "models.json")  # a new session remembers it
+    offered = again.models("PD->FLAIR")
+    assert [c.name for c in offered] == ["my-pd-flair"] and "[user]" in offered[0].label
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x80\x04not a model")
+    with pytest.raises(ModelError):
+        again.addModelFile(junk)
+    assert [p.name for p in again.userFiles()] == ["mine.safetensors"]
+    path.write_bytes(b"broken later")  # a remembered file that went bad is reported, not offered
+    assert again.models("PD->FLAIR") == [] and "mine.safetensors" in again.problems[0]
+    again.removeModelFile(path)
+    assert again.userFiles() == []
