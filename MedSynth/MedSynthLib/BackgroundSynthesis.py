@@ -29,8 +29,8 @@ from medsynth.inference import InferenceOptions
 from medsynth.io import read_volume, write_volume
 from medsynth.progress import ProgressCallback
 
-from .SynthesisLogic import outputName, placeNextTo, setWindowLevelFromForeground
-from .VolumeConversion import updateNodeFromVolume, volumeFromNode
+from .SynthesisLogic import storeResult
+from .VolumeConversion import volumeFromNode
 
 
 class State(enum.Enum):
@@ -125,15 +125,7 @@ class BackgroundSynthesis:
             result = read_volume(self.outputPath)
         finally:
             self.cleanup()
-        scene = self.inputNode.GetScene()
-        if outputNode is None:
-            outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode",
-                                                 outputName(self.inputNode, self.card.target_contrast))
-        updateNodeFromVolume(outputNode, result)
-        outputNode.CreateDefaultDisplayNodes()
-        setWindowLevelFromForeground(outputNode, result.array)
-        placeNextTo(outputNode, self.inputNode)
-        return outputNode
+        return storeResult(self.inputNode, result, self.card.target_contrast, outputNode)
 
     def cleanup(self) -> None:
         if getattr(self, "workdir", None) is not None:

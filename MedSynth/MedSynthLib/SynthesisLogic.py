@@ -16,6 +16,7 @@ from medsynth.checkpoint import LoadedModel, load_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.mask import foreground_mask
 from medsynth.progress import CancelToken, ProgressCallback
+from medsynth.volume import Volume
 
 from .VolumeConversion import updateNodeFromVolume, volumeFromNode
 
@@ -47,6 +48,19 @@ def setWindowLevelFromForeground(node, array: np.ndarray) -> None:
     display.SetWindowLevelMinMax(lo, hi if hi > lo else lo + 1.0)
 
 
+def storeResult(inputNode, result: Volume, targetContrast: str, outputNode=None, scene=None):
+    """``result`` in ``outputNode`` (created, and named after the input, if ``None``), displayed, and
+    placed next to ``inputNode``."""
+    if outputNode is None:
+        scene = scene or inputNode.GetScene() or slicer.mrmlScene
+        outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", outputName(inputNode, targetContrast))
+    updateNodeFromVolume(outputNode, result)
+    outputNode.CreateDefaultDisplayNodes()
+    setWindowLevelFromForeground(outputNode, result.array)
+    placeNextTo(outputNode, inputNode)
+    return outputNode
+
+
 class SynthesisLogic:
     """Run MedSynth models on volume nodes of a scene (``slicer.mrmlScene`` unless given)."""
 
@@ -65,14 +79,6 @@ class SynthesisLogic:
         ``outputNode`` is reused if given (its voxels and grid are replaced), else created. On an error
         or a cancel, nothing is added to the scene and a given ``outputNode`` is left as it was.
         """
-        scene = self.scene or slicer.mrmlScene
         loaded = self.loadModel(model)
         result = synthesize(volumeFromNode(inputNode), loaded, options, progress=progress, cancel=cancel)
-        if outputNode is None:
-            outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode",
-                                                 outputName(inputNode, loaded.card.target_contrast))
-        updateNodeFromVolume(outputNode, result)
-        outputNode.CreateDefaultDisplayNodes()
-        setWindowLevelFromForeground(outputNode, result.array)
-        placeNextTo(outputNode, inputNode)
-        return outputNode
+        return storeResult(inputNode, result, loaded.card.target_contrast, outputNode, self.scene)
