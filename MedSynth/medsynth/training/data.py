@@ -44,6 +44,7 @@ class PairedSubject:
     target_background: float  # raw target intensity outside the head
     source_fill: float  # normalized background used for padding
     target_fill: float
+    lr_axis: int  # the array axis nearest to left-right (3D flips)
 
 
 def split_subjects(names: list[str], config: DataConfig) -> dict[str, list[str]]:
@@ -124,7 +125,7 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
         name=name, source=np.ascontiguousarray(s), target=np.ascontiguousarray(t),
         mask=np.ascontiguousarray(np.moveaxis(mask, axis, 0)), axis=axis, geometry=source, target_norm=target_norm,
         target_background=float(np.median(outside)) if outside.size else float(target.array.min()),
-        source_fill=float(s.min()), target_fill=float(t.min()),
+        source_fill=float(s.min()), target_fill=float(t.min()), lr_axis=source.slice_axis("sagittal"),
     )
 
 

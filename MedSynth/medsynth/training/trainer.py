@@ -261,9 +261,8 @@ class Trainer:
             subject = self.dataset.subject(item)
             generator = torch.Generator().manual_seed(seed + int(position))  # per sample: same in DDP
             source, target = self.dataset.sample(item, generator)
-            flip_dim = subject.geometry.slice_axis("sagittal")  # 3D: the left-right array axis
             source, target = augment(source[None], target[None], self.config.augment, generator,
-                                     (subject.source_fill, subject.target_fill), flip_dim)
+                                     (subject.source_fill, subject.target_fill), subject.lr_axis)
             sources.append(source)
             targets.append(target)
         return tuple(torch.cat(x).to(self.device, memory_format=self.memory_format) for x in (sources, targets))
