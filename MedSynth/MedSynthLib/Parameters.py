@@ -9,7 +9,9 @@ which input.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
+from typing import ClassVar
 
 import slicer
 from medsynth.errors import ConfigError
@@ -22,8 +24,60 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 NODE_FIELDS = ("inputVolume", "referenceVolume", "outputVolume", "differenceVolume", "metricsTable")
 
 
+class ParameterNodeView:
+    """A dataclass stored in a module's singleton ``vtkMRMLScriptedModuleNode``.
+
+    The encoding is the one of Slicer's ``@parameterNodeWrapper`` (text as is, numbers as ``str``,
+    booleans as ``True``/``False``, nodes as a node reference plus an empty parameter of the same name),
+    so the module's GUI wrapper and this class read and write the same node.
+    """
+
+    moduleName: ClassVar[str] = ""
+    nodeFields: ClassVar[tuple[str, ...]] = ()
+
+    def write(self, parameterNode) -> None:
+        """Store every field in ``parameterNode`` (one Modified event)."""
+        wasModifying = parameterNode.StartModify()
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in self.nodeFields:
+                parameterNode.SetParameter(field.name, "")
+                parameterNode.SetNodeReferenceID(field.name, value.GetID() if value is not None else None)
+            elif isinstance(value, bool):
+                parameterNode.SetParameter(field.name, "True" if value else "False")
+            else:
+                parameterNode.SetParameter(field.name, str(value))
+        parameterNode.EndModify(wasModifying)
+
+    @classmethod
+    def read(cls, parameterNode):
+        """The fields stored in ``parameterNode``; missing ones keep their defaults."""
+        values, stored = {}, set(parameterNode.GetParameterNames() or ())
+        types = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            if field.name in cls.nodeFields:
+                values[field.name] = parameterNode.GetNodeReference(field.name)
+            elif field.name in stored:
+                text = parameterNode.GetParameter(field.name)
+                kind = types[field.name]
+                try:
+                    values[field.name] = text == "True" if kind is bool else kind(text)
+                except ValueError:
+                    raise ConfigError(f"parameter '{field.name}' of the {cls.moduleName} module must be "
+                                      f"{kind.__name__}, got '{text}'") from None
+        return cls(**values)
+
+    @classmethod
+    def parameterNode(cls, scene=None):
+        """The scene's parameter node of the module, created on first use (as Slicer's modules do)."""
+        return getParameterNode(scene, cls.moduleName)
+
+
 @dataclass
-class SynthesisParameters:
+class SynthesisParameters(ParameterNodeView):
+    moduleName: ClassVar[str] = MODULE_NAME
+    nodeFields: ClassVar[tuple[str, ...]] = NODE_FIELDS
+
     inputVolume: object = None
     referenceVolume: object = None  # optional real target for the comparison
     mapping: str = "T1->T2"
@@ -46,37 +100,16 @@ class SynthesisParameters:
         if self.patchStride not in ("", "full") and not self.patchStride.isdigit():
             raise ConfigError(f"patch stride must be empty (the model's), 'full' or voxels, got '{self.patchStride}'")
 
-    def write(self, parameterNode) -> None:
-        """Store every field in ``parameterNode`` (one Modified event)."""
-        wasModifying = parameterNode.StartModify()
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.name in NODE_FIELDS:
-                parameterNode.SetNodeReferenceID(field.name, value.GetID() if value is not None else None)
-            else:
-                parameterNode.SetParameter(field.name, value)
-        parameterNode.EndModify(wasModifying)
 
-    @classmethod
-    def read(cls, parameterNode) -> SynthesisParameters:
-        """The fields stored in ``parameterNode``; missing ones keep their defaults."""
-        values, stored = {}, set(parameterNode.GetParameterNames() or ())
-        for field in dataclasses.fields(cls):
-            if field.name in NODE_FIELDS:
-                values[field.name] = parameterNode.GetNodeReference(field.name)
-            elif field.name in stored:
-                values[field.name] = parameterNode.GetParameter(field.name)
-        return cls(**values)
-
-
-def getParameterNode(scene=None):
-    """The scene's MedSynth parameter node, created on first use (as Slicer's scripted modules do)."""
+def getParameterNode(scene=None, moduleName: str = MODULE_NAME):
+    """The scene's parameter node of ``moduleName``, created on first use (as Slicer's scripted modules
+    do: the singleton tag is the module name)."""
     scene = scene or slicer.mrmlScene
-    node = scene.GetSingletonNode(MODULE_NAME, "vtkMRMLScriptedModuleNode")
+    node = scene.GetSingletonNode(moduleName, "vtkMRMLScriptedModuleNode")
     if node is None:
         node = slicer.vtkMRMLScriptedModuleNode()
-        node.SetSingletonTag(MODULE_NAME)
-        node.SetModuleName(MODULE_NAME)
-        node.SetName(MODULE_NAME)
+        node.SetSingletonTag(moduleName)
+        node.SetModuleName(moduleName)
+        node.SetName(moduleName)
         node = scene.AddNode(node)
     return node

@@ -11,7 +11,9 @@ slicer = pytest.importorskip("slicer", reason="the slicer-core wheel (pip instal
 if not hasattr(slicer, "vtkMRMLScene"):
     raise ImportError("the 'slicer' package found is not slicer-core (PyPI slicer==0.0.8 clobbers it)")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "MedSynth"))  # MedSynthLib, as Slicer sees it
+ROOT = Path(__file__).resolve().parents[2]
+for module in ("MedSynth", "MedSynthTrain"):  # MedSynthLib and MedSynthTrainLib, as Slicer sees them
+    sys.path.insert(0, str(ROOT / module))
 
 
 @pytest.fixture

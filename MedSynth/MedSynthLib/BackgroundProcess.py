@@ -1,0 +1,100 @@
+"""A ``medsynth`` command in a child process, polled from Slicer's GUI thread (or a script's loop).
+
+The child runs in its own process group with ``--progress-lines``; a reader thread collects its stderr,
+``poll()`` turns the parseable ``medsynth-progress DONE TOTAL MESSAGE`` lines into ``progress`` and keeps
+the rest as messages, and ``cancel()`` kills the whole process tree (the child and anything it started).
+Synthesis and training both run this way, so the GUI never freezes and Cancel or Stop act at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+import slicer
+from medsynth.cli.common import PROGRESS_PREFIX
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def pythonExecutable() -> str:
+    """Slicer's own Python launcher inside Slicer (it sets up the environment), else this interpreter."""
+    if getattr(slicer, "app", None) is not None:
+        return shutil.which("PythonSlicer") or sys.executable
+    return sys.executable
+
+
+def medsynthCommand(*args: str) -> list[str]:
+    """``medsynth --progress-lines ARGS`` through the Python that has the package."""
+    return [pythonExecutable(), "-m", "medsynth.cli.main", "--progress-lines", *args]
+
+
+class BackgroundProcess:
+    """One child process; ``state``, ``progress`` ``(done, total, message)``, ``messages`` and ``error``."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command
+        self.state, self.progress, self.error = State.IDLE, (0, 1, ""), ""
+        self.messages: list[str] = []
+        self.process: subprocess.Popen | None = None
+        self._lines: queue.Queue[str] = queue.Queue()
+
+    def start(self) -> None:
+        windows = sys.platform == "win32"
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=not windows,
+            creationflags=subprocess.CREATE_NEW_PROCESS_GROUP if windows else 0,
+        )
+        self._reader = threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True)
+        self._reader.start()
+        self.state = State.RUNNING
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+
+    def poll(self) -> State:
+        """Take in the child's new output; returns the state (RUNNING until the child has ended)."""
+        ended = self.state is State.RUNNING and self.process.poll() is not None
+        if ended:
+            self._reader.join(timeout=5)  # the child's last lines (its error message) are read by now
+            if not self._reader.is_alive():
+                self.process.stderr.close()
+        while not self._lines.empty():
+            line = self._lines.get()
+            if line.startswith(PROGRESS_PREFIX + " "):
+                done, total, message = [*line.split(" ", 3), ""][1:4]
+                self.progress = (int(done), int(total), message)
+            else:
+                self.messages.append(line)
+        if ended:
+            code = self.process.returncode
+            self.state = State.SUCCEEDED if code == 0 else State.FAILED
+            if self.state is State.FAILED:
+                errors = [m.split("error: ", 1)[1] for m in self.messages if "medsynth: error: " in m]
+                tail = " ".join(self.messages[-3:])
+                self.error = errors[-1] if errors else f"medsynth ended with code {code}: {tail}"
+        return self.state
+
+    def cancel(self) -> None:
+        """Kill the child and everything it started."""
+        if self.process is not None and self.process.poll() is None:
+            if sys.platform == "win32":
+                subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)], capture_output=True)
+            else:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.state = State.CANCELLED

@@ -1,0 +1,118 @@
+"""``medsynth train`` in a child process: live progress and curves, Stop, Resume, and the trained model.
+
+The run folder is the whole truth: ``history.csv`` gives the curves, ``state.safetensors`` (written
+atomically after each epoch) lets a stopped run resume exactly, and ``model.safetensors`` (at the end) or
+``best.safetensors`` (the best epoch so far) is the model to register in MedSynth's catalog. Stop kills
+the process tree; at most the epoch in progress is lost.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from medsynth.errors import Cancelled, ConfigError, MedSynthError
+from MedSynthLib.BackgroundProcess import BackgroundProcess, State, medsynthCommand
+from MedSynthLib.ModelCatalog import ModelCatalog, ModelChoice
+
+STATE_FILE, BEST_FILE, MODEL_FILE = "state.safetensors", "best.safetensors", "model.safetensors"
+EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+
+
+def readHistory(runFolder: str | Path) -> list[dict[str, Any]]:
+    """The rows of the run's ``history.csv`` (values as floats; empty cells left out)."""
+    path = Path(runFolder) / "history.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
+def canResume(runFolder: str | Path) -> bool:
+    return (Path(runFolder) / STATE_FILE).is_file()
+
+
+def trainedModel(runFolder: str | Path) -> Path:
+    """The run's final model, else its best epoch so far (a stopped run)."""
+    for name in (MODEL_FILE, BEST_FILE):
+        if (Path(runFolder) / name).is_file():
+            return Path(runFolder) / name
+    raise MedSynthError(f"{runFolder} holds no trained model yet (no {MODEL_FILE} or {BEST_FILE})")
+
+
+def registerModel(runFolder: str | Path, catalog: ModelCatalog | None = None) -> ModelChoice:
+    """Add the run's model to MedSynth's catalog (validated as any user model file)."""
+    return (catalog or ModelCatalog()).addModelFile(trainedModel(runFolder))
+
+
+class BackgroundTraining:
+    """A new run (``arguments`` from ``TrainingParameters.trainArguments()``) or the resumption of one."""
+
+    def __init__(self, runFolder: str | Path, arguments: list[str] | None = None, epochs: int | None = None) -> None:
+        """``arguments=None`` resumes ``runFolder`` (optionally extended to ``epochs``)."""
+        self.runFolder = Path(runFolder)
+        if arguments is None:
+            if not canResume(self.runFolder):
+                raise ConfigError(f"{self.runFolder} cannot be resumed: it holds no {STATE_FILE}")
+            arguments = ["--resume", str(self.runFolder)] + (["--epochs", str(epochs)] if epochs else [])
+        self.job = BackgroundProcess(medsynthCommand("train", *arguments))
+
+    @property
+    def state(self) -> State:
+        return self.job.state
+
+    @property
+    def error(self) -> str:
+        return self.job.error
+
+    @property
+    def messages(self) -> list[str]:
+        """What the run printed besides progress: one line per epoch with its losses and metrics."""
+        return self.job.messages
+
+    def start(self) -> None:
+        self.job.start()
+
+    def poll(self) -> State:
+        return self.job.poll()
+
+    def stop(self) -> None:
+        """Kill the run; its folder keeps every completed epoch, so it can be resumed."""
+        self.job.cancel()
+
+    def fraction(self) -> float:
+        """Overall progress in [0, 1], from the child's ``epoch E/N`` step lines."""
+        done, total, message = self.job.progress
+        match = EPOCH.search(message)
+        if match is None:
+            return 0.0
+        epoch, epochs = int(match.group(1)), int(match.group(2))
+        return min(1.0, (epoch - 1 + done / max(total, 1)) / epochs)
+
+    def history(self) -> list[dict[str, Any]]:
+        return readHistory(self.runFolder)
+
+    def run(self, onEpoch=None, cancel=None, interval: float = 0.1) -> Path:
+        """Blocking: train to the end and return the model file (raises on failure or cancel).
+
+        ``onEpoch(history)`` is called whenever a new epoch has been logged.
+        """
+        self.start()
+        seen = 0
+        while self.poll() is State.RUNNING:
+            if cancel is not None and cancel.cancelled:
+                self.stop()
+                raise Cancelled(f"training stopped; resume it from {self.runFolder}")
+            rows = self.history()
+            if onEpoch is not None and len(rows) > seen:
+                seen = len(rows)
+                onEpoch(rows)
+            time.sleep(interval)
+        if self.state is State.FAILED:
+            raise MedSynthError(self.error)
+        if onEpoch is not None:
+            onEpoch(self.history())
+        return trainedModel(self.runFolder)

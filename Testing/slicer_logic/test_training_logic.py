@@ -1,0 +1,125 @@
+"""The training module's logic: a tiny real run in a child process, its curves in plot nodes, Stop and an
+exact Resume, and the trained model registered in MedSynth's catalog."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import slicer
+from medsynth.errors import ConfigError, MedSynthError
+from medsynth.phantom import write_phantom_dataset
+from MedSynthLib.BackgroundProcess import State
+from MedSynthLib.ModelCatalog import ModelCatalog
+from MedSynthLib.SynthesisLogic import SynthesisLogic
+from MedSynthLib.VolumeConversion import updateNodeFromVolume
+from MedSynthTrainLib.BackgroundTraining import BackgroundTraining, canResume, readHistory, registerModel
+from MedSynthTrainLib.TrainingCurves import updateCurves
+from MedSynthTrainLib.TrainingParameters import TrainingParameters
+
+TINY = ("model.hyperparameters.ngf=4 model.hyperparameters.n_blocks=2 model.hyperparameters.dense_blocks=1 "
+        "model.discriminator_hyperparameters.ndf=4 model.discriminator_hyperparameters.n_layers=2 data.size=48 "
+        "optim.slices_per_epoch=8 data.validation=0.25 data.test=0.25")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("phantoms")
+    write_phantom_dataset(folder, 4, shape=(40, 44, 24), seed=3, contrasts=("T1", "T2"))
+    return folder
+
+
+def parameters(dataset, out, epochs):
+    return TrainingParameters(dataFolder=str(dataset), outputFolder=str(out), epochs=epochs, batchSize=2,
+                              device="cpu", extraSettings=TINY)
+
+
+def test_a_run_feeds_the_curves_and_its_model_joins_the_catalog(scene, dataset, tmp_path):
+    out = tmp_path / "t1t2"
+    shown = []
+    nodes = None
+
+    def onEpoch(history):
+        nonlocal nodes
+        nodes = updateCurves(history, nodes)
+        shown.append(nodes.table.GetNumberOfRows())
+
+    model = BackgroundTraining(out, parameters(dataset, out, 3).trainArguments()).run(onEpoch=onEpoch)
+    assert model == out / "model.safetensors" and shown[-1] == 3 and shown == sorted(shown)
+    # the charts show the logged values: losses on a log axis, validation PSNR on its own chart
+    history = readHistory(out)
+    table = nodes.table.GetTable()
+    assert table.GetColumnByName("val_psnr").GetValue(2) == pytest.approx(history[2]["val_psnr"])
+    losses = {nodes.lossChart.GetNthPlotSeriesNode(i).GetYColumnName()
+              for i in range(nodes.lossChart.GetNumberOfPlotSeriesNodes())}
+    assert losses == {"loss_G", "loss_D"} and nodes.lossChart.GetYAxisLogScale()
+    assert nodes.metricChart.GetNthPlotSeriesNode(0).GetYColumnName() == "val_psnr"
+    assert scene.GetNumberOfNodesByClass("vtkMRMLPlotSeriesNode") == 3  # updated in place, not duplicated
+
+    catalog = ModelCatalog(tmp_path / "models.json")
+    choice = registerModel(out, catalog)
+    assert choice.name == "t1t2" and choice in catalog.models("T1->T2")
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "sub-T1")
+    from medsynth.io import read_volume
+
+    updateNodeFromVolume(node, read_volume(next(dataset.glob("*-T1.nii.gz"))))
+    synthetic = SynthesisLogic().synthesize(node, str(choice.path))
+    assert synthetic.GetName() == "sub-T1-synthetic-T2"
+    assert slicer.util.arrayFromVolume(synthetic).shape == slicer.util.arrayFromVolume(node).shape
+
+
+def test_stop_keeps_finished_epochs_and_resume_completes_the_run(dataset, tmp_path):
+    out = tmp_path / "stopped"
+    run = BackgroundTraining(out, parameters(dataset, out, 4).trainArguments())
+    run.start()
+    deadline = time.time() + 120
+    while run.poll() is State.RUNNING and "epoch 2/" not in run.job.progress[2]:  # epoch 1 is saved
+        assert time.time() < deadline
+        time.sleep(0.02)
+    run.stop()
+    assert run.state is State.CANCELLED and run.job.process.poll() is not None
+    assert len(readHistory(out)) == 1 and canResume(out) and not (out / "model.safetensors").exists()
+    assert 0.25 <= run.fraction() < 0.5
+
+    model = BackgroundTraining(out).run()  # resume
+    history = readHistory(out)
+    assert model.name == "model.safetensors" and [row["epoch"] for row in history] == [1, 2, 3, 4]
+
+
+def test_bad_settings_are_refused_before_anything_runs(dataset, tmp_path):
+    with pytest.raises(ConfigError, match="dataset folder"):
+        TrainingParameters(dataFolder=str(tmp_path / "nowhere"), outputFolder=str(tmp_path)).trainArguments()
+    with pytest.raises(ConfigError, match="must differ"):
+        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), target="T1").trainArguments()
+    with pytest.raises(ConfigError, match="section.key=value"):
+        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path),
+                           extraSettings="ngf").trainArguments()
+    with pytest.raises(ConfigError, match="architecture must be one of"):
+        TrainingParameters(architecture="resnet")
+    with pytest.raises(ConfigError, match="cannot be resumed"):
+        BackgroundTraining(tmp_path / "empty")
+    with pytest.raises(MedSynthError, match="no trained model"):
+        registerModel(tmp_path, ModelCatalog(tmp_path / "models.json"))
+
+
+def test_a_failing_run_reports_the_trainers_message(dataset, tmp_path):
+    arguments = [*parameters(dataset, tmp_path / "bad", 2).trainArguments(), "--set", "optim.lr=-1"]
+    with pytest.raises(MedSynthError, match="optim.lr must be positive"):
+        BackgroundTraining(tmp_path / "bad", arguments).run()
+
+
+def test_training_parameters_survive_a_scene_save_and_reload(scene, tmp_path):
+    nodes = updateCurves([{"epoch": 1.0, "loss_G": 2.0, "loss_D": 0.7, "val_psnr": 20.0}])
+    node = TrainingParameters.parameterNode(scene)
+    TrainingParameters(dataFolder="/data/ixi", source="PD", architecture="nie", epochs=7, learningRate=2e-4,
+                       historyTable=nodes.table, lossChart=nodes.lossChart, metricChart=nodes.metricChart).write(node)
+    path = tmp_path / "scene.mrml"
+    scene.SetURL(str(path))
+    scene.Commit()
+    reloaded = slicer.vtkMRMLScene()
+    reloaded.SetURL(str(path))
+    reloaded.Import()
+    back = TrainingParameters.read(TrainingParameters.parameterNode(reloaded))
+    assert (back.dataFolder, back.source, back.architecture, back.epochs, back.learningRate) == \
+        ("/data/ixi", "PD", "nie", 7, 2e-4)
+    assert back.lossChart.GetName() == "MedSynthTrain losses" and back.historyTable is not None
