@@ -7,6 +7,7 @@ describes (nothing is unpickled); a listed file that has since gone bad is repor
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import slicer
 from medsynth.card import ModelCard
 from medsynth.catalog import load_catalog
 from medsynth.checkpoint import load_model, read_card
+from medsynth.citations import citations_for
 from medsynth.errors import MedSynthError, ModelError
 from medsynth.io import atomic_output
 
@@ -30,6 +32,35 @@ class ModelChoice:
     @property
     def label(self) -> str:
         return f"{self.name} ({self.card.architecture}, {self.card.engine})" + ("" if self.bundled else " [user]")
+
+
+MODE_DIMS = {"slice": (0, 2), "patch": (0, 3)}  # voxelwise baselines run in either mode
+
+
+def fitsMode(card: ModelCard, mode: str) -> bool:
+    return mode == "auto" or card.spatial_dims in MODE_DIMS[mode]
+
+
+def cardHtml(card: ModelCard) -> str:
+    """The model card as the module shows it before running: what it does, how it was trained and
+    tested, and what to cite."""
+    rows = [("Mapping", card.mapping), ("Architecture", f"{card.architecture} ({card.engine})")]
+    training = card.training or {}
+    if training.get("data") or training.get("dataset"):
+        rows.append(("Trained on", str(training.get("data") or training.get("dataset"))))
+    if "subjects" in training:
+        rows.append(("Subjects", ", ".join(f"{k} {v}" for k, v in training["subjects"].items())))
+    for split, values in card.metrics.items():
+        if isinstance(values, dict):
+            shown = ", ".join(f"{k.upper()} {v:.3g}" for k, v in values.items() if isinstance(v, (int, float)))
+            if shown:
+                rows.append((html.escape(split), shown))
+    body = "".join(f"<tr><td><b>{k}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    text = f"<p><b>{html.escape(card.name)}</b>: {html.escape(card.description)}</p><table>{body}</table>"
+    references = citations_for(card.architecture, card.references)
+    if references:
+        text += "<p><b>Cite</b></p><ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in references) + "</ul>"
+    return text
 
 
 def defaultUserModelsFile() -> Path:
@@ -65,6 +96,25 @@ class ModelCatalog:
         choices = [c for c in choices if (mapping is None or c.card.mapping == mapping)
                    and (not architecture or c.card.architecture == architecture)]
         return sorted(choices, key=lambda c: (not c.default, not c.bundled, c.name))
+
+    def choose(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelChoice:
+        """The model to run: ``model`` (a name or file) if given, else the first of the mapping's models
+        that fits ``architecture`` and ``mode`` (slice: 2D models; patch: 3D models; baselines fit both)."""
+        if model:
+            choice = next((c for c in self.models() if model in (c.name, str(c.path))), None)
+            if choice is None:
+                raise ModelError(f"no model '{model}' in the catalog; add its file first (Add model file)")
+            if choice.card.mapping != mapping:
+                raise ModelError(f"model '{model}' maps {choice.card.mapping}, not {mapping}")
+            if not fitsMode(choice.card, mode):
+                raise ModelError(f"model '{model}' is {choice.card.engine}: it cannot run in {mode} mode")
+            return choice
+        choices = [c for c in self.models(mapping, architecture) if fitsMode(c.card, mode)]
+        if not choices:
+            wanted = " ".join(x for x in (architecture, "" if mode == "auto" else f"{mode}-mode") if x)
+            raise ModelError(f"no {wanted + ' ' if wanted else ''}model for {mapping}; available mappings: "
+                             f"{', '.join(self.mappings())}")
+        return choices[0]
 
     def mappings(self) -> list[str]:
         return sorted({c.card.mapping for c in self.models()})

@@ -15,12 +15,11 @@ from typing import ClassVar
 
 import slicer
 from medsynth.errors import ConfigError
-from medsynth.volume import PLANES
+from medsynth.inference import InferenceOptions
+
+from .Choices import AXES, DEVICES, MODES, PRECISIONS
 
 MODULE_NAME = "MedSynth"
-MODES = ("auto", "slice", "patch")
-DEVICES = ("auto", "cuda", "mps", "cpu")
-PRECISIONS = ("fp32", "bf16", "fp16")
 NODE_FIELDS = ("inputVolume", "referenceVolume", "outputVolume", "differenceVolume", "metricsTable")
 
 
@@ -93,12 +92,22 @@ class SynthesisParameters(ParameterNodeView):
     metricsTable: object = None
 
     def __post_init__(self) -> None:
-        checks = {"mode": MODES, "axis": ("auto", *PLANES), "device": DEVICES, "precision": PRECISIONS}
+        checks = {"mode": MODES, "axis": AXES, "device": DEVICES, "precision": PRECISIONS}
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
         if self.patchStride not in ("", "full") and not self.patchStride.isdigit():
             raise ConfigError(f"patch stride must be empty (the model's), 'full' or voxels, got '{self.patchStride}'")
+
+    def inferenceOptions(self) -> InferenceOptions:
+        stride = int(self.patchStride) if self.patchStride.isdigit() else (self.patchStride or None)
+        if stride == 0:
+            raise ConfigError("patch stride must be at least 1 voxel (or 'full', or empty for the model's)")
+        return InferenceOptions(axis=self.axis, device=self.device, precision=self.precision, stride=stride)
+
+    def chooseModel(self, catalog):
+        """The ``ModelChoice`` these settings select in ``catalog`` (a ``ModelCatalog``)."""
+        return catalog.choose(self.mapping, self.architecture, self.mode, self.model)
 
 
 def getParameterNode(scene=None, moduleName: str = MODULE_NAME):

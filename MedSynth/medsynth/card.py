@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__, intensity
+from .citations import citations_for
 from .contrasts import canonical_contrast
 from .errors import ConfigError, ModelError
 
@@ -124,4 +125,5 @@ class ModelCard:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
                 if shown:  # nested per-subject tables are left to the full card
                     lines.append(f"  {split}: {shown}")
+        lines += [f"  cite: {reference}" for reference in citations_for(self.architecture, self.references)]
         return "\n".join(line for line in lines if line)

@@ -9,10 +9,11 @@ from typing import ClassVar
 
 from medsynth.contrasts import canonical_contrast
 from medsynth.errors import ConfigError
-from MedSynthLib.Parameters import DEVICES, ParameterNodeView
+from MedSynthLib.Choices import DEVICES
+from MedSynthLib.Choices import TRAINABLE_ARCHITECTURES as ARCHITECTURES
+from MedSynthLib.Parameters import ParameterNodeView
 
 MODULE_NAME = "MedSynthTrain"
-ARCHITECTURES = ("pgan", "unet", "convnet", "nie", "nie_cascade")  # what `medsynth train --arch` accepts
 NODE_FIELDS = ("historyTable", "lossChart", "metricChart")
 
 

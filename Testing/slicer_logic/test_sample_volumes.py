@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import urllib.request
+from typing import ClassVar
 
 import pytest
 from medsynth.errors import InputError
@@ -18,7 +19,7 @@ from MedSynthLib.VolumeConversion import volumeFromNode
 class SampleDataLogic:
     """Slicer 5.x's signature of the registration call, recording what it is given."""
 
-    sources: list = []
+    sources: ClassVar[list] = []
 
     @staticmethod
     def registerCustomSampleDataSource(category="Custom", sampleName=None, uris=None, fileNames=None,

@@ -1,0 +1,9 @@
+"""The closed sets of values the modules offer, with no imports at all, so the module files can build
+their typed parameter nodes when Slicer starts, before PyTorch and the ``medsynth`` package are
+installed (Testing/slicer_logic/test_choices.py keeps them equal to what ``medsynth`` accepts)."""
+
+MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
+AXES = ("auto", "sagittal", "coronal", "axial")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("fp32", "bf16", "fp16")
+TRAINABLE_ARCHITECTURES = ("pgan", "unet", "convnet", "nie", "nie_cascade")

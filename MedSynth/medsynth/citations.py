@@ -1,0 +1,30 @@
+"""What to cite for each architecture: shown with the model card (CLI and Slicer) and in the module help."""
+
+from __future__ import annotations
+
+DAR2019 = ("S. U. H. Dar, M. Yurt, L. Karacan, A. Erdem, E. Erdem, T. Çukur. Image synthesis in multi-contrast "
+           "MRI with conditional generative adversarial networks. IEEE Trans. Med. Imaging 38(10):2375-2388, 2019.")
+MIRZA2022 = ("M. U. Mirza, O. Dalmaç, T. Çukur. Skip connections for medical image synthesis with generative "
+             "adversarial networks (Üretken çekişmeli ağlar ile medikal görüntü sentezi için atlamalı "
+             "bağlantılar). Signal Processing and Communications Applications Conference (SIU), 2022.")
+NIE2018 = ("D. Nie, R. Trullo, J. Lian, L. Wang, C. Petitjean, S. Ruan, Q. Wang, D. Shen. Medical image synthesis "
+           "with deep convolutional adversarial networks. IEEE Trans. Biomed. Eng. 65(12):2720-2730, 2018.")
+ISOLA2017 = ("P. Isola, J.-Y. Zhu, T. Zhou, A. A. Efros. Image-to-image translation with conditional adversarial "
+             "networks. CVPR 2017.")
+RONNEBERGER2015 = ("O. Ronneberger, P. Fischer, T. Brox. U-Net: convolutional networks for biomedical image "
+                   "segmentation. MICCAI 2015.")
+NYUL2000 = ("L. G. Nyúl, J. K. Udupa, X. Zhang. New variants of a method of MRI scale standardization. "
+            "IEEE Trans. Med. Imaging 19(2):143-150, 2000.")
+
+CITATIONS: dict[str, tuple[str, ...]] = {
+    "pgan": (DAR2019, MIRZA2022),
+    "nie": (NIE2018,),
+    "nie_cascade": (NIE2018,),
+    "unet": (RONNEBERGER2015, ISOLA2017),
+    "histogram_matching": (NYUL2000,),
+}
+
+
+def citations_for(architecture: str, references: list[str] | None = None) -> list[str]:
+    """The card's own references, else the architecture's papers (none for plain baselines)."""
+    return list(references) if references else list(CITATIONS.get(architecture, ()))

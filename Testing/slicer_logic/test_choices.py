@@ -1,0 +1,61 @@
+"""The module files build their GUI from plain constants (no medsynth import at Slicer's start-up): they
+must stay what the package accepts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+from medsynth.cli.cmd_train import TRAINABLE
+from medsynth.device import DEVICES, PRECISIONS
+from medsynth.errors import ConfigError, ModelError
+from medsynth.volume import PLANES
+from MedSynthLib import Choices, Dependencies
+from MedSynthLib.ModelCatalog import ModelCatalog, cardHtml
+from MedSynthLib.Parameters import SynthesisParameters
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_choices_match_the_package():
+    assert set(Choices.AXES) == {"auto", *PLANES}
+    assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
+    assert Choices.TRAINABLE_ARCHITECTURES == TRAINABLE
+
+
+def test_dependencies_mirror_the_distribution():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert [d for d in declared if not d.startswith("torch")] == list(Dependencies.REQUIREMENTS)
+    assert Dependencies.TORCH_REQUIREMENT in declared
+    assert Dependencies.missingRequirements(includeTorch=True) == []  # this test environment has them all
+    assert not Dependencies.satisfied("numpy>=999") and not Dependencies.satisfied("no-such-package>=1.0")
+
+
+def test_settings_choose_the_model_and_the_options(tmp_path):
+    catalog = ModelCatalog(tmp_path / "models.json")
+    assert SynthesisParameters(mapping="T1->T2").chooseModel(catalog).name == "phantom-pgan-T1-T2"
+    assert SynthesisParameters(mapping="PD->T2", mode="patch").chooseModel(catalog).name == "phantom-nie-PD-T2"
+    assert SynthesisParameters(mapping="PD->T2", mode="slice").chooseModel(catalog).card.spatial_dims == 0
+    with pytest.raises(ModelError, match="no pgan patch-mode model for T1->T2"):
+        SynthesisParameters(mapping="T1->T2", architecture="pgan", mode="patch").chooseModel(catalog)
+    with pytest.raises(ModelError, match="cannot run in slice mode"):
+        SynthesisParameters(mapping="PD->T2", mode="slice", model="phantom-nie-PD-T2").chooseModel(catalog)
+    with pytest.raises(ModelError, match="maps T1->T2, not T2->T1"):
+        SynthesisParameters(mapping="T2->T1", model="phantom-pgan-T1-T2").chooseModel(catalog)
+    options = SynthesisParameters(patchStride="8", device="cpu", precision="bf16").inferenceOptions()
+    assert (options.stride, options.device, options.precision) == (8, "cpu", "bf16")
+    assert SynthesisParameters(patchStride="full").inferenceOptions().stride == "full"
+    with pytest.raises(ConfigError, match="at least 1 voxel"):
+        SynthesisParameters(patchStride="0").inferenceOptions()
+    with pytest.raises(ConfigError, match="patch stride must be"):
+        SynthesisParameters(patchStride="-3")
+
+
+def test_the_model_card_shown_before_running_names_the_method_and_what_to_cite(tmp_path):
+    choice = ModelCatalog(tmp_path / "models.json").choose("T1->T2")
+    text = cardHtml(choice.card)
+    assert "phantom-pgan-T1-T2" in text and "pgan (slicewise)" in text
+    assert re.search(r"Dar.*IEEE Trans\. Med\. Imaging", text) and "Mirza" in text
+    assert "<script" not in cardHtml(type(choice.card)(**{**vars(choice.card), "description": "<script>x</script>"}))
