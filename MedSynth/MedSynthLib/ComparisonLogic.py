@@ -15,11 +15,10 @@ from medsynth.mask import foreground_mask
 from medsynth.metrics import compare
 from medsynth.resample import resample_to
 
-from .SynthesisLogic import placeNextTo
+from .SynthesisLogic import SLICE_VIEWS, placeNextTo, showInViews
 from .VolumeConversion import updateNodeFromVolume, volumeFromNode
 
 DIFFERENCE_COLORS_NAME = "MedSynthDifference"
-SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal
 TABLE_METRICS = ("psnr", "ssim_3d", "mae", "mse", "nmse")
 
 
@@ -40,13 +39,12 @@ def differenceColorNode(scene):
 
 def showOverlay(scene, background, foreground) -> None:
     """Synthetic image as background, difference as foreground added on top, in the three views."""
+    showInViews(scene, background, foreground)
     composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
     for index in range(composites.GetNumberOfItems()):
         composite = composites.GetItemAsObject(index)
         if composite.GetLayoutName() not in SLICE_VIEWS:
             continue
-        composite.SetBackgroundVolumeID(background.GetID())
-        composite.SetForegroundVolumeID(foreground.GetID())
         composite.SetForegroundOpacity(1.0)
         composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Add)
 

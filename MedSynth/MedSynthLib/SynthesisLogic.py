@@ -38,6 +38,19 @@ def placeNextTo(node, reference) -> None:
     node.SetAndObserveTransformNodeID(reference.GetTransformNodeID())
 
 
+SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's default layouts
+
+
+def showInViews(scene, background, foreground=None) -> None:
+    """``background`` (and ``foreground``, or none) in the axial, sagittal and coronal slice views."""
+    composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    for index in range(composites.GetNumberOfItems()):
+        composite = composites.GetItemAsObject(index)
+        if composite.GetLayoutName() in SLICE_VIEWS:
+            composite.SetBackgroundVolumeID(background.GetID())
+            composite.SetForegroundVolumeID(foreground.GetID() if foreground is not None else None)
+
+
 def setWindowLevelFromForeground(node, array: np.ndarray) -> None:
     """Window the 0.5-99.5th percentiles of the head (the background would squeeze the contrast)."""
     mask = foreground_mask(array)

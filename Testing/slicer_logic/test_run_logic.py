@@ -1,0 +1,60 @@
+"""A run as the module does it: settings from the parameter node, results recorded and shown; a second
+run reuses the same output nodes."""
+
+from __future__ import annotations
+
+import pytest
+from medsynth.errors import InputError
+from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
+from MedSynthLib.RunLogic import completeRun, metricsHtml, runFromParameters
+from MedSynthLib.SampleVolumes import loadSample
+
+
+def composites(scene):
+    nodes = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    return {nodes.GetItemAsObject(i).GetLayoutName(): nodes.GetItemAsObject(i) for i in range(nodes.GetNumberOfItems())}
+
+
+def test_a_run_with_a_reference_records_compares_and_shows(scene, views, tmp_path):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T2"], mapping="T1->T2",
+                        device="cpu").write(node)
+    result = runFromParameters(node)
+    stored = SynthesisParameters.read(node)
+    assert stored.outputVolume.GetName() == "MedSynthPhantom-T1-synthetic-T2"
+    assert stored.differenceVolume is not None and stored.metricsTable.GetTable().GetNumberOfRows() == 5
+    assert result.metrics["mask"]["psnr"] > 20
+    for view in ("Red", "Yellow", "Green"):
+        assert composites(scene)[view].GetBackgroundVolumeID() == stored.outputVolume.GetID()
+        assert composites(scene)[view].GetForegroundVolumeID() == stored.differenceVolume.GetID()
+    text = metricsHtml(result.metrics)
+    assert "PSNR</b> " in text and " dB" in text and "SSIM" in text and "MAE" in text
+
+    volumes = scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
+    runFromParameters(node)  # again: the same output, difference and table nodes are updated
+    assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == volumes
+    assert SynthesisParameters.read(node).outputVolume is stored.outputVolume
+
+
+def test_without_a_reference_the_output_is_shown_alone(scene, views):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["PD"], mapping="PD->T2", mode="patch", device="cpu").write(node)
+    result = runFromParameters(node)
+    assert result.metrics is None and metricsHtml(None) == ""
+    output = result.parameters.outputVolume
+    assert output.GetName() == "MedSynthPhantom-PD-synthetic-T2"
+    assert composites(scene)["Yellow"].GetBackgroundVolumeID() == output.GetID()
+    assert composites(scene)["Yellow"].GetForegroundVolumeID() is None
+    assert completeRun(node, output).parameters.outputVolume is output
+
+
+def test_missing_or_wrong_inputs_are_named(scene):
+    node = getParameterNode(scene)
+    with pytest.raises(InputError, match="choose an input volume"):
+        runFromParameters(node)
+    sample = loadSample(scene=scene)
+    SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T1"]).write(node)
+    with pytest.raises(InputError, match="not the input itself"):
+        runFromParameters(node)
