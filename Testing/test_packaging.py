@@ -26,6 +26,9 @@ def test_every_script_and_resource_is_listed(module):
     assert listed(cmake, "MODULE_PYTHON_RESOURCES") == resources
     top = (ROOT / "CMakeLists.txt").read_text()
     assert f"add_subdirectory({module})" in top
+    text = cmake.read_text()
+    assert f"{module}.py" in scripts and "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in text
+    assert f"set(MODULE_NAME {module})" in text and "slicerMacroBuildScriptedModule(" in text
 
 
 def test_extension_metadata():

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Render the module and extension icons (128x128 PNG) from a phantom: left half T1w, right half T2w.
+"""Render the module and extension icons (128x128 PNG) from a phantom: MedSynth's is half T1w, half T2w;
+MedSynthTrain's is the T2w slice under a falling loss curve.
 
     .venv/bin/python scripts/make_icons.py
 """
@@ -34,6 +35,18 @@ def main() -> None:
         ax.axis("off")
         fig.savefig(path, dpi=100, transparent=False, facecolor="black")
         plt.close(fig)
+    fig = plt.figure(figsize=(1.28, 1.28), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(slices["T2"] * 0.6, cmap="gray", interpolation="bilinear", vmin=0, vmax=1)
+    epochs = np.linspace(0, 1, 40)
+    loss = 0.15 + 0.7 * np.exp(-4 * epochs) + 0.03 * np.sin(23 * epochs)
+    height, width = slices["T2"].shape
+    ax.plot(epochs * (width - 16) + 8, height - 8 - loss * (height - 16), color="#f5a623", linewidth=2.5)
+    ax.axis("off")
+    path = ROOT / "MedSynthTrain/Resources/Icons/MedSynthTrain.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, transparent=False, facecolor="black")
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,6 @@ from typing import Any
 
 import slicer
 from medsynth.errors import InputError
-from medsynth.io import read_volume
-
-from .VolumeConversion import updateNodeFromVolume
 
 SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "Resources" / "SampleData"
 CATEGORY = "MedSynth"
@@ -49,6 +46,10 @@ def registerSampleData(sampleDataLogicClass) -> None:
 
 def loadSample(name: str = "MedSynthPhantom", scene=None) -> dict[str, Any]:
     """The sample's volumes as new nodes, by contrast (checksums verified); for scripts and tests."""
+    from medsynth.io import read_volume  # here: registering samples at Slicer's start needs no numpy or torch
+
+    from .VolumeConversion import updateNodeFromVolume
+
     scene = scene or slicer.mrmlScene
     sample = next((s for s in samples() if s["name"] == name), None)
     if sample is None:

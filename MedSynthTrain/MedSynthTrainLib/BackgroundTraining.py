@@ -35,6 +35,10 @@ def canResume(runFolder: str | Path) -> bool:
     return (Path(runFolder) / STATE_FILE).is_file()
 
 
+def hasTrainedModel(runFolder: str | Path) -> bool:
+    return any((Path(runFolder) / name).is_file() for name in (MODEL_FILE, BEST_FILE))
+
+
 def trainedModel(runFolder: str | Path) -> Path:
     """The run's final model, else its best epoch so far (a stopped run)."""
     for name in (MODEL_FILE, BEST_FILE):

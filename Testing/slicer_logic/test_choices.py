@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import tomllib
 from medsynth.cli.cmd_train import TRAINABLE
+from medsynth.contrasts import CONTRASTS
 from medsynth.device import DEVICES, PRECISIONS
 from medsynth.errors import ConfigError, ModelError
 from medsynth.volume import PLANES
@@ -23,6 +24,7 @@ def test_choices_match_the_package():
     assert set(Choices.AXES) == {"auto", *PLANES}
     assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
     assert Choices.TRAINABLE_ARCHITECTURES == TRAINABLE
+    assert tuple(CONTRASTS) == Choices.CONTRASTS
 
 
 def test_dependencies_mirror_the_distribution():
