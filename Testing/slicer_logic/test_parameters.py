@@ -47,3 +47,25 @@ def test_defaults_and_clear_errors(scene):
         SynthesisParameters(mode="fast")
     with pytest.raises(ConfigError, match="patch stride must be empty"):
         SynthesisParameters(patchStride="8.5")
+
+
+def test_encoding_is_the_one_of_slicers_parameter_node_wrapper(scene):
+    """What the module's @parameterNodeWrapper writes, this view reads, and the other way round: text as is,
+    numbers with str(), nodes as a reference plus an empty parameter of the same name."""
+    from MedSynthTrainLib.TrainingParameters import TrainingParameters
+
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T1")
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=volume, axis="axial").write(node)
+    assert node.HasParameter("inputVolume") and node.GetParameter("inputVolume") == ""
+    assert node.GetNodeReferenceID("inputVolume") == volume.GetID() and node.GetParameter("axis") == "axial"
+    assert node.HasParameter("outputVolume") and node.GetNodeReferenceID("outputVolume") is None
+
+    training = TrainingParameters.parameterNode(scene)
+    assert training is not node and training.GetSingletonTag() == "MedSynthTrain"
+    training.SetParameter("epochs", "12")  # as the wrapper writes an int and a float
+    training.SetParameter("learningRate", "0.0002")
+    assert (TrainingParameters.read(training).epochs, TrainingParameters.read(training).learningRate) == (12, 2e-4)
+    training.SetParameter("epochs", "many")
+    with pytest.raises(ConfigError, match="parameter 'epochs' of the MedSynthTrain module must be int, got 'many'"):
+        TrainingParameters.read(training)
