@@ -31,15 +31,8 @@ def scene():
 def views(scene):
     """The three slice views of Slicer's default layout (axial, sagittal, coronal), with the default colour
     tables, so a test can render what a user would see (no OpenGL needed)."""
-    colors = slicer.vtkMRMLColorLogic()
-    colors.SetMRMLScene(scene)
-    logics = {}
-    for name, orientation in (("Red", "Axial"), ("Yellow", "Sagittal"), ("Green", "Coronal")):
-        logic = slicer.vtkMRMLSliceLogic()
-        logic.SetMRMLScene(scene)
-        logic.AddSliceNode(name).SetOrientation(orientation)
-        logics[name] = logic
-    yield logics
-    for logic in logics.values():
-        logic.SetMRMLScene(None)
-    colors.SetMRMLScene(None)
+    from MedSynthLib.SliceViews import createSliceViews, releaseSliceViews
+
+    logics = createSliceViews(scene)
+    yield {name: logic for name, logic in logics.items() if not name.startswith("_")}
+    releaseSliceViews(logics)

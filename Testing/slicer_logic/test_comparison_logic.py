@@ -10,8 +10,8 @@ from medsynth.metrics import compare
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.resample import resample_to
 from MedSynthLib.ComparisonLogic import DIFFERENCE_COLORS_NAME, ComparisonLogic
+from MedSynthLib.SliceViews import renderSliceView as render
 from MedSynthLib.VolumeConversion import updateNodeFromVolume
-from vtk.util.numpy_support import vtk_to_numpy
 
 
 def add_node(scene, volume, name):
@@ -19,17 +19,6 @@ def add_node(scene, volume, name):
     updateNodeFromVolume(node, volume)
     node.CreateDefaultDisplayNodes()
     return node
-
-
-def render(logic) -> np.ndarray:
-    """The RGBA picture of a slice view, as the user sees it."""
-    logic.GetSliceNode().SetDimensions(96, 96, 1)
-    logic.FitSliceToAll()
-    producer = logic.GetImageDataConnection().GetProducer()
-    producer.Update()
-    image = producer.GetOutputDataObject(0)
-    width, height, _ = image.GetDimensions()
-    return vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +68,17 @@ def test_reference_on_another_grid_is_resampled_onto_the_synthetic_grid(scene, v
     differenceNode, _, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
     assert slicer.util.arrayFromVolume(differenceNode).shape == phantom.array.shape
     assert 15 < metrics["mask"]["psnr"] < 60  # same anatomy, blurred by the coarser grid
+
+
+def test_the_three_views_are_axial_sagittal_and_coronal(scene, views, phantom):
+    """Each view cuts the volume in its own plane (a sagittal view of an axially stored head is not axial)."""
+    node = add_node(scene, phantom, "T2")
+    pictures = {}
+    for name, logic in views.items():
+        logic.GetSliceCompositeNode().SetBackgroundVolumeID(node.GetID())
+        pictures[name] = render(logic)[..., :3].astype(int)
+    normals = {name: tuple(round(v) for v in logic.GetSliceNode().GetSliceToRAS().MultiplyPoint((0, 0, 1, 0))[:3])
+               for name, logic in views.items()}
+    assert {tuple(abs(v) for v in n) for n in normals.values()} == {(0, 0, 1), (1, 0, 0), (0, 1, 0)}
+    for other in ("Yellow", "Green"):
+        assert np.abs(pictures["Red"] - pictures[other]).mean() > 5
