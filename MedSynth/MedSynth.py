@@ -15,6 +15,7 @@ from typing import Annotated
 import qt
 import slicer
 from MedSynthLib.Choices import AXES, DEVICES, MODES, PRECISIONS
+from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
@@ -53,9 +54,8 @@ bright) is added over the synthetic volume in the axial, sagittal and coronal vi
 inside the head are reported and written to a table.</li>
 <li>Click <b>Synthesize</b>. The model runs in a background process; click again to cancel.</li>
 </ol>
-Models: 2D pGAN with dense skip connections (Dar et al., IEEE TMI 2019; Mirza, Dalmaç, Çukur, SIU 2022),
-3D fully convolutional GAN with auto-context (Nie et al., IEEE TBME 2018), and intensity-mapping baselines.
-Add your own models trained with the MedSynthTrain module or <code>medsynth train</code>.
+Models: 2D pGAN with dense skips, 3D GAN with auto-context, and intensity-mapping baselines (the
+papers are under Acknowledgments); add your own, trained with MedSynth Train or <code>medsynth train</code>.
 Try it on the MedSynthPhantom sample (Sample Data module, MedSynth category).
 """)
         self.parent.helpText += self.getDefaultModuleDocumentationLink()
@@ -78,37 +78,35 @@ def registerSampleData():
 
 
 def ensureDependencies() -> bool:
-    """Install what MedSynth needs, after one confirmation; False if the user declines or it fails."""
-    from MedSynthLib.Dependencies import TORCH_REQUIREMENT, missingRequirements
+    """Install what MedSynth needs after one confirmation: torch through the PyTorch extension, the rest
+    through pip. False if the user declines or an installation fails."""
+    from MedSynthLib.Dependencies import installDependencies
 
-    missing = missingRequirements(includeTorch=True)
-    if not missing:
-        return True
-    if not slicer.util.confirmOkCancelDisplay(
-        _("MedSynth needs these Python packages, which will now be installed (this can take several minutes):")
-        + "\n\n" + "\n".join(missing) + "\n\n" + _("PyTorch is installed by the PyTorch extension."),
-        windowTitle=_("MedSynth: install dependencies"),
-    ):
+    def confirm(missing):
+        return slicer.util.confirmOkCancelDisplay(
+            _("MedSynth needs these Python packages, which will now be installed (this can take minutes):")
+            + "\n\n" + "\n".join(missing) + "\n\n" + _("PyTorch is installed by the PyTorch extension."),
+            windowTitle=_("MedSynth: install dependencies"))
+
+    def installTorch(requirement):
+        import PyTorchUtils
+
+        if PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=False, torchVersionRequirement=requirement):
+            return True
+        slicer.util.errorDisplay(_("PyTorch could not be installed; see the PyTorch module."))
         return False
+
+    def pipInstall(requirements):
+        if hasattr(slicer, "packaging") and hasattr(slicer.packaging, "pip_ensure"):  # Slicer >= 5.12
+            from packaging.requirements import Requirement
+
+            slicer.packaging.pip_ensure([Requirement(r) for r in requirements], prompt_install=False,
+                                        requester="MedSynth")
+        else:
+            slicer.util.pip_install(" ".join(f'"{r}"' for r in requirements))
+
     with slicer.util.WaitCursor():
-        if TORCH_REQUIREMENT in missing:
-            import PyTorchUtils
-
-            floor = TORCH_REQUIREMENT.removeprefix("torch")
-            torch = PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=False, torchVersionRequirement=floor)
-            if torch is None:
-                slicer.util.errorDisplay(_("PyTorch could not be installed; see the PyTorch module."))
-                return False
-        others = [r for r in missingRequirements() if r != TORCH_REQUIREMENT]
-        if others:
-            if hasattr(slicer, "packaging") and hasattr(slicer.packaging, "pip_ensure"):  # Slicer >= 5.12
-                from packaging.requirements import Requirement
-
-                slicer.packaging.pip_ensure([Requirement(r) for r in others], prompt_install=False,
-                                            requester="MedSynth")
-            else:
-                slicer.util.pip_install(" ".join(f'"{r}"' for r in others))
-    return not missingRequirements(includeTorch=True)
+        return installDependencies(confirm, installTorch, pipInstall)
 
 
 #
@@ -141,15 +139,13 @@ class MedSynthParameterNode:
 #
 
 
-class MedSynthWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObservationMixin):
     def __init__(self, parent=None) -> None:
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
         self.logic = None
         self.catalog = None
         self.job = None  # the BackgroundSynthesis while one runs
-        self._parameterNode = None
-        self._parameterNodeGuiTag = None
         self._shownMode = None  # the mode the model lists were filtered for
 
     def setup(self) -> None:
@@ -159,9 +155,7 @@ class MedSynthWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = MedSynthLogic()
-
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.observeSceneClose()
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.addModelButton.connect("clicked(bool)", self.onAddModelButton)
@@ -182,40 +176,17 @@ class MedSynthWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.job.cancel()
         self.removeObservers()
 
-    def enter(self) -> None:
-        self.initializeParameterNode()
-
-    def exit(self) -> None:
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
-
     def onSceneStartClose(self, caller, event) -> None:
         if self.job is not None:
             self.cancelJob(_("Cancelled: the scene was closed."))
-        self.setParameterNode(None)
-
-    def onSceneEndClose(self, caller, event) -> None:
-        if self.parent.isEntered:
-            self.initializeParameterNode()
+        ParameterNodeWidget.onSceneStartClose(self, caller, event)
 
     def initializeParameterNode(self) -> None:
-        self.setParameterNode(self.logic.getParameterNode())
+        ParameterNodeWidget.initializeParameterNode(self)
         if not self._parameterNode.inputVolume:
             firstVolumeNode = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
             if firstVolumeNode:
                 self._parameterNode.inputVolume = firstVolumeNode
-
-    def setParameterNode(self, inputParameterNode) -> None:
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
-        self._parameterNode = inputParameterNode
-        if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
-            self.updateGUIFromParameterNode()
 
     # Models
 
@@ -227,27 +198,18 @@ class MedSynthWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.statusLabel.text = _("MedSynth's Python packages are not installed yet: click the button below.")
             self.updateGUIFromParameterNode()
             return
-        from MedSynthLib.ModelCatalog import ModelCatalog, fitsMode
+        from MedSynthLib.ModelCatalog import ModelCatalog
 
         self.catalog = self.catalog or ModelCatalog()
-        self._shownMode = self._parameterNode.mode
+        node = self._parameterNode
+        self._shownMode = node.mode
         with slicer.util.tryWithErrorDisplay(_("Could not read the model catalog."), waitCursor=True):
-            node = self._parameterNode
-            mappings = self.catalog.mappings()
-            if node.mapping not in mappings and mappings:
-                node.mapping = mappings[0]
-            self.fillComboBox(self.ui.mappingComboBox, [(m, m) for m in mappings], node.mapping)
-            choices = [c for c in self.catalog.models(node.mapping) if fitsMode(c.card, node.mode)]
-            architectures = sorted({c.card.architecture for c in choices})
-            if node.architecture not in architectures:
-                node.architecture = ""
-            self.fillComboBox(self.ui.architectureComboBox,
-                              [("", _("(default)"))] + [(a, a) for a in architectures], node.architecture)
-            models = [c for c in choices if not node.architecture or c.card.architecture == node.architecture]
-            if node.model not in [c.name for c in models] + [str(c.path) for c in models]:
-                node.model = models[0].name if models else ""
-            self.fillComboBox(self.ui.modelComboBox,
-                              [(c.name if c.bundled else str(c.path), c.label) for c in models], node.model)
+            menu = self.catalog.menu(node.mapping, node.architecture, node.mode, node.model)
+            node.mapping, node.architecture, node.model = menu.mapping, menu.architecture, menu.model
+            self.fillComboBox(self.ui.mappingComboBox, [(m, m) for m in menu.mappings], menu.mapping)
+            architectures = [("", _("(default)"))] + [(a, a) for a in menu.architectures]
+            self.fillComboBox(self.ui.architectureComboBox, architectures, menu.architecture)
+            self.fillComboBox(self.ui.modelComboBox, [(c.key, c.label) for c in menu.models], menu.model)
             if self.catalog.problems:
                 self.ui.statusLabel.text = "\n".join(self.catalog.problems)
         self.updateModelCard()
@@ -404,13 +366,9 @@ class MedSynthLogic(ScriptedLoadableModuleLogic):
     """The module's logic for the Python console and batch scripts (blocking calls; the GUI runs the same
     work in a background process). It delegates to ``MedSynthLib``, which also works without Slicer's GUI:
 
-        logic = slicer.modules.medsynth.widgetRepresentation().self().logic  # or MedSynth.MedSynthLogic()
-        outputNode = logic.synthesize(inputNode, model="phantom-pgan-T1-T2")
+        logic = MedSynth.MedSynthLogic(); outputNode = logic.synthesize(inputNode, model="phantom-pgan-T1-T2")
         differenceNode, tableNode, metrics = logic.compare(outputNode, referenceNode)
     """
-
-    def __init__(self) -> None:
-        ScriptedLoadableModuleLogic.__init__(self)
 
     def getParameterNode(self):
         return MedSynthParameterNode(super().getParameterNode())

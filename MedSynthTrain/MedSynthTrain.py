@@ -13,6 +13,7 @@ from typing import Annotated
 import qt
 import slicer
 from MedSynthLib.Choices import CONTRASTS, DEVICES, TRAINABLE_ARCHITECTURES
+from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
 from slicer import vtkMRMLPlotChartNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
@@ -90,7 +91,7 @@ class MedSynthTrainParameterNode:
 #
 
 
-class MedSynthTrainWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObservationMixin):
     def __init__(self, parent=None) -> None:
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
@@ -98,8 +99,6 @@ class MedSynthTrainWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.run = None  # the BackgroundTraining while one runs
         self._shownEpochs = 0
         self._shownMessages = 0
-        self._parameterNode = None
-        self._parameterNodeGuiTag = None
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -108,9 +107,7 @@ class MedSynthTrainWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = MedSynthTrainLogic()
-
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.observeSceneClose()
 
         self.ui.dataFolderPathLineEdit.connect("currentPathChanged(QString)", self.onDataFolderChanged)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
@@ -130,36 +127,11 @@ class MedSynthTrainWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.timer.stop()  # a running training goes on in its own process; Resume picks it up later
         self.removeObservers()
 
-    def enter(self) -> None:
-        self.initializeParameterNode()
-
-    def exit(self) -> None:
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
-
-    def onSceneStartClose(self, caller, event) -> None:
-        self.setParameterNode(None)
-
-    def onSceneEndClose(self, caller, event) -> None:
-        if self.parent.isEntered:
-            self.initializeParameterNode()
-
-    def initializeParameterNode(self) -> None:
-        self.setParameterNode(self.logic.getParameterNode())
-
     def setParameterNode(self, inputParameterNode) -> None:
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
-        self._parameterNode = inputParameterNode
-        if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
+        ParameterNodeWidget.setParameterNode(self, inputParameterNode)
+        if self._parameterNode:  # folders are plain text fields, shown in path widgets
             self.ui.dataFolderPathLineEdit.currentPath = self._parameterNode.dataFolder
             self.ui.outputFolderPathLineEdit.currentPath = self._parameterNode.outputFolder
-            self.updateGUIFromParameterNode()
 
     def updateGUIFromParameterNode(self, caller=None, event=None) -> None:
         if self._parameterNode is None:
@@ -288,9 +260,6 @@ class MedSynthTrainLogic(ScriptedLoadableModuleLogic):
 
     For a whole run from a script, ``medsynth train`` in a terminal is the simpler route.
     """
-
-    def __init__(self) -> None:
-        ScriptedLoadableModuleLogic.__init__(self)
 
     def getParameterNode(self):
         return MedSynthTrainParameterNode(super().getParameterNode())

@@ -63,7 +63,12 @@ def test_module_follows_the_template_and_loads_without_torch(module):
     imported |= {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
     ours = {name for name in imported if name.lower().startswith("medsynth")}
     # Slicer imports the module at start-up, before torch and the other dependencies may be installed
-    assert ours == {"MedSynthLib.Choices"} and not imported & {"torch", "numpy", "nibabel", "monai"}
+    assert ours <= {"MedSynthLib.Choices", "MedSynthLib.ParameterNodeWidget"}
+    assert not imported & {"torch", "numpy", "nibabel", "monai"}
+    for name in ours:  # and what those import
+        lib = ast.parse((ROOT / "MedSynth" / f"{name.replace('.', '/')}.py").read_text())
+        assert {ast.unparse(n) for n in lib.body if isinstance(n, ast.Import | ast.ImportFrom)} <= {
+            "from __future__ import annotations", "import slicer"}
     source = (ROOT / module / f"{module}.py").read_text()
     assert f'self.resourcePath("UI/{module}.ui")' in source
     assert (ROOT / module / "Resources/UI" / f"{module}.ui").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+from collections.abc import Callable
 
 TORCH_REQUIREMENT = "torch>=2.2"
 REQUIREMENTS = ("numpy>=1.24", "scipy>=1.10", "SimpleITK>=2.3", "nibabel>=5.0", "monai>=1.4", "safetensors>=0.4",
@@ -33,3 +34,20 @@ def missingRequirements(includeTorch: bool = False) -> list[str]:
     """The requirements not yet satisfied (torch apart: SlicerPyTorch installs it)."""
     wanted = (TORCH_REQUIREMENT, *REQUIREMENTS) if includeTorch else REQUIREMENTS
     return [r for r in wanted if not satisfied(r)]
+
+
+def installDependencies(confirm: Callable[[list[str]], bool], installTorch: Callable[[str], bool],
+                        pipInstall: Callable[[list[str]], None]) -> bool:
+    """Ask once (``confirm(missing)``), then install torch (``installTorch(">=floor")``, SlicerPyTorch in the
+    module) and the rest (``pipInstall(requirements)``); True when nothing is missing any more."""
+    missing = missingRequirements(includeTorch=True)
+    if not missing:
+        return True
+    if not confirm(missing):
+        return False
+    if TORCH_REQUIREMENT in missing and not installTorch(TORCH_REQUIREMENT.removeprefix("torch")):
+        return False
+    others = missingRequirements()
+    if others:
+        pipInstall(others)
+    return not missingRequirements(includeTorch=True)

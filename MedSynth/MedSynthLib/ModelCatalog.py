@@ -30,8 +30,23 @@ class ModelChoice:
     default: bool = False
 
     @property
+    def key(self) -> str:
+        """How the parameter node names it: a bundled model by name, a user model by its file."""
+        return self.name if self.bundled else str(self.path)
+
+    @property
     def label(self) -> str:
         return f"{self.name} ({self.card.architecture}, {self.card.engine})" + ("" if self.bundled else " [user]")
+
+
+@dataclass
+class ModelMenu:
+    mappings: list[str]
+    mapping: str
+    architectures: list[str]
+    architecture: str  # "" = any
+    models: list[ModelChoice]
+    model: str  # the selected model's key
 
 
 MODE_DIMS = {"slice": (0, 2), "patch": (0, 3)}  # voxelwise baselines run in either mode
@@ -115,6 +130,19 @@ class ModelCatalog:
             raise ModelError(f"no {wanted + ' ' if wanted else ''}model for {mapping}; available mappings: "
                              f"{', '.join(self.mappings())}")
         return choices[0]
+
+    def menu(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelMenu:
+        """What the module's three combo boxes offer for these settings, and what stays selected: a choice
+        that no longer fits (another mapping or mode) falls back to the first that does."""
+        mappings = self.mappings()
+        mapping = mapping if mapping in mappings or not mappings else mappings[0]
+        fitting = [c for c in self.models(mapping) if fitsMode(c.card, mode)]
+        architectures = sorted({c.card.architecture for c in fitting})
+        architecture = architecture if architecture in architectures else ""
+        models = [c for c in fitting if not architecture or c.card.architecture == architecture]
+        if model not in [c.key for c in models]:
+            model = models[0].key if models else ""
+        return ModelMenu(mappings, mapping, architectures, architecture, models, model)
 
     def mappings(self) -> list[str]:
         return sorted({c.card.mapping for c in self.models()})

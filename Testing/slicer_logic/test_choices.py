@@ -61,3 +61,47 @@ def test_the_model_card_shown_before_running_names_the_method_and_what_to_cite(t
     assert "phantom-pgan-T1-T2" in text and "pgan (slicewise)" in text
     assert re.search(r"Dar.*IEEE Trans\. Med\. Imaging", text) and "Mirza" in text
     assert "<script" not in cardHtml(type(choice.card)(**{**vars(choice.card), "description": "<script>x</script>"}))
+
+
+def test_dependencies_are_installed_after_one_confirmation(monkeypatch):
+    installed = {"numpy>=1.24"}  # pretend torch, monai and the rest are missing
+    monkeypatch.setattr(Dependencies, "satisfied", lambda r: r in installed)
+    asked, calls = [], []
+
+    def confirm(missing):
+        asked.append(missing)
+        return True
+
+    def installTorch(floor):
+        calls.append(("torch", floor))
+        installed.add(Dependencies.TORCH_REQUIREMENT)
+        return True
+
+    def pipInstall(requirements):
+        calls.append(("pip", tuple(requirements)))
+        installed.update(requirements)
+
+    assert Dependencies.installDependencies(confirm, installTorch, pipInstall)
+    assert len(asked) == 1 and asked[0][0] == "torch>=2.2" and "monai>=1.4" in asked[0]
+    assert calls[0] == ("torch", ">=2.2") and calls[1][0] == "pip" and "numpy>=1.24" not in calls[1][1]
+    assert Dependencies.installDependencies(confirm, installTorch, pipInstall) and len(asked) == 1  # nothing left
+
+    installed.clear()
+    assert not Dependencies.installDependencies(lambda missing: False, installTorch, pipInstall)  # declined
+    assert installed == set()
+    assert not Dependencies.installDependencies(lambda missing: True, lambda floor: False, pipInstall)
+    assert installed == set()  # torch failed: nothing else is installed on top of a missing torch
+
+
+def test_the_model_menu_follows_mapping_mode_and_architecture(tmp_path):
+    catalog = ModelCatalog(tmp_path / "models.json")
+    menu = catalog.menu("PD->T2")
+    assert "T1->T2" in menu.mappings and menu.model == "phantom-nie-PD-T2"  # the mapping's default first
+    assert {"nie", "joint_histogram", "histogram_matching", "identity"} <= set(menu.architectures)
+    sliced = catalog.menu("PD->T2", "nie", mode="slice", model="phantom-nie-PD-T2")
+    assert "nie" not in sliced.architectures and sliced.architecture == ""  # a 3D model cannot run slice-wise
+    assert sliced.model != "phantom-nie-PD-T2" and all(c.card.spatial_dims != 3 for c in sliced.models)
+    moved = catalog.menu("no->where", model="phantom-pgan-T1-T2")
+    assert moved.mapping == moved.mappings[0] and moved.model == moved.models[0].key
+    chosen = catalog.menu("T1->T2", "joint_histogram")
+    assert [c.card.architecture for c in chosen.models] == ["joint_histogram"]

@@ -1,0 +1,51 @@
+"""The parameter-node plumbing of Slicer's scripted-module template, shared by the MedSynth and MedSynthTrain
+widgets: follow the scene's parameter node, connect it to the .ui (``SlicerParameterName``), and refresh
+the GUI when it changes. Imports slicer only; the widgets add their own Qt parts.
+
+Mixed into ``ScriptedLoadableModuleWidget`` together with ``VTKObservationMixin``; a widget sets
+``self.ui`` and ``self.logic`` and implements ``updateGUIFromParameterNode``.
+"""
+
+from __future__ import annotations
+
+import slicer
+
+
+class ParameterNodeWidget:
+    _parameterNode = None
+    _parameterNodeGuiTag = None
+
+    def observeSceneClose(self) -> None:
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+
+    def enter(self) -> None:
+        self.initializeParameterNode()
+
+    def exit(self) -> None:
+        self.setParameterNode(None)
+
+    def onSceneStartClose(self, caller, event) -> None:
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event) -> None:
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self) -> None:
+        self.setParameterNode(self.logic.getParameterNode())
+
+    def setParameterNode(self, inputParameterNode) -> None:
+        """Follow ``inputParameterNode`` (a ``@parameterNodeWrapper`` instance, or None to let go)."""
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
+        self._parameterNode = inputParameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
+            self.updateGUIFromParameterNode()
+
+    def updateGUIFromParameterNode(self, caller=None, event=None) -> None:
+        raise NotImplementedError
