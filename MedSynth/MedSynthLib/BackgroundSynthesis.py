@@ -62,7 +62,8 @@ class BackgroundSynthesis:
 
     def start(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="medsynth-"))
-        source, self.outputPath = self.workdir / "input.nii.gz", self.workdir / "output.nii.gz"
+        # uncompressed: gzip would cost seconds per IXI-sized volume on both sides
+        source, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
         write_volume(volumeFromNode(self.inputNode), source)
         self.job = BackgroundProcess(medsynthCommand("synthesize", str(source), str(self.outputPath), "--model",
                                                      self.model, *cliOptions(self.options)))
