@@ -168,8 +168,11 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
 
     def onStartButton(self) -> None:
         if self.run is not None:
+            from MedSynthTrainLib.BackgroundTraining import canResume
+
             self.run.stop()
-            self.finishRun(_("Stopped. Finished epochs are kept: Resume continues from the last one."))
+            self.finishRun(_("Stopped. Finished epochs are kept: Resume continues from the last one.")
+                           if canResume(self.run.runFolder) else _("Stopped before the first epoch ended."))
             return
         with slicer.util.tryWithErrorDisplay(_("Failed to start training."), waitCursor=True):
             from MedSynthTrainLib.BackgroundTraining import BackgroundTraining

@@ -68,7 +68,7 @@ def test_module_follows_the_template_and_loads_without_torch(module):
     for name in ours:  # and what those import
         lib = ast.parse((ROOT / "MedSynth" / f"{name.replace('.', '/')}.py").read_text())
         assert {ast.unparse(n) for n in lib.body if isinstance(n, ast.Import | ast.ImportFrom)} <= {
-            "from __future__ import annotations", "import slicer"}
+            "from __future__ import annotations", "import slicer", "import vtk"}
     source = (ROOT / module / f"{module}.py").read_text()
     assert f'self.resourcePath("UI/{module}.ui")' in source
     assert (ROOT / module / "Resources/UI" / f"{module}.ui").is_file()

@@ -63,8 +63,11 @@ def cardHtml(card: ModelCard) -> str:
     training = card.training or {}
     if training.get("data") or training.get("dataset"):
         rows.append(("Trained on", str(training.get("data") or training.get("dataset"))))
-    if "subjects" in training:
-        rows.append(("Subjects", ", ".join(f"{k} {v}" for k, v in training["subjects"].items())))
+    subjects = training.get("subjects")
+    if isinstance(subjects, dict):  # per split (trained models), or a plain count (fitted baselines)
+        rows.append(("Subjects", ", ".join(f"{k} {v}" for k, v in subjects.items())))
+    elif subjects:
+        rows.append(("Subjects", str(subjects)))
     for split, values in card.metrics.items():
         if isinstance(values, dict):
             shown = ", ".join(f"{k.upper()} {v:.3g}" for k, v in values.items() if isinstance(v, (int, float)))

@@ -9,6 +9,7 @@ Mixed into ``ScriptedLoadableModuleWidget`` together with ``VTKObservationMixin`
 from __future__ import annotations
 
 import slicer
+import vtk
 
 
 class ParameterNodeWidget:
@@ -40,11 +41,11 @@ class ParameterNodeWidget:
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
             self.updateGUIFromParameterNode()
 
     def updateGUIFromParameterNode(self, caller=None, event=None) -> None:

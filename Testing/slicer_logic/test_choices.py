@@ -60,6 +60,8 @@ def test_the_model_card_shown_before_running_names_the_method_and_what_to_cite(t
     text = cardHtml(choice.card)
     assert "phantom-pgan-T1-T2" in text and "pgan (slicewise)" in text
     assert re.search(r"Dar.*IEEE Trans\. Med\. Imaging", text) and "Mirza" in text
+    for choice in ModelCatalog(tmp_path / "models.json").models():  # every bundled card can be shown
+        assert choice.name in cardHtml(choice.card)
     assert "<script" not in cardHtml(type(choice.card)(**{**vars(choice.card), "description": "<script>x</script>"}))
 
 
@@ -105,3 +107,16 @@ def test_the_model_menu_follows_mapping_mode_and_architecture(tmp_path):
     assert moved.mapping == moved.mappings[0] and moved.model == moved.models[0].key
     chosen = catalog.menu("T1->T2", "joint_histogram")
     assert [c.card.architecture for c in chosen.models] == ["joint_histogram"]
+
+
+def test_every_mrml_class_the_slicer_code_names_exists():
+    """`slicer.vtkMRML...` names in the modules and their logic are real classes (a typo, or a class that
+    lives in vtk rather than slicer, would only fail inside Slicer)."""
+    import slicer
+
+    files = [*(ROOT / "MedSynth").glob("*.py"), *(ROOT / "MedSynth/MedSynthLib").glob("*.py"),
+             *(ROOT / "MedSynthTrain").rglob("*.py"), *(ROOT / "scripts").glob("*.py")]
+    names = {name for path in files for name in re.findall(r"\bslicer\.(vtk\w+)", path.read_text())}
+    names |= {name for path in files for name in re.findall(r'"(vtkMRML\w+)"', path.read_text())}
+    assert {"vtkMRMLScalarVolumeNode", "vtkMRMLPlotChartNode", "vtkMRMLSliceLogic"} <= names
+    assert [name for name in sorted(names) if not hasattr(slicer, name)] == []
