@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import platform
 import resource
-import statistics
 import sys
 import time
 from datetime import date
@@ -23,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "MedSynth"))  # MedSynthLib outside Slicer
 
 import slicer
+from benchmark_foundation import timed  # the same median-of-repeats timer
 from medsynth.inference import InferenceOptions
 from medsynth.phantom import make_subject, phantom_grid
 from MedSynthLib.BackgroundProcess import State
@@ -30,15 +30,6 @@ from MedSynthLib.BackgroundSynthesis import BackgroundSynthesis
 from MedSynthLib.ComparisonLogic import ComparisonLogic
 from MedSynthLib.SynthesisLogic import SynthesisLogic
 from MedSynthLib.VolumeConversion import updateNodeFromVolume
-
-
-def median_time(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def background(node, model: str, options: InferenceOptions) -> tuple[object, float]:
@@ -79,11 +70,11 @@ def main() -> None:
     synthetic = None
     for model in args.models:
         source = "PD" if "-PD-" in model else "T1"
-        direct, synthetic = median_time(lambda: SynthesisLogic().synthesize(nodes[source], model, options),  # noqa: B023
+        direct, synthetic = timed(lambda: SynthesisLogic().synthesize(nodes[source], model, options),  # noqa: B023
                                         args.repeats)
-        child, (_, poll) = median_time(lambda: background(nodes[source], model, options), args.repeats)  # noqa: B023
+        child, (_, poll) = timed(lambda: background(nodes[source], model, options), args.repeats)  # noqa: B023
         print(f"| {model} | {direct:.2f} | {child:.2f} | {poll * 1000:.1f} |")
-    compare_time, _ = median_time(lambda: ComparisonLogic().compare(synthetic, nodes["T2"]), args.repeats)
+    compare_time, _ = timed(lambda: ComparisonLogic().compare(synthetic, nodes["T2"]), args.repeats)
     print(f"\ncomparison (difference volume, overlay, metrics table): {compare_time:.2f} s")
     print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
