@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import slicer
 from medsynth.cli.common import PROGRESS_PREFIX
@@ -36,6 +37,17 @@ def pythonExecutable() -> str:
     return sys.executable
 
 
+def childEnvironment() -> dict[str, str]:
+    """This environment, with the folder holding the ``medsynth`` package first on PYTHONPATH: inside Slicer
+    the package lives among the scripted modules, which Slicer's own process has on its path but a child
+    Python would not."""
+    import medsynth
+
+    folder = str(Path(medsynth.__file__).resolve().parents[1])
+    paths = [folder, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != folder)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def medsynthCommand(*args: str) -> list[str]:
     """``medsynth --progress-lines ARGS`` through the Python that has the package."""
     return [pythonExecutable(), "-m", "medsynth.cli.main", "--progress-lines", *args]
@@ -54,7 +66,7 @@ class BackgroundProcess:
     def start(self) -> None:
         windows = sys.platform == "win32"
         self.process = subprocess.Popen(
-            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=childEnvironment(),
             start_new_session=not windows,
             creationflags=subprocess.CREATE_NEW_PROCESS_GROUP if windows else 0,
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import slicer
@@ -59,3 +62,21 @@ def test_cancel_kills_the_child_and_adds_nothing(scene):
         job.run(progress=progress, cancel=cancel)
     assert job.process.poll() is not None and job.state is State.CANCELLED
     assert scene.GetNumberOfNodes() == before and not job.workdir.exists()
+
+
+def test_the_child_finds_the_package_where_slicer_installed_it(tmp_path, monkeypatch):
+    """In Slicer, medsynth sits among the scripted modules, on the path of Slicer's process only."""
+    import subprocess
+    import sys
+
+    import medsynth
+    from MedSynthLib.BackgroundProcess import childEnvironment
+
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}")
+    env = childEnvironment()
+    folder = str(Path(medsynth.__file__).resolve().parents[1])
+    assert env["PYTHONPATH"].split(os.pathsep) == [folder, str(tmp_path)]
+    # a Python that does not have the package installed (isolated from site-packages) still finds it
+    found = subprocess.run([sys.executable, "-S", "-c", "import medsynth, sys; sys.stdout.write(medsynth.__file__)"],
+                           env=env, capture_output=True, text=True)
+    assert found.returncode == 0 and found.stdout.startswith(folder)
