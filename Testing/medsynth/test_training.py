@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -191,11 +192,14 @@ def test_ddp_with_two_cpu_processes_matches_one_process(dataset, tmp_path):
     ddp = tmp_path / "ddp"
     overrides = [f"--set={k}={json.dumps(v)}" for k, v in {**common, "optim.batch_size": 1}.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "medsynth.cli.main", "-q", "train", "--out", str(ddp), *overrides],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "medsynth.cli.main", "-q", "train", "--out", str(ddp), *overrides]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    if result.returncode != 0 and "terminate called without an active exception" in result.stderr:
+        # gloo's C++ runtime aborted a rank once in about a dozen runs on this 2-core machine,
+        # before our code sees an error; one fresh attempt, from scratch, tells that apart from a real failure
+        shutil.rmtree(ddp)
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_same_function(single, ddp, rtol=1e-3, atol=1e-4)
     single_rows, ddp_rows = ((r / "history.csv").read_text().splitlines() for r in (single, ddp))
