@@ -150,12 +150,7 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(self.resourcePath("UI/MedSynth.ui"))
-        self.layout.addWidget(uiWidget)
-        self.ui = slicer.util.childWidgetVariables(uiWidget)
-        uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = MedSynthLogic()
-        self.observeSceneClose()
+        self.setupModuleUi(MedSynthLogic())  # Resources/UI/MedSynth.ui
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.addModelButton.connect("clicked(bool)", self.onAddModelButton)

@@ -102,12 +102,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(self.resourcePath("UI/MedSynthTrain.ui"))
-        self.layout.addWidget(uiWidget)
-        self.ui = slicer.util.childWidgetVariables(uiWidget)
-        uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = MedSynthTrainLogic()
-        self.observeSceneClose()
+        self.setupModuleUi(MedSynthTrainLogic())  # Resources/UI/MedSynthTrain.ui
 
         self.ui.dataFolderPathLineEdit.connect("currentPathChanged(QString)", self.onDataFolderChanged)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)

@@ -70,7 +70,7 @@ def test_module_follows_the_template_and_loads_without_torch(module):
         assert {ast.unparse(n) for n in lib.body if isinstance(n, ast.Import | ast.ImportFrom)} <= {
             "from __future__ import annotations", "import slicer", "import vtk"}
     source = (ROOT / module / f"{module}.py").read_text()
-    assert f'self.resourcePath("UI/{module}.ui")' in source
+    assert "self.setupModuleUi(" in source  # loads Resources/UI/<module>.ui (MedSynthLib.ParameterNodeWidget)
     assert (ROOT / module / "Resources/UI" / f"{module}.ui").is_file()
     assert (ROOT / module / "Resources/Icons" / f"{module}.png").is_file()  # the module icon Slicer looks for
 

@@ -29,7 +29,7 @@ from MedSynthLib.BackgroundProcess import State
 from MedSynthLib.BackgroundSynthesis import BackgroundSynthesis
 from MedSynthLib.ComparisonLogic import ComparisonLogic
 from MedSynthLib.SynthesisLogic import SynthesisLogic
-from MedSynthLib.VolumeConversion import updateNodeFromVolume
+from MedSynthLib.VolumeConversion import addVolumeNode
 
 
 def background(node, model: str, options: InferenceOptions) -> tuple[object, float]:
@@ -58,10 +58,7 @@ def main() -> None:
     scene = slicer.vtkMRMLScene()
     slicer.mrmlScene = scene
     subject = make_subject(phantom_grid(tuple(args.shape)), seed=77, contrasts=("T1", "T2", "PD"))
-    nodes = {}
-    for contrast, image in subject.images.items():
-        nodes[contrast] = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", f"bench-{contrast}")
-        updateNodeFromVolume(nodes[contrast], image)
+    nodes = {contrast: addVolumeNode(scene, image, f"bench-{contrast}") for contrast, image in subject.images.items()}
     options = InferenceOptions(device="cpu")
     print(f"# {date.today()}  {platform.processor() or platform.machine()}  shape {tuple(args.shape)}  "
           f"median of {args.repeats}")

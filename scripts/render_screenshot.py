@@ -21,7 +21,7 @@ from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
 from MedSynthLib.RunLogic import runFromParameters
 from MedSynthLib.SliceViews import createSliceViews, releaseSliceViews, renderSliceView
 from MedSynthLib.SynthesisLogic import placeNextTo
-from MedSynthLib.VolumeConversion import updateNodeFromVolume
+from MedSynthLib.VolumeConversion import addVolumeNode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,9 +39,7 @@ def main() -> None:
     subject = make_subject(phantom_grid((256, 256, 150)), seed=4242, contrasts=("T1", "T2"), lesion_probability=1.0)
     nodes = {}
     for contrast in ("T1", "T2"):
-        nodes[contrast] = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", f"phantom-{contrast}")
-        updateNodeFromVolume(nodes[contrast], subject.images[contrast])
-        nodes[contrast].CreateDefaultDisplayNodes()
+        nodes[contrast] = addVolumeNode(scene, subject.images[contrast], f"phantom-{contrast}")
         placeNextTo(nodes[contrast], nodes[contrast])
     parameter_node = getParameterNode(scene)
     SynthesisParameters(inputVolume=nodes["T1"], referenceVolume=nodes["T2"], model=args.model,

@@ -31,7 +31,7 @@ from medsynth.inference import InferenceOptions
 from medsynth.io import VOLUME_EXTENSIONS, read_volume, volume_stem, write_volume
 from MedSynthLib.ComparisonLogic import ComparisonLogic
 from MedSynthLib.SynthesisLogic import SynthesisLogic
-from MedSynthLib.VolumeConversion import updateNodeFromVolume, volumeFromNode
+from MedSynthLib.VolumeConversion import addVolumeNode, volumeFromNode
 
 log = logging.getLogger("synthesize_batch")
 
@@ -65,16 +65,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def process(path: Path, args, synthesis: SynthesisLogic, comparison: ComparisonLogic, scene) -> dict | None:
-    inputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", volume_stem(path.name))
-    updateNodeFromVolume(inputNode, read_volume(path))
+    inputNode = addVolumeNode(scene, read_volume(path), volume_stem(path.name))
     outputNode = synthesis.synthesize(inputNode, args.model, InferenceOptions(stride=args.stride, device=args.device))
     write_volume(volumeFromNode(outputNode), args.out / f"{outputNode.GetName()}.nii.gz", overwrite=args.overwrite)
     if not args.reference_replace:
         return None
     old, new = args.reference_replace
     reference = (args.references or path.parent) / path.name.replace(old, new)
-    referenceNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", volume_stem(reference.name))
-    updateNodeFromVolume(referenceNode, read_volume(reference))
+    referenceNode = addVolumeNode(scene, read_volume(reference), volume_stem(reference.name))
     differenceNode, _, metrics = comparison.compare(outputNode, referenceNode)
     write_volume(volumeFromNode(differenceNode), args.out / f"{differenceNode.GetName()}.nii.gz",
                  overwrite=args.overwrite)

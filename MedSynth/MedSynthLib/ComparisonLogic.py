@@ -15,7 +15,7 @@ from medsynth.mask import foreground_mask
 from medsynth.metrics import compare
 from medsynth.resample import resample_to
 
-from .SynthesisLogic import SLICE_VIEWS, placeNextTo, showInViews
+from .SynthesisLogic import placeNextTo, showInViews
 from .VolumeConversion import updateNodeFromVolume, volumeFromNode
 
 DIFFERENCE_COLORS_NAME = "MedSynthDifference"
@@ -35,18 +35,6 @@ def differenceColorNode(scene):
     node.SetAndObserveColorTransferFunction(function)
     node.SetAttribute("Category", "MedSynth")
     return node
-
-
-def showOverlay(scene, background, foreground) -> None:
-    """Synthetic image as background, difference as foreground added on top, in the three views."""
-    showInViews(scene, background, foreground)
-    composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
-    for index in range(composites.GetNumberOfItems()):
-        composite = composites.GetItemAsObject(index)
-        if composite.GetLayoutName() not in SLICE_VIEWS:
-            continue
-        composite.SetForegroundOpacity(1.0)
-        composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Add)
 
 
 class ComparisonLogic:
@@ -77,7 +65,7 @@ class ComparisonLogic:
         display.SetWindowLevelMinMax(-max(extent, 1e-6), max(extent, 1e-6))
         placeNextTo(differenceNode, syntheticNode)
         tableNode = self.metricsTable(scene, metrics, f"{syntheticNode.GetName()} metrics", tableNode)
-        showOverlay(scene, syntheticNode, differenceNode)
+        showInViews(scene, syntheticNode, differenceNode)
         return differenceNode, tableNode, metrics
 
     @staticmethod

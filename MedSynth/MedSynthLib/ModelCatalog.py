@@ -56,6 +56,17 @@ def fitsMode(card: ModelCard, mode: str) -> bool:
     return mode == "auto" or card.spatial_dims in MODE_DIMS[mode]
 
 
+def select(choices: list[ModelChoice], mapping: str | None = None, architecture: str | None = None,
+           mode: str = "auto") -> list[ModelChoice]:
+    """``choices`` for ``mapping`` (None: any), ``architecture`` ("" or None: any) and ``mode``, in order."""
+    return [c for c in choices if (mapping is None or c.card.mapping == mapping)
+            and (not architecture or c.card.architecture == architecture) and fitsMode(c.card, mode)]
+
+
+def mappingsOf(choices: list[ModelChoice]) -> list[str]:
+    return sorted({c.card.mapping for c in choices})
+
+
 def cardHtml(card: ModelCard) -> str:
     """The model card as the module shows it before running: what it does, how it was trained and
     tested, and what to cite."""
@@ -111,15 +122,14 @@ class ModelCatalog:
                 choices.append(ModelChoice(card.name, path, card, False))
             except MedSynthError as exc:
                 self.problems.append(f"{path}: {exc}")
-        choices = [c for c in choices if (mapping is None or c.card.mapping == mapping)
-                   and (not architecture or c.card.architecture == architecture)]
-        return sorted(choices, key=lambda c: (not c.default, not c.bundled, c.name))
+        return sorted(select(choices, mapping, architecture), key=lambda c: (not c.default, not c.bundled, c.name))
 
     def choose(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelChoice:
         """The model to run: ``model`` (a name or file) if given, else the first of the mapping's models
         that fits ``architecture`` and ``mode`` (slice: 2D models; patch: 3D models; baselines fit both)."""
+        everything = self.models()
         if model:
-            choice = next((c for c in self.models() if model in (c.name, str(c.path))), None)
+            choice = next((c for c in everything if model in (c.name, str(c.path))), None)
             if choice is None:
                 raise ModelError(f"no model '{model}' in the catalog; add its file first (Add model file)")
             if choice.card.mapping != mapping:
@@ -127,28 +137,29 @@ class ModelCatalog:
             if not fitsMode(choice.card, mode):
                 raise ModelError(f"model '{model}' is {choice.card.engine}: it cannot run in {mode} mode")
             return choice
-        choices = [c for c in self.models(mapping, architecture) if fitsMode(c.card, mode)]
+        choices = select(everything, mapping, architecture, mode)
         if not choices:
             wanted = " ".join(x for x in (architecture, "" if mode == "auto" else f"{mode}-mode") if x)
             raise ModelError(f"no {wanted + ' ' if wanted else ''}model for {mapping}; available mappings: "
-                             f"{', '.join(self.mappings())}")
+                             f"{', '.join(mappingsOf(everything))}")
         return choices[0]
 
     def menu(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelMenu:
         """What the module's three combo boxes offer for these settings, and what stays selected: a choice
         that no longer fits (another mapping or mode) falls back to the first that does."""
-        mappings = self.mappings()
+        everything = self.models()
+        mappings = mappingsOf(everything)
         mapping = mapping if mapping in mappings or not mappings else mappings[0]
-        fitting = [c for c in self.models(mapping) if fitsMode(c.card, mode)]
+        fitting = select(everything, mapping, mode=mode)
         architectures = sorted({c.card.architecture for c in fitting})
         architecture = architecture if architecture in architectures else ""
-        models = [c for c in fitting if not architecture or c.card.architecture == architecture]
+        models = select(fitting, architecture=architecture)
         if model not in [c.key for c in models]:
             model = models[0].key if models else ""
         return ModelMenu(mappings, mapping, architectures, architecture, models, model)
 
     def mappings(self) -> list[str]:
-        return sorted({c.card.mapping for c in self.models()})
+        return mappingsOf(self.models())
 
     def addModelFile(self, path: str | Path) -> ModelChoice:
         """Validate ``path`` fully (card and weights) and remember it; returns its choice."""

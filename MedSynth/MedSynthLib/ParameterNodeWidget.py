@@ -16,7 +16,13 @@ class ParameterNodeWidget:
     _parameterNode = None
     _parameterNodeGuiTag = None
 
-    def observeSceneClose(self) -> None:
+    def setupModuleUi(self, logic) -> None:
+        """Load ``Resources/UI/<module>.ui`` into the module panel, as ``self.ui``; follow scene closes."""
+        uiWidget = slicer.util.loadUI(self.resourcePath(f"UI/{self.moduleName}.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = logic
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 

@@ -48,7 +48,7 @@ def loadSample(name: str = "MedSynthPhantom", scene=None) -> dict[str, Any]:
     """The sample's volumes as new nodes, by contrast (checksums verified); for scripts and tests."""
     from medsynth.io import read_volume  # here: registering samples at Slicer's start needs no numpy or torch
 
-    from .VolumeConversion import updateNodeFromVolume
+    from .VolumeConversion import addVolumeNode
 
     scene = scene or slicer.mrmlScene
     sample = next((s for s in samples() if s["name"] == name), None)
@@ -59,8 +59,5 @@ def loadSample(name: str = "MedSynthPhantom", scene=None) -> dict[str, Any]:
         path = SAMPLE_FOLDER / entry["file"]
         if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
             raise InputError(f"{path} is damaged: its SHA256 differs from samples.json (reinstall the extension)")
-        node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", entry["node"])
-        updateNodeFromVolume(node, read_volume(path))
-        node.CreateDefaultDisplayNodes()
-        nodes[entry["contrast"]] = node
+        nodes[entry["contrast"]] = addVolumeNode(scene, read_volume(path), entry["node"])
     return nodes

@@ -42,13 +42,18 @@ SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's
 
 
 def showInViews(scene, background, foreground=None) -> None:
-    """``background`` (and ``foreground``, or none) in the axial, sagittal and coronal slice views."""
+    """``background`` in the axial, sagittal and coronal slice views; ``foreground`` (a difference map), if
+    given, added on top of it (Add compositing, full opacity), else none."""
     composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
     for index in range(composites.GetNumberOfItems()):
         composite = composites.GetItemAsObject(index)
-        if composite.GetLayoutName() in SLICE_VIEWS:
-            composite.SetBackgroundVolumeID(background.GetID())
-            composite.SetForegroundVolumeID(foreground.GetID() if foreground is not None else None)
+        if composite.GetLayoutName() not in SLICE_VIEWS:
+            continue
+        composite.SetBackgroundVolumeID(background.GetID())
+        composite.SetForegroundVolumeID(foreground.GetID() if foreground is not None else None)
+        if foreground is not None:
+            composite.SetForegroundOpacity(1.0)
+            composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Add)
 
 
 def setWindowLevelFromForeground(node, array: np.ndarray) -> None:

@@ -31,3 +31,11 @@ def updateNodeFromVolume(node, volume: Volume) -> None:
     """Put ``volume``'s voxels and grid into ``node`` (a scalar volume node)."""
     slicer.util.updateVolumeFromArray(node, np.ascontiguousarray(volume.array, dtype=np.float32))
     node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(volume.ijk_to_ras))
+
+
+def addVolumeNode(scene, volume: Volume, name: str):
+    """A new scalar volume node in ``scene`` holding ``volume``, with default display (as a loaded file)."""
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    updateNodeFromVolume(node, volume)
+    node.CreateDefaultDisplayNodes()
+    return node

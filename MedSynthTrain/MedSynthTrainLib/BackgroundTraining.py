@@ -63,6 +63,7 @@ class BackgroundTraining:
                 raise ConfigError(f"{self.runFolder} cannot be resumed: it holds no {STATE_FILE}")
             arguments = ["--resume", str(self.runFolder)] + (["--epochs", str(epochs)] if epochs else [])
         self.job = BackgroundProcess(medsynthCommand("train", *arguments))
+        self._history: tuple[float, list[dict[str, Any]]] = (-1.0, [])  # (history.csv's mtime, its rows)
 
     @property
     def state(self) -> State:
@@ -97,7 +98,13 @@ class BackgroundTraining:
         return min(1.0, (epoch - 1 + done / max(total, 1)) / epochs)
 
     def history(self) -> list[dict[str, Any]]:
-        return readHistory(self.runFolder)
+        """The run's rows so far; the file is read again only when the trainer has rewritten it (each
+        epoch), not at every poll."""
+        path = self.runFolder / "history.csv"
+        stamp = path.stat().st_mtime_ns if path.is_file() else -1.0
+        if stamp != self._history[0]:
+            self._history = (stamp, readHistory(self.runFolder))
+        return self._history[1]
 
     def run(self, onEpoch=None, cancel=None, interval: float = 0.1) -> Path:
         """Blocking: train to the end and return the model file (raises on failure or cancel).

@@ -168,6 +168,7 @@ class ScriptedLoadableModuleWidget:
     def __init__(self, parent=None) -> None:
         self.parent = parent or types.SimpleNamespace(isEntered=True)
         self.layout = FakeWidget()
+        self.moduleName = type(self).__name__.removesuffix("Widget")  # as Slicer's base class names it
 
     def setup(self) -> None:
         pass

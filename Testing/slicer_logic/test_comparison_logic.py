@@ -11,14 +11,7 @@ from medsynth.phantom import make_subject, phantom_grid
 from medsynth.resample import resample_to
 from MedSynthLib.ComparisonLogic import DIFFERENCE_COLORS_NAME, ComparisonLogic
 from MedSynthLib.SliceViews import renderSliceView as render
-from MedSynthLib.VolumeConversion import updateNodeFromVolume
-
-
-def add_node(scene, volume, name):
-    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
-    updateNodeFromVolume(node, volume)
-    node.CreateDefaultDisplayNodes()
-    return node
+from MedSynthLib.VolumeConversion import addVolumeNode
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +23,8 @@ def test_difference_overlay_and_metrics(scene, views, phantom):
     synthetic = phantom.with_array(phantom.array.copy())
     k = phantom.array.shape[0] // 2
     synthetic.array[k - 3 : k + 3, 20:32, 16:28] += 300.0  # a too-bright error in the middle of the head
-    syntheticNode = add_node(scene, synthetic, "syn-T2")
-    referenceNode = add_node(scene, phantom, "T2")
+    syntheticNode = addVolumeNode(scene, synthetic, "syn-T2")
+    referenceNode = addVolumeNode(scene, phantom, "T2")
     views["Red"].GetSliceCompositeNode().SetBackgroundVolumeID(syntheticNode.GetID())
     before = render(views["Red"])  # the synthetic image alone
     differenceNode, tableNode, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
@@ -63,8 +56,8 @@ def test_difference_overlay_and_metrics(scene, views, phantom):
 
 def test_reference_on_another_grid_is_resampled_onto_the_synthetic_grid(scene, views, phantom):
     coarse = resample_to(phantom, make_subject(phantom_grid((40, 44, 32)), seed=5, contrasts=("T2",)).images["T2"])
-    syntheticNode = add_node(scene, phantom, "syn")
-    referenceNode = add_node(scene, coarse, "coarse-T2")
+    syntheticNode = addVolumeNode(scene, phantom, "syn")
+    referenceNode = addVolumeNode(scene, coarse, "coarse-T2")
     differenceNode, _, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
     assert slicer.util.arrayFromVolume(differenceNode).shape == phantom.array.shape
     assert 15 < metrics["mask"]["psnr"] < 60  # same anatomy, blurred by the coarser grid
@@ -72,7 +65,7 @@ def test_reference_on_another_grid_is_resampled_onto_the_synthetic_grid(scene, v
 
 def test_the_three_views_are_axial_sagittal_and_coronal(scene, views, phantom):
     """Each view cuts the volume in its own plane (a sagittal view of an axially stored head is not axial)."""
-    node = add_node(scene, phantom, "T2")
+    node = addVolumeNode(scene, phantom, "T2")
     pictures = {}
     for name, logic in views.items():
         logic.GetSliceCompositeNode().SetBackgroundVolumeID(node.GetID())

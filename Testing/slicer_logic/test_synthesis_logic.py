@@ -13,7 +13,7 @@ from medsynth.io import read_volume
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.progress import CancelToken
 from MedSynthLib.SynthesisLogic import SynthesisLogic
-from MedSynthLib.VolumeConversion import updateNodeFromVolume, volumeFromNode
+from MedSynthLib.VolumeConversion import addVolumeNode, volumeFromNode
 
 MODEL = "phantom-jointhist-T1-T2"  # a bundled model that runs in a blink
 CPU = InferenceOptions(device="cpu")
@@ -28,10 +28,7 @@ def oblique_anisotropic(shape=(40, 48, 32)):
 
 
 def node_from(scene, volume, name="input"):
-    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
-    updateNodeFromVolume(node, volume)
-    node.CreateDefaultDisplayNodes()
-    return node
+    return addVolumeNode(scene, volume, name)
 
 
 def ijk_to_ras(node) -> np.ndarray:
