@@ -1,23 +1,27 @@
 """MedSynthTrain: train a synthesis model on a local dataset and add it to the MedSynth module's models.
 
-A thin Qt layer over ``MedSynthTrainLib`` (Qt-free, tested against a real MRML scene): the dataset is
-checked from image headers, ``medsynth train`` runs in a background process polled by a QTimer, and its
-losses and validation PSNR grow live in Slicer's plot view. Stop keeps every finished epoch; Resume
-continues exactly. ``MedSynthLib`` and ``MedSynthTrainLib`` are imported inside methods, once the MedSynth
-module has installed what they need.
+A thin Qt layer over ``MedSynthTrainLib`` (Qt-free, tested against a real MRML scene); the widget's only door
+is its logic (``TrainingLogic``, typed by ``TrainingLogicProtocol``). The dataset is checked from image
+headers in a worker thread once typing pauses, ``medsynth train`` runs in a background process polled by a
+QTimer, and its losses and validation PSNR grow live in Slicer's plot view, also while the user is in
+another module. Stop keeps every finished epoch; Resume continues exactly. Closing Slicer stops the run
+the same way. Nothing here needs torch or MedSynth's packages until training starts.
 """
 
 from pathlib import Path
-from typing import Annotated
 
 import qt
 import slicer
-from MedSynthLib.Choices import CONTRASTS, DEVICES, TRAINABLE_ARCHITECTURES
+from MedSynthLib.BackgroundProcess import State
+from MedSynthLib.ModuleParameters import parameterNodeFields
 from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
-from slicer import vtkMRMLPlotChartNode, vtkMRMLTableNode
+from MedSynthLib.SlicerVersion import SUPPORTED_SLICER
+from MedSynthTrainLib.DatasetCheck import DEBOUNCE_MS, DatasetCheck
+from MedSynthTrainLib.TrainingLogic import TrainingLogic
+from MedSynthTrainLib.TrainingParameters import TrainingParameters
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import Choice, Decimals, Minimum, parameterNodeWrapper
+from slicer.parameterNodeWrapper import parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -27,7 +31,9 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 POLL_MS = 500
+DATASET_POLL_MS = 100
 CHARTS = ("lossChart", "metricChart")
+DOCUMENTATION_URL = "https://github.com/medsynth/SlicerMedSynth/blob/main/docs/training.md"
 
 
 #
@@ -51,9 +57,10 @@ Losses and validation PSNR are plotted after every epoch.</li>
 <li><b>Stop</b> at any time: finished epochs are kept and <b>Resume</b> continues exactly.</li>
 <li><b>Add model to MedSynth</b> makes the run's model (or its best epoch so far) available in MedSynth.</li>
 </ol>
-The same run can be started from a terminal with <code>medsynth train</code> (see docs/training.md).
-""")
-        self.parent.helpText += self.getDefaultModuleDocumentationLink()
+Closing Slicer stops a run like <b>Stop</b> does; <b>Resume</b> continues it after a restart.
+The same run can be started from a terminal with <code>medsynth train</code>.
+""") + "<p>" + _("Requires {slicer}.").format(slicer=SUPPORTED_SLICER) + " " + _(
+            'See the <a href="{url}">training guide</a>.').format(url=DOCUMENTATION_URL) + "</p>"
         self.parent.acknowledgementText = _("""
 Training recipes: seed 000 (pGAN: Dar et al., IEEE TMI 2019; Mirza, Dalmaç, Çukur, SIU 2022) for 2D models and
 Nie et al. (IEEE TBME 2018) for 3D models.
@@ -66,24 +73,9 @@ Nie et al. (IEEE TBME 2018) for 3D models.
 
 
 @parameterNodeWrapper
-class MedSynthTrainParameterNode:
-    """The same fields, names and encoding as ``MedSynthTrainLib.TrainingParameters.TrainingParameters``."""
-
-    dataFolder: str = ""
-    pattern: str = ""
-    source: Annotated[str, Choice(list(CONTRASTS))] = "T1"
-    target: Annotated[str, Choice(list(CONTRASTS))] = "T2"
-    architecture: Annotated[str, Choice(list(TRAINABLE_ARCHITECTURES))] = "pgan"
-    epochs: Annotated[int, Minimum(1)] = 100
-    batchSize: Annotated[int, Minimum(0)] = 0
-    learningRate: Annotated[float, Decimals(6), Minimum(1e-6)] = 1e-4
-    device: Annotated[str, Choice(list(DEVICES))] = "auto"
-    outputFolder: str = ""
-    modelName: str = ""
-    extraSettings: str = ""
-    historyTable: vtkMRMLTableNode
-    lossChart: vtkMRMLPlotChartNode
-    metricChart: vtkMRMLPlotChartNode
+class MedSynthTrainParameterNode(parameterNodeFields(TrainingParameters)):
+    """The module's state, derived from its one definition, ``MedSynthTrainLib.TrainingParameters``
+    (fields, defaults, choices and ranges), which the logic, scripts and tests read and write as well."""
 
 
 #
@@ -92,17 +84,20 @@ class MedSynthTrainParameterNode:
 
 
 class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObservationMixin):
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, logic=None) -> None:
+        """``logic``: a ``MedSynthTrainLib.TrainingLogic.TrainingLogicProtocol`` (default: MedSynthTrainLogic)."""
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
-        self.logic = None
-        self.run = None  # the BackgroundTraining while one runs
-        self._shownEpochs = 0
+        self.logic = logic
+        self.run = None  # the TrainingJob while one runs
+        self.datasetCheck = DatasetCheck()
         self._shownMessages = 0
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        self.setupModuleUi(MedSynthTrainLogic())  # Resources/UI/MedSynthTrain.ui
+        if not self.supportedSlicer():
+            return
+        self.setupModuleUi(self.logic or MedSynthTrainLogic())  # Resources/UI/MedSynthTrain.ui
 
         self.ui.dataFolderPathLineEdit.connect("currentPathChanged(QString)", self.onDataFolderChanged)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
@@ -116,10 +111,24 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.timer = qt.QTimer()
         self.timer.setInterval(POLL_MS)
         self.timer.connect("timeout()", self.onPoll)
+        # the dataset is checked once typing pauses (a path box emits a change per keystroke), off the GUI thread
+        self.datasetTimer = qt.QTimer()
+        self.datasetTimer.setSingleShot(True)
+        self.datasetTimer.setInterval(DEBOUNCE_MS)
+        self.datasetTimer.connect("timeout()", self.checkDataset)
+        self.datasetPollTimer = qt.QTimer()
+        self.datasetPollTimer.setInterval(DATASET_POLL_MS)
+        self.datasetPollTimer.connect("timeout()", self.onDatasetPoll)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
-        self.timer.stop()  # a running training goes on in its own process; Resume picks it up later
+        """The module goes away (Slicer closes): a run is stopped as by Stop, so Resume can continue it."""
+        for timer in ("timer", "datasetTimer", "datasetPollTimer"):
+            if hasattr(self, timer):
+                getattr(self, timer).stop()
+        if self.run is not None:
+            self.run.process.stop()
+            self.run = None
         self.removeObservers()
 
     def setParameterNode(self, inputParameterNode) -> None:
@@ -131,62 +140,68 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
     def updateGUIFromParameterNode(self, caller=None, event=None) -> None:
         if self._parameterNode is None:
             return
-        from MedSynthTrainLib.BackgroundTraining import canResume, hasTrainedModel
-
         running = self.run is not None
-        folder = self._parameterNode.outputFolder
+        node = self._parameterNode
         self.ui.startButton.text = _("Stop") if running else _("Start training")
-        self.ui.startButton.enabled = running or bool(self._parameterNode.dataFolder and folder)
-        self.ui.resumeButton.enabled = not running and bool(folder) and canResume(folder)
-        self.ui.registerButton.enabled = not running and bool(folder) and hasTrainedModel(folder)
+        self.ui.startButton.enabled = running or bool(node.dataFolder and node.outputFolder)
+        self.ui.resumeButton.enabled = not running and self.logic.canResume(node)
+        self.ui.registerButton.enabled = not running and self.logic.hasTrainedModel(node)
         for section in (self.ui.datasetCollapsibleButton, self.ui.modelCollapsibleButton,
                         self.ui.outputCollapsibleButton):
             section.enabled = not running
 
     def onDataFolderChanged(self, path: str) -> None:
-        """Summarize the dataset from image headers as soon as it is chosen."""
         self._parameterNode.dataFolder = path
-        if not path or not Path(path).exists():
-            self.ui.datasetSummaryTextEdit.plainText = ""
-            return
-        from medsynth.dataset_summary import summarize_dataset
+        self.datasetTimer.start()  # (re)started at every keystroke: the check runs once typing pauses
 
-        with slicer.util.tryWithErrorDisplay(_("Could not read the dataset."), waitCursor=True):
-            patterns = [self._parameterNode.pattern] if self._parameterNode.pattern else None
-            summary = summarize_dataset(path, patterns, self._parameterNode.source, self._parameterNode.target)
-            self.ui.datasetSummaryTextEdit.plainText = summary.text()
+    def checkDataset(self) -> None:
+        """Summarize the dataset from image headers, in a worker thread."""
+        if self.logic.missingDependencies():
+            self.ui.datasetSummaryTextEdit.plainText = _("Install MedSynth's packages first (Start training).")
+            return
+        node = self._parameterNode
+        self.datasetCheck.start(node.dataFolder, node.pattern, node.source, node.target)
+        self.ui.datasetSummaryTextEdit.plainText = _("Checking {folder}...").format(folder=node.dataFolder)
+        self.datasetPollTimer.start()
+
+    def onDatasetPoll(self) -> None:
+        text = self.datasetCheck.poll()
+        if text is not None:
+            self.datasetPollTimer.stop()
+            self.ui.datasetSummaryTextEdit.plainText = text
 
     def onOutputFolderChanged(self, path: str) -> None:
         self._parameterNode.outputFolder = path
 
     # Running
 
+    def ensureDependencies(self) -> bool:
+        from MedSynth import confirmInstall  # MedSynth Train depends on the MedSynth module
+
+        return not self.logic.missingDependencies() or self.logic.installDependencies(confirmInstall)
+
     def onStartButton(self) -> None:
         if self.run is not None:
-            from MedSynthTrainLib.BackgroundTraining import canResume
-
-            self.run.stop()
+            run = self.run
+            run.process.stop()
             self.finishRun(_("Stopped. Finished epochs are kept: Resume continues from the last one.")
-                           if canResume(self.run.runFolder) else _("Stopped before the first epoch ended."))
+                           if self.logic.canResume(run.parameterNode) else _("Stopped before the first epoch ended."))
+            return
+        if not self.ensureDependencies():
             return
         with slicer.util.tryWithErrorDisplay(_("Failed to start training."), waitCursor=True):
-            from MedSynthTrainLib.BackgroundTraining import BackgroundTraining
-            from MedSynthTrainLib.TrainingParameters import TrainingParameters
-
-            parameters = TrainingParameters.read(self._parameterNode.parameterNode)
-            self.startRun(BackgroundTraining(parameters.outputFolder, parameters.trainArguments()))
+            self.startRun(self.logic.start(self._parameterNode))
 
     def onResumeButton(self) -> None:
+        if not self.ensureDependencies():
+            return
         with slicer.util.tryWithErrorDisplay(_("Failed to resume training."), waitCursor=True):
-            from MedSynthTrainLib.BackgroundTraining import BackgroundTraining
-
-            self.startRun(BackgroundTraining(self._parameterNode.outputFolder, epochs=self._parameterNode.epochs))
+            self.startRun(self.logic.resume(self._parameterNode))
 
     def startRun(self, run) -> None:
         self.run = run
-        self._shownEpochs = self._shownMessages = 0
+        self._shownMessages = 0
         self.ui.logTextEdit.plainText = ""
-        run.start()
         self.ui.progressBar.visible = True
         self.ui.progressBar.value = 0
         self.ui.statusLabel.text = _("Training in {folder}").format(folder=run.runFolder)
@@ -194,37 +209,29 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.updateGUIFromParameterNode()
 
     def onPoll(self) -> None:
-        from MedSynthLib.BackgroundProcess import State
-
-        state = self.run.poll()
-        self.ui.progressBar.value = int(100 * self.run.fraction())
-        self.ui.progressBar.format = f"{self.run.job.progress[2]}  %p%"
-        for message in self.run.messages[self._shownMessages:]:
+        """Progress, log and curves while the run goes on, whether or not the user is in this module: the
+        run knows its own parameter node."""
+        run = self.run
+        state = run.process.poll()
+        self.ui.progressBar.value = int(100 * run.process.fraction())
+        self.ui.progressBar.format = f"{run.process.job.progress[2]}  %p%"
+        for message in run.process.messages[self._shownMessages:]:
             self.ui.logTextEdit.appendPlainText(message)
-        self._shownMessages = len(self.run.messages)
-        self.updateCurves()
+        self._shownMessages = len(run.process.messages)
+        if self.logic.showEpochs(run):
+            self.showChart()
         if state is State.SUCCEEDED:
-            self.finishRun(_("Done: {folder} holds the model; add it to MedSynth.").format(folder=self.run.runFolder))
+            self.finishRun(_("Done: {folder} holds the model; add it to MedSynth.").format(folder=run.runFolder))
         elif state is State.FAILED:
-            error = self.run.error
-            self.finishRun(_("Failed: {error}").format(error=error))
-            slicer.util.errorDisplay(_("Training failed: {error}").format(error=error))
-
-    def updateCurves(self) -> None:
-        from MedSynthTrainLib.TrainingCurves import CurveNodes, updateCurves
-
-        history = self.run.history()
-        if len(history) == self._shownEpochs:
-            return
-        self._shownEpochs = len(history)
-        node = self._parameterNode
-        existing = CurveNodes(node.historyTable, node.lossChart, node.metricChart) if node.historyTable else None
-        nodes = updateCurves(history, existing)
-        node.historyTable, node.lossChart, node.metricChart = nodes.table, nodes.lossChart, nodes.metricChart
-        self.showChart()
+            self.finishRun(_("Failed: {error}").format(error=run.process.error))
+            slicer.util.errorDisplay(_("Training failed: {error}").format(error=run.process.error))
 
     def showChart(self, index=None) -> None:
-        chart = getattr(self._parameterNode, self.ui.chartComboBox.currentData or CHARTS[0])
+        node = self.run.parameterNode if self.run is not None else self._parameterNode
+        if node is None:
+            return
+        name = self.ui.chartComboBox.currentData or CHARTS[0]
+        chart = getattr(TrainingParameters.read(getattr(node, "parameterNode", node)), name)
         if chart is not None:
             slicer.modules.plots.logic().ShowChartInLayout(chart)
 
@@ -237,15 +244,9 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
 
     def onRegisterButton(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("The model could not be added."), waitCursor=True):
-            from MedSynthTrainLib.BackgroundTraining import registerModel
-
-            choice = registerModel(self._parameterNode.outputFolder)
+            choice = self.logic.registerModel(self._parameterNode)  # MedSynth's open menu refreshes itself
             self.ui.statusLabel.text = _("Added {name} ({mapping}) to MedSynth's models.").format(
                 name=choice.name, mapping=choice.card.mapping)
-            widget = slicer.modules.medsynth.widgetRepresentation()
-            if widget is not None:  # MedSynth already open: offer the new model at once
-                widget.self().catalog = None
-                widget.self().refreshModels()
 
 
 #
@@ -253,8 +254,9 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
 #
 
 
-class MedSynthTrainLogic(ScriptedLoadableModuleLogic):
-    """Console and batch use: ``MedSynthTrainLogic().train(parameters)`` trains in a child process, blocking.
+class MedSynthTrainLogic(TrainingLogic, ScriptedLoadableModuleLogic):
+    """The module's logic for the widget, the console and batch use (``MedSynthTrainLib.TrainingLogic``):
+    ``MedSynthTrainLogic().train(parameters)`` trains in a child process, blocking.
 
     For a whole run from a script, ``medsynth train`` in a terminal is the simpler route.
     """
@@ -265,20 +267,8 @@ class MedSynthTrainLogic(ScriptedLoadableModuleLogic):
     def train(self, parameters=None, onEpoch=None):
         """Train with ``parameters`` (a ``TrainingParameters``; default: the module's) and return the model
         file; the curves are updated in the scene after every epoch."""
-        from MedSynthTrainLib.BackgroundTraining import BackgroundTraining
-        from MedSynthTrainLib.TrainingCurves import updateCurves
-        from MedSynthTrainLib.TrainingParameters import TrainingParameters
-
         parameters = parameters or TrainingParameters.read(self.getParameterNode().parameterNode)
-        nodes = None
-
-        def showEpoch(history):
-            nonlocal nodes
-            nodes = updateCurves(history, nodes)
-            if onEpoch is not None:
-                onEpoch(history)
-
-        return BackgroundTraining(parameters.outputFolder, parameters.trainArguments()).run(onEpoch=showEpoch)
+        return TrainingLogic.train(self, parameters, onEpoch)
 
 
 #
@@ -294,6 +284,9 @@ class MedSynthTrainTest(ScriptedLoadableModuleTest):
 
     def runTest(self):
         self.setUp()
+        missing = MedSynthTrainLogic().missingDependencies()
+        if missing:
+            self.skipTest(f"MedSynth's packages are not installed ({', '.join(missing)})")
         self.test_TinyRunAndRegister()
 
     def test_TinyRunAndRegister(self):

@@ -1,20 +1,26 @@
-"""What can be checked of the Slicer GUI without Slicer: the module files compile, follow the scripted-module
-template, load without torch, use only widgets their .ui defines, bind only parameter-node fields, and keep
-their typed parameter nodes identical to the Qt-free views the logic and the tests use."""
+"""What can be checked of the Slicer GUI without Slicer: the module files compile (with Python 3.9's grammar too,
+so an old Slicer gets the version message rather than a SyntaxError), follow the scripted-module template,
+import nothing but Slicer's own packages when Slicer starts, use only widgets their .ui defines, and bind
+only fields of their one parameter definition, with the .ui's ranges equal to the definition's."""
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = {  # module -> (file of its Qt-free parameter view, class of that view)
+MODULES = {  # module -> (file of its one parameter definition, the dataclass)
     "MedSynth": ("MedSynth/MedSynthLib/Parameters.py", "SynthesisParameters"),
     "MedSynthTrain": ("MedSynthTrain/MedSynthTrainLib/TrainingParameters.py", "TrainingParameters"),
 }
+SEARCH = (ROOT / "MedSynth", ROOT / "MedSynthTrain")  # where Slicer finds MedSynthLib, MedSynthTrainLib, medsynth
+SLICER_PACKAGES = {"slicer", "vtk", "qt", "ctk", "packaging", "SampleData", "PyTorchUtils"}  # no pip needed
 NODE_WIDGETS = {"qMRMLNodeComboBox"}
 WIDGET_TYPES = {"QComboBox": "str", "QLineEdit": "str", "QSpinBox": "int", "QDoubleSpinBox": "float",
                 "QCheckBox": "bool"}
@@ -24,27 +30,54 @@ def module_tree(module: str) -> ast.Module:
     return ast.parse((ROOT / module / f"{module}.py").read_text())
 
 
-def ui_widgets(module: str) -> dict[str, tuple[str, str | None]]:
-    """Widget name -> (class, SlicerParameterName or None)."""
+def ui_widgets(module: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """Widget name -> (class, {property: text})."""
     tree = ET.parse(ROOT / module / "Resources" / "UI" / f"{module}.ui")
-    widgets = {}
-    for widget in tree.iter("widget"):
-        parameter = next((p.findtext("string") for p in widget.findall("property")
-                          if p.get("name") == "SlicerParameterName"), None)
-        widgets[widget.get("name")] = (widget.get("class"), parameter)
-    return widgets
+    return {w.get("name"): (w.get("class"), {p.get("name"): (p[0].text or "") for p in w.findall("property")})
+            for w in tree.iter("widget")}
 
 
-def class_fields(tree: ast.Module, name: str) -> dict[str, ast.AnnAssign]:
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-    return {n.target.id: n for n in cls.body if isinstance(n, ast.AnnAssign)
+def dataclass_fields(module: str) -> dict[str, str]:
+    """Field -> annotation text of the module's one parameter definition."""
+    path, name = MODULES[module]
+    cls = next(n for n in ast.parse((ROOT / path).read_text()).body if isinstance(n, ast.ClassDef) and n.name == name)
+    return {n.target.id: ast.unparse(n.annotation) for n in cls.body if isinstance(n, ast.AnnAssign)
             and "ClassVar" not in ast.unparse(n.annotation)}
 
 
-def wrapper_class(tree: ast.Module) -> ast.ClassDef:
-    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef)
-              and any(ast.unparse(d) == "parameterNodeWrapper" for d in n.decorator_list)]
-    return cls
+def source_file(name: str) -> Path | None:
+    """The file of our module ``name`` (``MedSynthLib.Parameters``, ``medsynth.errors``), or None."""
+    for folder in SEARCH:
+        base = folder.joinpath(*name.split("."))
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def startup_imports(path: Path, seen: dict[str, Path] | None = None) -> dict[str, Path]:
+    """Every module imported at module level by ``path`` and, for ours, by what they import (the modules
+    Slicer loads when it starts and finds the module file); name -> our file (or the external name)."""
+    seen = {} if seen is None else seen
+    package = ".".join(path.relative_to(next(f for f in SEARCH if f in path.parents)).with_suffix("").parts[:-1])
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base]).strip(".")
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names if source_file(f"{base}.{alias.name}")]
+        else:
+            continue
+        for name in names:
+            if name in seen or name == "__future__":
+                continue
+            found = source_file(name)
+            seen[name] = found
+            if found is not None:
+                startup_imports(found, seen)
+    return seen
 
 
 def test_every_python_file_compiles():
@@ -55,24 +88,59 @@ def test_every_python_file_compiles():
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_module_follows_the_template_and_loads_without_torch(module):
+def test_module_follows_the_template_with_one_parameter_definition(module):
     tree = module_tree(module)
-    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
-    assert classes == [module, f"{module}ParameterNode", f"{module}Widget", f"{module}Logic", f"{module}Test"]
-    imported = {alias.name for n in tree.body if isinstance(n, ast.Import) for alias in n.names}
-    imported |= {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
-    ours = {name for name in imported if name.lower().startswith("medsynth")}
-    # Slicer imports the module at start-up, before torch and the other dependencies may be installed
-    assert ours <= {"MedSynthLib.Choices", "MedSynthLib.ParameterNodeWidget"}
-    assert not imported & {"torch", "numpy", "nibabel", "monai"}
-    for name in ours:  # and what those import
-        lib = ast.parse((ROOT / "MedSynth" / f"{name.replace('.', '/')}.py").read_text())
-        assert {ast.unparse(n) for n in lib.body if isinstance(n, ast.Import | ast.ImportFrom)} <= {
-            "from __future__ import annotations", "import slicer", "import vtk"}
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    assert [c.name for c in classes] == [module, f"{module}ParameterNode", f"{module}Widget", f"{module}Logic",
+                                        f"{module}Test"]
+    wrapper = classes[1]
+    assert [ast.unparse(d) for d in wrapper.decorator_list] == ["parameterNodeWrapper"]
+    assert [ast.unparse(b) for b in wrapper.bases] == [f"parameterNodeFields({MODULES[module][1]})"]
+    assert not [n for n in wrapper.body if isinstance(n, ast.AnnAssign)]  # no second list of fields
     source = (ROOT / module / f"{module}.py").read_text()
-    assert "self.setupModuleUi(" in source  # loads Resources/UI/<module>.ui (MedSynthLib.ParameterNodeWidget)
+    assert "self.setupModuleUi(" in source and "self.supportedSlicer()" in source
     assert (ROOT / module / "Resources/UI" / f"{module}.ui").is_file()
     assert (ROOT / module / "Resources/Icons" / f"{module}.png").is_file()  # the module icon Slicer looks for
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_what_slicer_loads_at_startup_needs_no_pip_package(module):
+    """Slicer imports the module file when it starts, before torch and MedSynth's other packages may be
+    installed: everything that pulls in, transitively, is the standard library, Slicer's own packages, or
+    our modules that import nothing else (medsynth.cli, with tqdm and torch, is never among them)."""
+    loaded = startup_imports(ROOT / module / f"{module}.py")
+    ours = {name for name, path in loaded.items() if path is not None}
+    external = {name.split(".")[0] for name, path in loaded.items() if path is None}
+    assert external - set(sys.stdlib_module_names) - SLICER_PACKAGES - {"MedSynth"} == set()
+    assert {"MedSynthLib.Parameters", "MedSynthLib.ModuleParameters"} <= ours
+    assert not {name for name in ours if name.startswith(("medsynth.cli", "medsynth.checkpoint", "medsynth.io"))}
+
+
+def test_the_slicer_side_never_imports_the_cli():
+    """MedSynthLib and MedSynthTrainLib talk to the child through medsynth.progress_lines, not medsynth.cli."""
+    def imported(path: Path) -> set[str]:
+        tree = ast.parse(path.read_text())
+        return {alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names} | {
+            n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    files = [p for folder in ("MedSynth/MedSynthLib", "MedSynthTrain/MedSynthTrainLib", "MedSynth/Resources")
+             for p in (ROOT / folder).rglob("*.py")] + [ROOT / "MedSynth/MedSynth.py", ROOT / "MedSynthTrain/MedSynthTrain.py"]
+    offenders = {str(p): sorted(n for n in imported(p) if n.startswith("medsynth.cli")) for p in files}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_startup_files_parse_with_python_3_9(module):
+    """Slicer 5.6 and 5.8 (Python 3.9) must reach the widget's version message, not a SyntaxError."""
+    files = [ROOT / module / f"{module}.py", *(p for p in startup_imports(ROOT / module / f"{module}.py").values() if p)]
+    for path in files:
+        ast.parse(path.read_text(), feature_version=(3, 9))
+    python39 = next(iter(Path.home().glob(".pyenv/versions/3.9*/bin/python3.9")), None) or shutil.which("python3.9")
+    if python39 is None:
+        pytest.skip("no Python 3.9 interpreter here to compile them with")
+    check = subprocess.run([str(python39), "-c", "import sys\nfor f in sys.argv[1:]: compile(open(f).read(), f, 'exec')",
+                            *map(str, files)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -86,31 +154,26 @@ def test_every_ui_widget_used_exists(module):
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_parameter_names_are_fields_of_the_right_type(module):
-    fields = {name: ast.unparse(node.annotation) for name, node in
-              class_fields(module_tree(module), wrapper_class(module_tree(module)).name).items()}
-    bound = {name: (cls, parameter) for name, (cls, parameter) in ui_widgets(module).items() if parameter}
+def test_parameter_names_are_fields_of_the_right_type_and_range(module):
+    from_definition = dataclass_fields(module)
+    bound = {name: (cls, props) for name, (cls, props) in ui_widgets(module).items() if "SlicerParameterName" in props}
     assert len(bound) >= 5
-    for name, (cls, parameter) in bound.items():
-        assert parameter in fields, f"{name}: SlicerParameterName '{parameter}' is not a parameter node field"
-        annotation = fields[parameter]
+    for name, (cls, props) in bound.items():
+        parameter = props["SlicerParameterName"]
+        assert parameter in from_definition, f"{name}: SlicerParameterName '{parameter}' is not a parameter"
+        annotation = from_definition[parameter]
         if cls in NODE_WIDGETS:
             assert annotation.startswith("vtkMRML"), f"{name} shows nodes but '{parameter}' is {annotation}"
-        else:
-            assert WIDGET_TYPES[cls] in annotation, f"{name} ({cls}) cannot show '{parameter}': {annotation}"
+            continue
+        assert WIDGET_TYPES[cls] in annotation, f"{name} ({cls}) cannot show '{parameter}': {annotation}"
         if cls == "QComboBox":
-            assert "Choice(" in annotation, f"{name}: a combo box needs a Choice annotation on '{parameter}'"
+            assert "OneOf(" in annotation, f"{name}: a combo box needs a OneOf constraint on '{parameter}'"
+        if cls in ("QSpinBox", "QDoubleSpinBox"):  # Qt's default range (0-99) would clip the values
+            assert "Within(" in annotation, f"{name}: a spin box needs a Within range on '{parameter}'"
+            assert props.keys() >= {"minimum", "maximum"}, f"{name}: the .ui must set the spin box's range"
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_gui_parameter_node_mirrors_the_qt_free_view(module):
-    path, view = MODULES[module]
-    wrapper = class_fields(module_tree(module), wrapper_class(module_tree(module)).name)
-    fields = class_fields(ast.parse((ROOT / path).read_text()), view)
-    assert list(wrapper) == list(fields)
-    for name, node in fields.items():
-        default = ast.literal_eval(node.value) if node.value is not None else None
-        if wrapper[name].value is not None:  # nodes have no default in the wrapper (None)
-            assert ast.literal_eval(wrapper[name].value) == default, name
-        else:
-            assert default is None, name
+def test_learning_rate_steps_sensibly():
+    _, props = ui_widgets("MedSynthTrain")["learningRateSpinBox"]
+    assert float(props["singleStep"]) == 1e-5 and int(props["decimals"]) >= 6
+    assert float(props["minimum"]) > 0 and float(props["maximum"]) <= 1.0

@@ -1,6 +1,6 @@
 # Sourced by bin/medsynth and bin/test: make sure .venv exists and holds this checkout's requirements.
 # torch==2.13.0 goes in first: an unpinned torch would pull several GB of CUDA packages on a CPU machine.
-# The stamp records what was installed, so a changed pyproject.toml triggers a reinstall.
+# The stamp records what was installed, so a changed pyproject.toml or requirements file triggers a reinstall.
 set -euo pipefail
 MEDSYNTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MEDSYNTH_VENV:-$MEDSYNTH_ROOT/.venv}"
@@ -10,7 +10,7 @@ medsynth_ensure_venv() {
     local extras="$1"
     local stamp="$VENV/.medsynth-stamp"
     local want
-    want="$TORCH_SPEC $extras $(sha256sum "$MEDSYNTH_ROOT/pyproject.toml" | cut -c1-16)"
+    want="$TORCH_SPEC $extras $(cat "$MEDSYNTH_ROOT/pyproject.toml" "$MEDSYNTH_ROOT"/MedSynth/Resources/requirements*.txt | sha256sum | cut -c1-16)"
     if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi

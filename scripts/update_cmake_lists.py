@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def files(folder: Path) -> tuple[list[str], list[str]]:
-    scripts = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    scripts = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.py")
+                     if "__pycache__" not in p.parts and p.relative_to(folder).parts[0] != "Resources")
     resources = sorted(str(p.relative_to(folder)) for p in (folder / "Resources").rglob("*") if p.is_file()) \
         if (folder / "Resources").is_dir() else []
     return scripts, resources

@@ -4,6 +4,10 @@ The child runs in its own process group with ``--progress-lines``; a reader thre
 ``poll()`` turns the parseable ``medsynth-progress DONE TOTAL MESSAGE`` lines into ``progress`` and keeps
 the rest as messages, and ``cancel()`` kills the whole process tree (the child and anything it started).
 Synthesis and training both run this way, so the GUI never freezes and Cancel or Stop act at once.
+On Windows the child (and the ``taskkill`` that cancels it) gets no console window of its own.
+
+The child dies with Slicer: its stderr is a pipe into Slicer's process, so it ends at its next message
+once Slicer has gone. Training keeps every finished epoch, so Resume continues after a restart.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import threading
 from pathlib import Path
 
 import slicer
-from medsynth.cli.common import PROGRESS_PREFIX
+from medsynth.progress_lines import parse_progress_line
 
 
 class State(enum.Enum):
@@ -48,6 +52,16 @@ def childEnvironment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+def hiddenWindowOptions(platform: str | None = None, module=subprocess) -> dict:
+    """``Popen`` keyword arguments that keep a child's console window hidden on Windows (none elsewhere)."""
+    if (platform or sys.platform) != "win32":
+        return {}
+    info = module.STARTUPINFO()
+    info.dwFlags |= module.STARTF_USESHOWWINDOW
+    info.wShowWindow = 0  # SW_HIDE
+    return {"startupinfo": info, "creationflags": module.CREATE_NO_WINDOW}
+
+
 def medsynthCommand(*args: str) -> list[str]:
     """``medsynth --progress-lines ARGS`` through the Python that has the package."""
     return [pythonExecutable(), "-m", "medsynth.cli.main", "--progress-lines", *args]
@@ -64,15 +78,21 @@ class BackgroundProcess:
         self._lines: queue.Queue[str] = queue.Queue()
 
     def start(self) -> None:
-        windows = sys.platform == "win32"
-        self.process = subprocess.Popen(
-            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=childEnvironment(),
-            start_new_session=not windows,
-            creationflags=subprocess.CREATE_NEW_PROCESS_GROUP if windows else 0,
-        )
+        self.process = subprocess.Popen(self.command, **self.popenOptions())
         self._reader = threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True)
         self._reader.start()
         self.state = State.RUNNING
+
+    def popenOptions(self, platform: str | None = None, module=subprocess) -> dict:
+        """How the child is started: its own process group (so cancel reaches everything it starts), stderr
+        read line by line, and on Windows no console window."""
+        options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True, "env": childEnvironment()}
+        if (platform or sys.platform) == "win32":
+            options.update(hiddenWindowOptions("win32", module))
+            options["creationflags"] |= module.CREATE_NEW_PROCESS_GROUP
+        else:
+            options["start_new_session"] = True
+        return options
 
     def _read(self, stream) -> None:
         for line in stream:
@@ -87,9 +107,9 @@ class BackgroundProcess:
                 self.process.stderr.close()
         while not self._lines.empty():
             line = self._lines.get()
-            if line.startswith(PROGRESS_PREFIX + " "):
-                done, total, message = [*line.split(" ", 3), ""][1:4]
-                self.progress = (int(done), int(total), message)
+            progress = parse_progress_line(line)
+            if progress is not None:
+                self.progress = progress
             else:
                 self.messages.append(line)
         if ended:
@@ -105,7 +125,8 @@ class BackgroundProcess:
         """Kill the child and everything it started."""
         if self.process is not None and self.process.poll() is None:
             if sys.platform == "win32":
-                subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)], capture_output=True)
+                subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)], capture_output=True,
+                               **hiddenWindowOptions())
             else:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()

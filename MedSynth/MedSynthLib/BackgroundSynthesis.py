@@ -3,6 +3,11 @@
 The input node is written to a temporary NIfTI file and ``medsynth synthesize`` runs on it in a
 ``BackgroundProcess``; the GUI polls it (a QTimer in the module; ``run()`` for scripts). The scene is
 touched only when the child has succeeded, so a failure or a cancel leaves it exactly as it was.
+
+The route is as exact as the in-process one: bundled models go to the child by catalog name, so the child
+checks their SHA256 as ``resolve_model`` always does, and the result is put on the input node's own grid
+(taken when the run starts), not on the grid read back from the float32 NIfTI header. Torch is never
+imported into Slicer's process.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ import time
 from pathlib import Path
 
 from medsynth.catalog import resolve_model
-from medsynth.checkpoint import read_card
 from medsynth.errors import Cancelled, MedSynthError
 from medsynth.inference import InferenceOptions
 from medsynth.io import read_volume, write_volume
+from medsynth.model_file import read_card
 from medsynth.progress import ProgressCallback
+from medsynth.volume import Volume
 
 from .BackgroundProcess import BackgroundProcess, State, medsynthCommand
-from .SynthesisLogic import storeResult
+from .OutputNodes import storeResult
 from .VolumeConversion import volumeFromNode
 
 __all__ = ["BackgroundSynthesis", "State", "cliOptions"]
@@ -43,6 +49,7 @@ class BackgroundSynthesis:
         self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
+        self.inputGrid = None  # the input's exact voxel shape and IJK-to-RAS matrix when the run started
 
     @property
     def state(self) -> State:
@@ -61,13 +68,19 @@ class BackgroundSynthesis:
         return self.job.process if self.job is not None else None
 
     def start(self) -> None:
+        source = volumeFromNode(self.inputNode)
+        self.inputGrid = (source.array.shape, source.ijk_to_ras.copy())
         self.workdir = Path(tempfile.mkdtemp(prefix="medsynth-"))
         # uncompressed: gzip would cost seconds per IXI-sized volume on both sides
-        source, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
-        write_volume(volumeFromNode(self.inputNode), source)
-        self.job = BackgroundProcess(medsynthCommand("synthesize", str(source), str(self.outputPath), "--model",
-                                                     self.model, *cliOptions(self.options)))
-        self.job.start()
+        sourcePath, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
+        try:
+            write_volume(source, sourcePath)
+            self.job = BackgroundProcess(medsynthCommand("synthesize", str(sourcePath), str(self.outputPath),
+                                                         "--model", self.model, *cliOptions(self.options)))
+            self.job.start()
+        except BaseException:
+            self.cleanup()
+            raise
 
     def poll(self) -> State:
         """Take in the child's new output; returns the state (RUNNING until the child has ended)."""
@@ -82,15 +95,23 @@ class BackgroundSynthesis:
             self.job.cancel()
         self.cleanup()
 
-    def finish(self, outputNode=None):
-        """After success: the synthetic volume in ``outputNode`` (created if ``None``), next to the input."""
+    def result(self):
+        """After success: the synthetic volume on the input's exact grid (the temporary folder is removed)."""
         if self.state is not State.SUCCEEDED:
+            self.cleanup()
             raise MedSynthError(f"no result to take: the synthesis {self.state.value}")
         try:
             result = read_volume(self.outputPath)
         finally:
             self.cleanup()
-        return storeResult(self.inputNode, result, self.card.target_contrast, outputNode)
+        shape, matrix = self.inputGrid
+        if result.array.shape != shape:
+            raise MedSynthError(f"the synthetic volume has shape {result.array.shape}, the input {shape}")
+        return Volume(result.array, matrix)
+
+    def finish(self, outputNode=None):
+        """After success: the synthetic volume in ``outputNode`` (created if ``None``), next to the input."""
+        return storeResult(self.inputNode, self.result(), self.card.mapping, outputNode)
 
     def cleanup(self) -> None:
         if self.workdir is not None:

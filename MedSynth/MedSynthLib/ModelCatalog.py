@@ -3,6 +3,8 @@
 User models are remembered in a small JSON list (``models.json`` next to Slicer's settings, or in
 ``~/.medsynth``). A file is added only if its card is valid and its weights rebuild the network it
 describes (nothing is unpickled); a listed file that has since gone bad is reported, not offered.
+Listing models and showing their cards reads only the files' JSON headers: torch is imported into Slicer's
+process only to check a model file the user adds.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 import slicer
 from medsynth.card import ModelCard
 from medsynth.catalog import load_catalog
-from medsynth.checkpoint import load_model, read_card
 from medsynth.citations import citations_for
 from medsynth.errors import MedSynthError, ModelError
 from medsynth.io import atomic_output
+from medsynth.model_file import read_card
+
+from .Signal import modelsChanged
 
 
 @dataclass
@@ -163,12 +167,15 @@ class ModelCatalog:
 
     def addModelFile(self, path: str | Path) -> ModelChoice:
         """Validate ``path`` fully (card and weights) and remember it; returns its choice."""
+        from medsynth.checkpoint import load_model  # torch: the weights are checked against the card
+
         path = Path(path).resolve()
         loaded = load_model(path)  # raises a clear ModelError for anything that is not a MedSynth model
         files = [p for p in self.userFiles() if p.resolve() != path] + [path]
         self.userModelsFile.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(self.userModelsFile) as tmp:
             tmp.write_text(json.dumps([str(p) for p in files], indent=2))
+        modelsChanged.emit()
         return ModelChoice(loaded.card.name, path, loaded.card, False)
 
     def removeModelFile(self, path: str | Path) -> None:
@@ -176,3 +183,4 @@ class ModelCatalog:
         files = [p for p in self.userFiles() if p.resolve() != path]
         with atomic_output(self.userModelsFile) as tmp:
             tmp.write_text(json.dumps([str(p) for p in files], indent=2))
+        modelsChanged.emit()

@@ -2,6 +2,9 @@
 widgets: follow the scene's parameter node, connect it to the .ui (``SlicerParameterName``), and refresh
 the GUI when it changes. Imports slicer only; the widgets add their own Qt parts.
 
+As in the template, leaving the module (``exit``) disconnects the GUI but keeps the node: a background run
+that ends while the user is in another module still finds the node its results go into.
+
 Mixed into ``ScriptedLoadableModuleWidget`` together with ``VTKObservationMixin``; a widget sets
 ``self.ui`` and ``self.logic`` and implements ``updateGUIFromParameterNode``.
 """
@@ -11,10 +14,25 @@ from __future__ import annotations
 import slicer
 import vtk
 
+from .SlicerVersion import unsupportedMessage
+
 
 class ParameterNodeWidget:
     _parameterNode = None
     _parameterNodeGuiTag = None
+
+    def supportedSlicer(self) -> bool:
+        """False (with the reason shown in the module panel) on a Slicer MedSynth cannot run in."""
+        message = unsupportedMessage()
+        if message is None:
+            return True
+        import qt
+
+        label = qt.QLabel(message)
+        label.wordWrap = True
+        self.layout.addWidget(label)
+        self.layout.addStretch(1)
+        return False
 
     def setupModuleUi(self, logic) -> None:
         """Load ``Resources/UI/<module>.ui`` into the module panel, as ``self.ui``; follow scene closes."""
@@ -30,7 +48,8 @@ class ParameterNodeWidget:
         self.initializeParameterNode()
 
     def exit(self) -> None:
-        self.setParameterNode(None)
+        """Stop reacting to the node (the GUI is updated again on enter); the node itself is kept."""
+        self.disconnectParameterNode()
 
     def onSceneStartClose(self, caller, event) -> None:
         self.setParameterNode(None)
@@ -42,14 +61,17 @@ class ParameterNodeWidget:
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
 
-    def setParameterNode(self, inputParameterNode) -> None:
-        """Follow ``inputParameterNode`` (a ``@parameterNodeWrapper`` instance, or None to let go)."""
-        if self._parameterNode:
+    def disconnectParameterNode(self) -> None:
+        if self._parameterNode is not None and self._parameterNodeGuiTag is not None:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
+
+    def setParameterNode(self, inputParameterNode) -> None:
+        """Follow ``inputParameterNode`` (a ``@parameterNodeWrapper`` instance, or None to let go)."""
+        self.disconnectParameterNode()
         self._parameterNode = inputParameterNode
-        if self._parameterNode:
+        if self._parameterNode is not None:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUIFromParameterNode)
             self.updateGUIFromParameterNode()

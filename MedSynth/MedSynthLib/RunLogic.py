@@ -1,74 +1,251 @@
-"""One synthesis as the module runs it, from its parameter node to the results in the scene.
+"""The MedSynth module's logic: the one door through which the GUI, the console and batch scripts run.
 
-``runFromParameters`` is the blocking version (the module's self-test, scripts); the GUI runs the model in
-a ``BackgroundSynthesis`` and then calls ``completeRun`` the same way: the synthetic volume is recorded in
-the parameter node and shown in the three slice views, and when a reference is chosen it is compared
-(difference overlay and metrics table) and the metrics are returned for display.
+Everything the widget does goes through ``RunLogic`` (the module's ``MedSynthLogic`` is one): the model
+menu and card, adding a model file, installing dependencies, and a run as ``start()`` (a background job
+the GUI polls) then ``finish(job)`` (the result into the scene, compared with the reference). Scripts get
+the same checks and the same placement with the blocking ``run()``. ``SynthesisLogicProtocol`` is what
+the widget relies on, so tests drive the widget with a mock of it.
+
+Imports of the ``medsynth`` package happen inside the methods: the module file imports this at Slicer's
+start, before MedSynth's Python packages may be installed.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from medsynth.errors import InputError
-from medsynth.progress import CancelToken, ProgressCallback
-
-from .ComparisonLogic import ComparisonLogic
-from .ModelCatalog import ModelCatalog
-from .Parameters import SynthesisParameters
-from .SynthesisLogic import SynthesisLogic, showInViews
+from .Parameters import SynthesisParameters, getParameterNode
 
 SHOWN_METRICS = (("psnr", "PSNR", "{:.2f} dB"), ("ssim_3d", "SSIM", "{:.3f}"), ("mae", "MAE", "{:.4g}"))
+CONVENTION_TEXT = {"raw": "intensities as they are",
+                   "own-scale": "each image on its own robust scale (1st-99th percentile inside the mask), as the "
+                                "scales differ",
+                   "calibrated": "the synthetic image fitted to the reference's intensities"}
 
 
 @dataclass
 class RunResult:
     parameters: SynthesisParameters
-    metrics: dict | None = None  # {"mask": {...}, "whole": {...}} when a reference was compared
+    metrics: dict | None = None  # {"mask": {...}, "whole": {...}, "info": {...}} when a reference was compared
 
 
-def readParameters(parameterNode) -> SynthesisParameters:
-    """The parameter node's settings, checked for what a run needs."""
-    parameters = SynthesisParameters.read(parameterNode)
-    if parameters.inputVolume is None:
-        raise InputError("choose an input volume")
-    if parameters.referenceVolume is not None and parameters.referenceVolume is parameters.inputVolume:
-        raise InputError("the reference must be a real target-contrast volume, not the input itself")
-    return parameters
+@dataclass
+class SynthesisJob:
+    """A background run as ``RunLogic.start`` returns it: the child process and the node it reports to."""
+
+    parameterNode: Any  # the vtkMRMLScriptedModuleNode the run was started from
+    process: Any  # a BackgroundSynthesis
+    modelName: str = ""
+    outputVolume: Any = None  # the node the result goes into (None: a new one)
+
+    @property
+    def state(self):
+        return self.process.state
+
+    @property
+    def progress(self) -> tuple[int, int, str]:
+        return self.process.progress
+
+    @property
+    def error(self) -> str:
+        return self.process.error
+
+    def poll(self):
+        return self.process.poll()
+
+    def cancel(self) -> None:
+        self.process.cancel()
 
 
-def completeRun(parameterNode, outputNode, scene=None) -> RunResult:
-    """Record ``outputNode`` as the run's output, show it, and compare it with the reference if any."""
-    parameters = SynthesisParameters.read(parameterNode)
-    parameters.outputVolume = outputNode
-    scene = scene or outputNode.GetScene()
-    metrics = None
-    if parameters.referenceVolume is not None:
-        parameters.differenceVolume, parameters.metricsTable, metrics = ComparisonLogic(scene).compare(
-            outputNode, parameters.referenceVolume, differenceNode=parameters.differenceVolume,
-            tableNode=parameters.metricsTable)
-    else:
-        showInViews(scene, outputNode)
-    parameters.write(parameterNode)
-    return RunResult(parameters, metrics)
+@dataclass
+class ModelMenuState:
+    """What the module's mapping, architecture and model combo boxes show."""
+
+    menu: Any  # ModelCatalog.ModelMenu
+    problems: list[str] = field(default_factory=list)
 
 
-def runFromParameters(parameterNode, catalog: ModelCatalog | None = None, progress: ProgressCallback | None = None,
-                      cancel: CancelToken | None = None) -> RunResult:
-    """Blocking: synthesize with the node's settings, then ``completeRun``."""
-    parameters = readParameters(parameterNode)
-    choice = parameters.chooseModel(catalog or ModelCatalog())
-    output = SynthesisLogic(parameterNode.GetScene()).synthesize(
-        parameters.inputVolume, str(choice.path), parameters.inferenceOptions(), parameters.outputVolume,
-        progress, cancel)
-    return completeRun(parameterNode, output)
+class SynthesisLogicProtocol(Protocol):
+    """What ``MedSynthWidget`` needs from its logic."""
+
+    def getParameterNode(self): ...
+    def missingDependencies(self) -> list[str]: ...
+    def installDependencies(self, confirm) -> bool: ...
+    def modelMenu(self, parameterNode) -> ModelMenuState: ...
+    def modelCardHtml(self, parameterNode) -> str: ...
+    def addModelFile(self, parameterNode, path: str): ...
+    def releaseStaleOutputs(self, parameterNode) -> None: ...
+    def start(self, parameterNode) -> SynthesisJob: ...
+    def finish(self, job: SynthesisJob) -> RunResult: ...
+    def metricsHtml(self, result: RunResult) -> str: ...
+
+
+def rawNode(parameterNode):
+    """The vtkMRMLScriptedModuleNode behind a ``@parameterNodeWrapper`` instance (or the node itself)."""
+    return getattr(parameterNode, "parameterNode", parameterNode)
+
+
+class RunLogic:
+    def __init__(self, scene=None, catalog=None) -> None:
+        self.scene = scene
+        self._catalog = catalog
+
+    # Dependencies and models
+
+    def missingDependencies(self) -> list[str]:
+        from .Dependencies import missingRequirements
+
+        return missingRequirements()
+
+    def installDependencies(self, confirm) -> bool:
+        from .Dependencies import ensureDependencies
+
+        return ensureDependencies(confirm)
+
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from .ModelCatalog import ModelCatalog
+
+            self._catalog = ModelCatalog()
+        return self._catalog
+
+    def refreshModels(self) -> None:
+        """Read the catalog and the user's model list again (a model was added elsewhere)."""
+        self._catalog = None
+
+    def modelMenu(self, parameterNode) -> ModelMenuState:
+        """The combo boxes' choices for the node's settings; what stays selected is written back to the node
+        (a choice that no longer fits falls back to the first that does)."""
+        node = rawNode(parameterNode)
+        parameters = SynthesisParameters.read(node)
+        menu = self.catalog.menu(parameters.mapping, parameters.architecture, parameters.mode, parameters.model)
+        if (menu.mapping, menu.architecture, menu.model) != (parameters.mapping, parameters.architecture,
+                                                             parameters.model):
+            parameters.mapping, parameters.architecture, parameters.model = menu.mapping, menu.architecture, menu.model
+            parameters.write(node)
+        return ModelMenuState(menu, list(self.catalog.problems))
+
+    def modelCardHtml(self, parameterNode) -> str:
+        """The chosen model's card, or why no model fits the settings."""
+        from .ModelCatalog import cardHtml
+
+        try:
+            choice = SynthesisParameters.read(rawNode(parameterNode)).chooseModel(self.catalog)
+        except Exception as error:  # an incomplete choice: say why instead of showing a card
+            return f"<i>{html.escape(str(error))}</i>"
+        return cardHtml(choice.card)
+
+    def addModelFile(self, parameterNode, path: str):
+        """Validate and remember a user's model file, and select it."""
+        choice = self.catalog.addModelFile(path)
+        node = rawNode(parameterNode)
+        parameters = SynthesisParameters.read(node)
+        parameters.mapping, parameters.architecture, parameters.model = choice.card.mapping, "", choice.key
+        parameters.write(node)
+        return choice
+
+    # Running
+
+    def releaseStaleOutputs(self, parameterNode) -> None:
+        """Let go of output, difference and table nodes made from another input or mapping (they stay in the
+        scene; the next run creates its own), so a new run never writes over an earlier result."""
+        from .OutputNodes import madeFrom
+
+        node = rawNode(parameterNode)
+        parameters = SynthesisParameters.read(node)
+        output = parameters.outputVolume
+        if output is None or parameters.inputVolume is None or madeFrom(output, parameters.inputVolume,
+                                                                         parameters.mapping):
+            return
+        parameters.outputVolume = parameters.differenceVolume = parameters.metricsTable = None
+        parameters.write(node)
+
+    def prepare(self, parameterNode) -> tuple[SynthesisParameters, Any]:
+        """The node's settings checked for a run, and the model they choose; stale outputs let go of."""
+        from medsynth.errors import InputError
+
+        from .OutputNodes import checkNotAcquired, reusableOutput
+
+        node = rawNode(parameterNode)
+        self.releaseStaleOutputs(node)
+        parameters = SynthesisParameters.read(node)
+        if parameters.inputVolume is None:
+            raise InputError("choose an input volume")
+        if parameters.referenceVolume is not None and parameters.referenceVolume is parameters.inputVolume:
+            raise InputError("the reference must be a real target-contrast volume, not the input itself")
+        choice = parameters.chooseModel(self.catalog)
+        reusableOutput(parameters.outputVolume, parameters.inputVolume, choice.card.mapping, parameters.referenceVolume)
+        kept = {"input": parameters.inputVolume, "reference": parameters.referenceVolume,
+                "output": parameters.outputVolume}
+        checkNotAcquired(parameters.differenceVolume, "difference volume", kept)
+        return parameters, choice
+
+    def start(self, parameterNode) -> SynthesisJob:
+        """Start a background run with the node's settings (checked first; nothing in the scene changes)."""
+        from .BackgroundSynthesis import BackgroundSynthesis
+
+        parameters, choice = self.prepare(parameterNode)
+        process = BackgroundSynthesis(parameters.inputVolume, choice.key, parameters.inferenceOptions())
+        process.start()
+        return SynthesisJob(rawNode(parameterNode), process, choice.name, parameters.outputVolume)
+
+    def finish(self, job: SynthesisJob) -> RunResult:
+        """After the job succeeded: its result in the scene, recorded in the job's node, compared and shown.
+        The job's temporary files are removed whatever happens."""
+        outputNode = job.process.finish(job.outputVolume)
+        return self.completeRun(job.parameterNode, outputNode)
+
+    def completeRun(self, parameterNode, outputNode) -> RunResult:
+        """Record ``outputNode`` as the run's output, show it, and compare it with the reference if any."""
+        from .ComparisonLogic import ComparisonLogic
+        from .OutputNodes import showInViews
+
+        node = rawNode(parameterNode)
+        parameters = SynthesisParameters.read(node)
+        parameters.outputVolume = outputNode
+        scene = outputNode.GetScene()
+        metrics = None
+        if parameters.referenceVolume is not None:
+            parameters.differenceVolume, parameters.metricsTable, metrics = ComparisonLogic(scene).compare(
+                outputNode, parameters.referenceVolume, differenceNode=parameters.differenceVolume,
+                tableNode=parameters.metricsTable)
+        else:
+            showInViews(scene, outputNode)
+        parameters.write(node)
+        return RunResult(parameters, metrics)
+
+    def run(self, parameterNode=None, progress=None, cancel=None) -> RunResult:
+        """Blocking, in this process: synthesize with the node's settings, then ``completeRun``."""
+        from .SynthesisLogic import SynthesisLogic
+
+        node = rawNode(parameterNode) if parameterNode is not None else getParameterNode(self.scene)
+        parameters, choice = self.prepare(node)
+        output = SynthesisLogic(node.GetScene()).synthesize(
+            parameters.inputVolume, choice.key, parameters.inferenceOptions(), parameters.outputVolume, progress,
+            cancel)
+        return self.completeRun(node, output)
+
+    @staticmethod
+    def metricsHtml(result: RunResult | None) -> str:
+        return metricsHtml(result.metrics if result is not None else None)
 
 
 def metricsHtml(metrics: dict | None) -> str:
-    """PSNR, SSIM and MAE inside the head mask, for the module's metrics display."""
+    """PSNR, SSIM and MAE inside the head mask, and the intensities compared, for the metrics display."""
     if not metrics:
         return ""
     cells = "".join(f"<td><b>{label}</b> {html.escape(fmt.format(metrics['mask'][key]))}</td>"
                     for key, label, fmt in SHOWN_METRICS)
-    return f"<table cellspacing='8'><tr>{cells}</tr></table><i>inside the head mask of the reference</i>"
+    convention = metrics.get("info", {}).get("convention", "raw")
+    return (f"<table cellspacing='8'><tr>{cells}</tr></table><i>inside the head mask of the reference; "
+            f"{html.escape(CONVENTION_TEXT.get(convention, convention))}</i>")
+
+
+def runFromParameters(parameterNode, catalog=None, progress=None, cancel=None) -> RunResult:
+    """Blocking run of a scene's MedSynth parameter node (for scripts without the module)."""
+    return RunLogic(rawNode(parameterNode).GetScene(), catalog).run(parameterNode, progress, cancel)
+
+

@@ -14,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 
 from .card import ModelCard
-from .checkpoint import read_card
 from .contrasts import canonical_contrast
 from .errors import ModelError
 from .io import atomic_output
+from .model_file import read_card
 
 CATALOG_FILE = "catalog.json"
 CATALOG_FORMAT = 1

@@ -6,9 +6,7 @@ first bytes and refused before anything in them is read, since unpickling can ru
 
 from __future__ import annotations
 
-import json
 import logging
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +18,11 @@ from torch import nn
 from .card import ModelCard
 from .errors import ModelError
 from .io import atomic_output
+from .model_file import CARD_KEY, read_card
 from .models import build_model
 
 log = logging.getLogger(__name__)
 
-CARD_KEY = "medsynth.card"
-MAX_HEADER = 100 * 1024 * 1024
 
 
 @dataclass
@@ -55,19 +52,6 @@ def save_model(model: nn.Module, card: ModelCard, path: str | Path, half: bool =
     with atomic_output(path) as tmp:
         save_file(state, str(tmp), metadata={CARD_KEY: card.to_json()})
     return path
-
-
-def read_card(path: str | Path) -> ModelCard:
-    """The card of a model file, reading only the header (cheap, no weights)."""
-    path = _check_file(Path(path))
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-    except Exception as exc:  # safetensors raises its own error type for corrupt files
-        raise ModelError(f"{path}: corrupt safetensors file: {exc}") from None
-    if CARD_KEY not in metadata:
-        raise ModelError(f"{path}: safetensors file has no MedSynth model card ('{CARD_KEY}' metadata)")
-    return ModelCard.from_json(metadata[CARD_KEY], where=str(path))
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
@@ -111,34 +95,3 @@ def _check_tensors(expected: dict[str, torch.Tensor], state: dict[str, torch.Ten
 
 def _few(items: list[str], n: int = 4) -> str:
     return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
-
-
-def _check_file(path: Path) -> Path:
-    """Refuse anything that is not a safetensors file, by its first bytes, before parsing it."""
-    if not path.exists():
-        raise ModelError(f"{path}: model file not found")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a folder; expected a .safetensors model file")
-    with path.open("rb") as f:
-        head = f.read(9)
-    size = path.stat().st_size
-    header_len = struct.unpack("<Q", head[:8])[0] if len(head) >= 9 else 0
-    # A safetensors file starts with its header length and "{". Only when that fails are pickle signatures
-    # checked: a valid header length can itself begin with the byte 0x80 that starts a pickle.
-    looks_safetensors = len(head) >= 9 and head[8:9] == b"{" and header_len <= min(size - 8, MAX_HEADER)
-    if not looks_safetensors and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):
-        raise ModelError(
-            f"{path}: is a PyTorch pickle checkpoint (.pt/.pth); MedSynth only loads .safetensors model files "
-            "with a model card, because unpickling a file can run arbitrary code. Nothing in it was read."
-        )
-    if len(head) < 9:
-        raise ModelError(f"{path}: too short to be a safetensors model file ({size} bytes)")
-    if not looks_safetensors:
-        raise ModelError(f"{path}: not a safetensors file (bad header); expected a MedSynth .safetensors model")
-    try:
-        with path.open("rb") as f:
-            f.seek(8)
-            json.loads(f.read(header_len))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelError(f"{path}: corrupt safetensors header") from None
-    return path

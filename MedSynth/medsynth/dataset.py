@@ -24,6 +24,7 @@ from .io import VOLUME_EXTENSIONS, volume_extension, volume_stem
 
 Subjects = dict[str, dict[str, Path]]
 MASK = "mask"
+MAX_SCANNED = 200_000  # entries looked at under a dataset folder before giving up (a path typed too short: "/")
 
 
 def find_subjects(root: str | Path, patterns: Sequence[str] = ()) -> Subjects:
@@ -61,8 +62,17 @@ def _add(subjects: Subjects, subject: str, contrast: str, path: Path, where: str
     files[contrast] = path
 
 
-def _volume_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and volume_extension(p))
+def _volume_files(root: Path, limit: int | None = None) -> list[Path]:
+    """The volume files under ``root``, after looking at no more than ``limit`` entries (MAX_SCANNED)."""
+    limit = MAX_SCANNED if limit is None else limit
+    found = []
+    for scanned, path in enumerate(root.rglob("*"), 1):
+        if scanned > limit:
+            raise InputError(f"{root}: holds more than {limit} files and folders; choose the dataset's own folder "
+                             "(one folder of subjects), or list the files in a CSV list file")
+        if volume_extension(path) and path.is_file():
+            found.append(path)
+    return sorted(found)
 
 
 def _from_names(root: Path) -> Subjects:

@@ -11,6 +11,7 @@ import numpy as np
 from .catalog import resolve_model
 from .checkpoint import LoadedModel, load_model
 from .contrasts import contrast_from_filename
+from .conventions import common_space
 from .device import resolve_device
 from .errors import InputError
 from .inference import InferenceOptions, check_contrast, synthesize
@@ -53,9 +54,11 @@ def synthesize_file(
 @dataclass
 class Evaluation:
     metrics: dict[str, dict[str, float]]
-    reference: Volume  # on the synthetic grid
+    reference: Volume  # on the synthetic grid, in the convention's intensities
     mask: np.ndarray
     mask_source: str
+    convention: str = "raw"  # how both sides' intensities were put on one scale (medsynth.conventions)
+    synthetic: Volume | None = None  # in the convention's intensities
 
 
 def evaluate_volumes(
@@ -63,8 +66,10 @@ def evaluate_volumes(
     reference: Volume,
     mask: Volume | None = None,
     data_range: float | None = None,
+    convention: str = "auto",
 ) -> Evaluation:
-    """Metrics of ``synthetic`` against ``reference`` (resampled onto the synthetic grid if needed)."""
+    """Metrics of ``synthetic`` against ``reference`` (resampled onto the synthetic grid if needed), both in
+    the intensity ``convention`` (see ``medsynth.conventions``; ``auto``: raw unless the scales differ)."""
     if not reference.same_grid(synthetic):
         log.info("reference is on another grid: resampling it onto the synthetic volume's grid (linear)")
         reference = resample_to(reference, synthetic)
@@ -76,7 +81,9 @@ def evaluate_volumes(
     else:
         m = foreground_mask(reference.array)
         mask_source = "foreground of the reference (automatic)"
-    return Evaluation(compare(synthetic, reference, m, data_range), reference, m, mask_source)
+    s, r, chosen = common_space(synthetic.array, reference.array, m, convention)
+    synthetic, reference = synthetic.with_array(s), reference.with_array(r)
+    return Evaluation(compare(synthetic, reference, m, data_range), reference, m, mask_source, chosen, synthetic)
 
 
 def metric_rows(metrics: dict[str, dict[str, float]]) -> tuple[list[str], list[list]]:
@@ -89,7 +96,7 @@ def metric_rows(metrics: dict[str, dict[str, float]]) -> tuple[list[str], list[l
 def write_mosaic(path: Path, synthetic: Volume, evaluation: Evaluation | None = None,
                  source: Volume | None = None, title: str = "") -> Path:
     return difference_mosaic(
-        path, synthetic,
+        path, evaluation.synthetic if evaluation and evaluation.synthetic is not None else synthetic,
         reference=evaluation.reference if evaluation else None,
         source=None if source is None else resample_to(source, synthetic),
         mask=evaluation.mask if evaluation else None,

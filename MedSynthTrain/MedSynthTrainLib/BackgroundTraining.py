@@ -1,14 +1,12 @@
 """``medsynth train`` in a child process: live progress and curves, Stop, Resume, and the trained model.
 
-The run folder is the whole truth: ``history.csv`` gives the curves, ``state.safetensors`` (written
-atomically after each epoch) lets a stopped run resume exactly, and ``model.safetensors`` (at the end) or
-``best.safetensors`` (the best epoch so far) is the model to register in MedSynth's catalog. Stop kills
-the process tree; at most the epoch in progress is lost.
+The run folder is the whole truth (see ``RunFolder``). Stop kills the process tree; at most the epoch in
+progress is lost. Closing Slicer ends the run the same way (the child cannot outlive Slicer's pipe), and
+Resume continues it after a restart.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 import time
 from pathlib import Path
@@ -16,40 +14,20 @@ from typing import Any
 
 from medsynth.errors import Cancelled, ConfigError, MedSynthError
 from MedSynthLib.BackgroundProcess import BackgroundProcess, State, medsynthCommand
-from MedSynthLib.ModelCatalog import ModelCatalog, ModelChoice
 
-STATE_FILE, BEST_FILE, MODEL_FILE = "state.safetensors", "best.safetensors", "model.safetensors"
+from .RunFolder import BEST_FILE, HISTORY_FILE, MODEL_FILE, STATE_FILE, canResume, readHistory, trainedModel
+
 EPOCH = re.compile(r"epoch (\d+)/(\d+)")
 
 
-def readHistory(runFolder: str | Path) -> list[dict[str, Any]]:
-    """The rows of the run's ``history.csv`` (values as floats; empty cells left out)."""
-    path = Path(runFolder) / "history.csv"
-    if not path.is_file():
-        return []
-    with path.open(newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+def registerModel(runFolder: str | Path, catalog=None):
+    """Add the run's model to MedSynth's catalog (validated as any user model file); its ``ModelChoice``."""
+    from MedSynthLib.ModelCatalog import ModelCatalog
 
-
-def canResume(runFolder: str | Path) -> bool:
-    return (Path(runFolder) / STATE_FILE).is_file()
-
-
-def hasTrainedModel(runFolder: str | Path) -> bool:
-    return any((Path(runFolder) / name).is_file() for name in (MODEL_FILE, BEST_FILE))
-
-
-def trainedModel(runFolder: str | Path) -> Path:
-    """The run's final model, else its best epoch so far (a stopped run)."""
-    for name in (MODEL_FILE, BEST_FILE):
-        if (Path(runFolder) / name).is_file():
-            return Path(runFolder) / name
-    raise MedSynthError(f"{runFolder} holds no trained model yet (no {MODEL_FILE} or {BEST_FILE})")
-
-
-def registerModel(runFolder: str | Path, catalog: ModelCatalog | None = None) -> ModelChoice:
-    """Add the run's model to MedSynth's catalog (validated as any user model file)."""
-    return (catalog or ModelCatalog()).addModelFile(trainedModel(runFolder))
+    model = trainedModel(runFolder)
+    if model is None:
+        raise MedSynthError(f"{runFolder} holds no trained model yet (no {MODEL_FILE} or {BEST_FILE})")
+    return (catalog or ModelCatalog()).addModelFile(model)
 
 
 class BackgroundTraining:
@@ -100,7 +78,7 @@ class BackgroundTraining:
     def history(self) -> list[dict[str, Any]]:
         """The run's rows so far; the file is read again only when the trainer has rewritten it (each
         epoch), not at every poll."""
-        path = self.runFolder / "history.csv"
+        path = self.runFolder / HISTORY_FILE
         stamp = path.stat().st_mtime_ns if path.is_file() else -1.0
         if stamp != self._history[0]:
             self._history = (stamp, readHistory(self.runFolder))
@@ -126,4 +104,7 @@ class BackgroundTraining:
             raise MedSynthError(self.error)
         if onEpoch is not None:
             onEpoch(self.history())
-        return trainedModel(self.runFolder)
+        model = trainedModel(self.runFolder)
+        if model is None:
+            raise MedSynthError(f"the run ended without writing {self.runFolder / MODEL_FILE}")
+        return model

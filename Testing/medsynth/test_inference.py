@@ -8,8 +8,8 @@ import torch
 from medsynth.device import resolve_device, resolve_precision
 from medsynth.errors import Cancelled, ConfigError, InputError
 from medsynth.inference import InferenceOptions, check_contrast, synthesize
+from medsynth.inference.engine import patch_settings
 from medsynth.inference.patchwise import count_windows
-from medsynth.inference.synthesize import patch_settings
 from medsynth.mask import bounding_box, foreground_mask
 from medsynth.progress import CancelToken
 from medsynth.volume import Volume

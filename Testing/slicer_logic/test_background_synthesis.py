@@ -80,3 +80,32 @@ def test_the_child_finds_the_package_where_slicer_installed_it(tmp_path, monkeyp
     found = subprocess.run([sys.executable, "-S", "-c", "import medsynth, sys; sys.stdout.write(medsynth.__file__)"],
                            env=env, capture_output=True, text=True)
     assert found.returncode == 0 and found.stdout.startswith(folder)
+
+
+def test_the_background_result_lies_on_the_inputs_exact_grid(scene):
+    """The child reads and writes float32 NIfTI headers; the result still gets the input node's own grid."""
+    node = input_node(scene, (40, 44, 32))
+    angle = np.deg2rad(17.3)
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation @ np.diag([0.9375, 0.9375, 1.2000001])  # oblique, anisotropic
+    matrix[:3, 3] = [-119.53125012, 97.1234567891, -61.000000123]
+    node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(matrix))
+    out = BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU).run()
+    found = slicer.util.vtkMatrixFromArray(np.eye(4))
+    out.GetIJKToRASMatrix(found)
+    np.testing.assert_allclose(slicer.util.arrayFromVTKMatrix(found), matrix, rtol=0, atol=1e-9)
+
+
+def test_bundled_models_go_to_the_child_by_name_so_it_checks_their_sha256(scene):
+    from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
+    from MedSynthLib.RunLogic import RunLogic
+
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=input_node(scene), mapping="T1->T2", device="cpu").write(node)
+    job = RunLogic(scene).start(node)
+    try:
+        command = job.process.job.command
+        assert command[command.index("--model") + 1] == "phantom-pgan-T1-T2"  # a name, not a path
+    finally:
+        job.cancel()

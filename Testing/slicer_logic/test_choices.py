@@ -7,13 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-import tomllib
 from medsynth.cli.cmd_train import TRAINABLE
 from medsynth.contrasts import CONTRASTS
 from medsynth.device import DEVICES, PRECISIONS
 from medsynth.errors import ConfigError, ModelError
 from medsynth.volume import PLANES
-from MedSynthLib import Choices, Dependencies
+from MedSynthLib import Choices
 from MedSynthLib.ModelCatalog import ModelCatalog, cardHtml
 from MedSynthLib.Parameters import SynthesisParameters
 
@@ -25,14 +24,6 @@ def test_choices_match_the_package():
     assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
     assert Choices.TRAINABLE_ARCHITECTURES == TRAINABLE
     assert tuple(CONTRASTS) == Choices.CONTRASTS
-
-
-def test_dependencies_mirror_the_distribution():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert [d for d in declared if not d.startswith("torch")] == list(Dependencies.REQUIREMENTS)
-    assert Dependencies.TORCH_REQUIREMENT in declared
-    assert Dependencies.missingRequirements(includeTorch=True) == []  # this test environment has them all
-    assert not Dependencies.satisfied("numpy>=999") and not Dependencies.satisfied("no-such-package>=1.0")
 
 
 def test_settings_choose_the_model_and_the_options(tmp_path):
@@ -65,36 +56,6 @@ def test_the_model_card_shown_before_running_names_the_method_and_what_to_cite(t
     assert "<script" not in cardHtml(type(choice.card)(**{**vars(choice.card), "description": "<script>x</script>"}))
 
 
-def test_dependencies_are_installed_after_one_confirmation(monkeypatch):
-    installed = {"numpy>=1.24"}  # pretend torch, monai and the rest are missing
-    monkeypatch.setattr(Dependencies, "satisfied", lambda r: r in installed)
-    asked, calls = [], []
-
-    def confirm(missing):
-        asked.append(missing)
-        return True
-
-    def installTorch(floor):
-        calls.append(("torch", floor))
-        installed.add(Dependencies.TORCH_REQUIREMENT)
-        return True
-
-    def pipInstall(requirements):
-        calls.append(("pip", tuple(requirements)))
-        installed.update(requirements)
-
-    assert Dependencies.installDependencies(confirm, installTorch, pipInstall)
-    assert len(asked) == 1 and asked[0][0] == "torch>=2.2" and "monai>=1.4" in asked[0]
-    assert calls[0] == ("torch", ">=2.2") and calls[1][0] == "pip" and "numpy>=1.24" not in calls[1][1]
-    assert Dependencies.installDependencies(confirm, installTorch, pipInstall) and len(asked) == 1  # nothing left
-
-    installed.clear()
-    assert not Dependencies.installDependencies(lambda missing: False, installTorch, pipInstall)  # declined
-    assert installed == set()
-    assert not Dependencies.installDependencies(lambda missing: True, lambda floor: False, pipInstall)
-    assert installed == set()  # torch failed: nothing else is installed on top of a missing torch
-
-
 def test_the_model_menu_follows_mapping_mode_and_architecture(tmp_path):
     catalog = ModelCatalog(tmp_path / "models.json")
     menu = catalog.menu("PD->T2")
@@ -115,7 +76,8 @@ def test_every_mrml_class_the_slicer_code_names_exists():
     import slicer
 
     files = [*(ROOT / "MedSynth").glob("*.py"), *(ROOT / "MedSynth/MedSynthLib").glob("*.py"),
-             *(ROOT / "MedSynthTrain").rglob("*.py"), *(ROOT / "scripts").glob("*.py")]
+             *(ROOT / "MedSynthTrain").rglob("*.py"), *(ROOT / "scripts").glob("*.py"),
+             *(ROOT / "MedSynth/Resources/Scripts").glob("*.py")]
     names = {name for path in files for name in re.findall(r"\bslicer\.(vtk\w+)", path.read_text())}
     names |= {name for path in files for name in re.findall(r'"(vtkMRML\w+)"', path.read_text())}
     assert {"vtkMRMLScalarVolumeNode", "vtkMRMLPlotChartNode", "vtkMRMLSliceLogic"} <= names

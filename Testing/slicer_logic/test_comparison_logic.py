@@ -75,3 +75,65 @@ def test_the_three_views_are_axial_sagittal_and_coronal(scene, views, phantom):
     assert {tuple(abs(v) for v in n) for n in normals.values()} == {(0, 0, 1), (1, 0, 0), (0, 1, 0)}
     for other in ("Yellow", "Green"):
         assert np.abs(pictures["Red"] - pictures[other]).mean() > 5
+
+
+def shifted(volume, millimetres: float):
+    """The same voxels on a grid moved ``millimetres`` along R (what a misregistered copy looks like)."""
+    matrix = volume.ijk_to_ras.copy()
+    matrix[0, 3] += millimetres
+    return type(volume)(volume.array.copy(), matrix)
+
+
+@pytest.mark.parametrize("kind", ["linear", "grid"])
+def test_the_reference_is_compared_where_it_lies_in_the_world(scene, phantom, kind):
+    """A reference registered in Slicer sits under a parent transform that is not hardened: the comparison
+    goes through it (exactly for a linear one, by hardening a copy for a non-linear one)."""
+    syntheticNode = addVolumeNode(scene, phantom, "syn-T2")
+    referenceNode = addVolumeNode(scene, shifted(phantom, 12.0), "T2")  # 12 mm off on its own grid...
+    if kind == "linear":
+        transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "registration")
+        matrix = np.eye(4)
+        matrix[0, 3] = -12.0  # ...and registered back by a transform
+        transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(matrix))
+    else:  # a displacement field that does the same
+        import vtk
+        from vtk.util.numpy_support import vtk_to_numpy
+
+        field = vtk.vtkImageData()
+        field.SetDimensions(12, 12, 12)
+        field.SetSpacing(20.0, 20.0, 20.0)
+        field.SetOrigin(-110.0, -110.0, -110.0)
+        field.AllocateScalars(vtk.VTK_DOUBLE, 3)
+        displacement = vtk_to_numpy(field.GetPointData().GetScalars())
+        displacement[:] = 0.0
+        displacement[:, 0] = 12.0  # from parent (world) to the reference's own frame
+        grid = slicer.vtkOrientedGridTransform()
+        grid.SetDisplacementGridData(field)
+        transform = scene.AddNewNodeByClass("vtkMRMLGridTransformNode", "registration")
+        transform.SetAndObserveTransformFromParent(grid)
+        assert not transform.IsTransformToWorldLinear()
+    referenceNode.SetAndObserveTransformNodeID(transform.GetID())
+    volumes = scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
+    _, _, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
+    assert metrics["mask"]["psnr"] > 45 and metrics["mask"]["mae"] < 2.0  # the same image, once aligned
+    assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == volumes + 1  # no temporary copy left
+    assert referenceNode.GetTransformNodeID() == transform.GetID()  # the reference itself is not hardened
+    referenceNode.SetAndObserveTransformNodeID(None)
+    _, _, unaligned = ComparisonLogic().compare(syntheticNode, referenceNode)
+    assert unaligned["mask"]["psnr"] < metrics["mask"]["psnr"] - 15
+
+
+def test_other_intensity_scales_are_compared_in_one_normalized_space(scene, phantom):
+    """A model writes its training range, a scanner its own units: with the scales that far apart both sides
+    are put on their own robust scale (as `medsynth evaluate` does), and the table says so."""
+    syntheticNode = addVolumeNode(scene, phantom.with_array(phantom.array / 1000.0), "syn-T2")  # 0-1 range
+    referenceNode = addVolumeNode(scene, phantom, "T2")  # scanner units
+    differenceNode, tableNode, metrics = ComparisonLogic().compare(syntheticNode, referenceNode)
+    assert metrics["info"]["convention"] == "own-scale"
+    assert metrics["mask"]["psnr"] > 60 and abs(slicer.util.arrayFromVolume(differenceNode)).max() < 1e-3
+    table = tableNode.GetTable()
+    assert table.GetColumnByName("intensities").GetValue(0) == "own-scale"
+    _, _, raw = ComparisonLogic().compare(syntheticNode, referenceNode, convention="raw")
+    assert raw["info"]["convention"] == "raw" and raw["mask"]["psnr"] < 20  # the scale difference, measured
+    same = addVolumeNode(scene, phantom.with_array(phantom.array * 1.05), "syn-T2-b")
+    assert ComparisonLogic().compare(same, referenceNode)[2]["info"]["convention"] == "raw"

@@ -3,10 +3,12 @@ run reuses the same output nodes."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import slicer
 from medsynth.errors import InputError
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
-from MedSynthLib.RunLogic import completeRun, metricsHtml, runFromParameters
+from MedSynthLib.RunLogic import RunLogic, metricsHtml, runFromParameters
 from MedSynthLib.SampleVolumes import loadSample
 
 
@@ -47,7 +49,7 @@ def test_without_a_reference_the_output_is_shown_alone(scene, views):
     assert output.GetName() == "MedSynthPhantom-PD-synthetic-T2"
     assert composites(scene)["Yellow"].GetBackgroundVolumeID() == output.GetID()
     assert composites(scene)["Yellow"].GetForegroundVolumeID() is None
-    assert completeRun(node, output).parameters.outputVolume is output
+    assert RunLogic(scene).completeRun(node, output).parameters.outputVolume is output
 
 
 def test_missing_or_wrong_inputs_are_named(scene):
@@ -58,3 +60,38 @@ def test_missing_or_wrong_inputs_are_named(scene):
     SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T1"]).write(node)
     with pytest.raises(InputError, match="not the input itself"):
         runFromParameters(node)
+
+
+def test_an_acquired_volume_is_never_an_output(scene):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    for role, volume in (("input", sample["T1"]), ("reference", sample["T2"])):
+        SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T2"], outputVolume=volume,
+                            device="cpu").write(node)
+        with pytest.raises(InputError, match=f"is the {role} volume: writing there would destroy an acquired image"):
+            RunLogic(scene).start(node)
+    SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T2"], differenceVolume=sample["T2"],
+                        device="cpu").write(node)
+    with pytest.raises(InputError, match="difference volume 'MedSynthPhantom-T2' is the reference volume"):
+        runFromParameters(node)
+    assert scene.GetNodesByName("MedSynthPhantom-T1-synthetic-T2").GetNumberOfItems() == 0  # nothing was run
+
+
+def test_another_mapping_or_input_gets_its_own_output(scene):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", model="phantom-jointhist-T1-T2",
+                        device="cpu").write(node)
+    first = runFromParameters(node).parameters.outputVolume
+    before = slicer.util.arrayFromVolume(first).copy()
+    parameters = SynthesisParameters.read(node)
+    parameters.mapping, parameters.model = "T1->PD", ""
+    parameters.write(node)
+    second = runFromParameters(node).parameters.outputVolume
+    assert second is not first and second.GetName() == "MedSynthPhantom-T1-synthetic-PD"
+    np.testing.assert_array_equal(slicer.util.arrayFromVolume(first), before)  # the T2 result is untouched
+    parameters = SynthesisParameters.read(node)
+    parameters.inputVolume, parameters.mapping = sample["PD"], "PD->T2"
+    parameters.write(node)
+    RunLogic(scene).releaseStaleOutputs(node)  # what the GUI does when the input or mapping changes
+    assert SynthesisParameters.read(node).outputVolume is None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..conventions import CONVENTIONS
 from ..errors import InputError, OutputError
 from ..io import read_volume, volume_extension, volume_stem
 from ..metrics import __doc__ as metrics_doc
@@ -33,6 +34,11 @@ def add_parser(sub) -> None:
     p.add_argument("--mask", default=None,
                    help="foreground mask volume (default: the reference's head, found automatically)")
     p.add_argument("--source", default=None, help="source volume to show in the mosaic too (optional)")
+    p.add_argument("--convention", default="auto", choices=CONVENTIONS,
+                   help="intensities compared: raw (as they are), own-scale (each image's 1st-99th percentile "
+                        "inside the mask mapped to 0-1), calibrated (the synthetic mapped onto the reference by the "
+                        "least-squares affine fit in the mask); auto (default): raw unless the two scales differ "
+                        "by more than 1.5x, then own-scale. Both sides always get the same convention")
     p.add_argument("--data-range", type=float, default=None,
                    help="data range for PSNR/SSIM (default: max - min of the reference)")
     p.add_argument("--csv", default=None, help="CSV file to write (default: SYNTHETIC's name + _metrics.csv)")
@@ -55,17 +61,19 @@ def run(args: argparse.Namespace) -> int:
     reference = read_volume(args.reference)
     mask = read_volume(args.mask, dtype=None) if args.mask else None
     source = read_volume(args.source) if args.source else None
-    evaluation = evaluate_volumes(synthetic, reference, mask, args.data_range)
+    evaluation = evaluate_volumes(synthetic, reference, mask, args.data_range, args.convention)
     header, rows = metric_rows(evaluation.metrics)
     write_csv(csv_path, header, rows)
     if png_path is not None:
         write_mosaic(png_path, synthetic, evaluation, source, title=Path(args.synthetic).name)
     if args.json:
         echo(json.dumps({**evaluation.metrics, "mask_source": evaluation.mask_source,
+                          "convention": evaluation.convention,
                           "csv": str(csv_path), "mosaic": str(png_path) if png_path else None}, indent=2))
     else:
         echo(format_table(header, rows))
-        echo(f"mask: {evaluation.mask_source}; data range {evaluation.metrics['info']['data_range']:.4g}")
+        echo(f"mask: {evaluation.mask_source}; intensities: {evaluation.convention}; "
+             f"data range {evaluation.metrics['info']['data_range']:.4g}")
         echo(f"metrics: {csv_path}" + (f"\nmosaic:  {png_path}" if png_path else ""))
     return 0
 
@@ -89,7 +97,7 @@ def run_folders(args: argparse.Namespace) -> int:
     for name in tqdm(names, unit="subject", disable=args.quiet, leave=False):
         mask = read_volume(mask_dir / name, dtype=None) if mask_dir else None
         evaluation = evaluate_volumes(read_volume(syn_dir / name), read_volume(ref_dir / name), mask,
-                                      args.data_range)
+                                      args.data_range, args.convention)
         per_subject.append((volume_stem(name), evaluation.metrics["mask"], evaluation.metrics["whole"]))
     keys = list(per_subject[0][1])
     header = ["subject", "region", *keys]

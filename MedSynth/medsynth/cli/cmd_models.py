@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..catalog import bundled_models_dir, find_models, resolve_model
-from ..checkpoint import read_card
+from ..model_file import read_card
 from .common import echo, format_table
 
 

@@ -9,8 +9,9 @@ import sys
 
 from .. import __version__
 from ..errors import Cancelled, MedSynthError
+from ..progress_lines import PROGRESS_PREFIX
 from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_prepare, cmd_synthesize, cmd_train
-from .common import PROGRESS_PREFIX, echo
+from .common import echo
 
 SUBCOMMANDS = (cmd_phantom, cmd_prepare, cmd_synthesize, cmd_evaluate, cmd_models, cmd_train, cmd_demo)
 

@@ -1,6 +1,17 @@
-"""Running models over volumes: voxel-wise, slice-wise (2D/2.5D) and patch-wise (3D) engines."""
+"""Running models over volumes: voxel-wise, slice-wise (2D/2.5D) and patch-wise (3D) engines.
+
+``InferenceOptions`` imports without torch (the Slicer module builds options in Slicer's process and runs
+the model in a child); ``synthesize`` and ``check_contrast``, which need torch, load on first use.
+"""
 
 from .options import InferenceOptions
-from .synthesize import check_contrast, synthesize
 
 __all__ = ["InferenceOptions", "check_contrast", "synthesize"]
+
+
+def __getattr__(name: str):
+    if name in ("check_contrast", "synthesize"):
+        from . import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,106 @@
+"""Where a synthesis result goes in the scene: its node, name, place, display, and which run made it.
+
+Every output node records the input node and the mapping it was made from (node attributes, saved with
+the scene). A later run reuses an output only if it was made from the same input with the same mapping;
+otherwise a new node is created, so a T1->PD run never overwrites "<input>-synthetic-T2". An acquired
+volume (the input or the reference) is never accepted as an output. Imports no torch: the module's GUI
+stores results of a background run with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import slicer
+from medsynth.errors import InputError
+from medsynth.mask import foreground_mask
+from medsynth.volume import Volume
+
+from .VolumeConversion import updateNodeFromVolume
+
+INPUT_ATTRIBUTE, MAPPING_ATTRIBUTE = "MedSynth.inputNodeID", "MedSynth.mapping"
+SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's default layouts
+
+
+def outputName(inputNode, targetContrast: str) -> str:
+    return f"{inputNode.GetName()}-synthetic-{targetContrast}"
+
+
+def markOutput(node, inputNode, mapping: str) -> None:
+    node.SetAttribute(INPUT_ATTRIBUTE, inputNode.GetID())
+    node.SetAttribute(MAPPING_ATTRIBUTE, mapping)
+
+
+def madeFrom(node, inputNode, mapping: str) -> bool:
+    """Whether ``node`` is a MedSynth output of ``inputNode`` with ``mapping``, or holds no MedSynth result
+    at all (a node the user made for the output)."""
+    made = node.GetAttribute(MAPPING_ATTRIBUTE)
+    return made is None or (made == mapping and node.GetAttribute(INPUT_ATTRIBUTE) == inputNode.GetID())
+
+
+def checkNotAcquired(node, role: str, acquired: dict) -> None:
+    """Refuse ``node`` as ``role`` if it is one of the ``acquired`` volumes ({"input": node, ...})."""
+    for what, volume in acquired.items():
+        if node is not None and volume is not None and node.GetID() == volume.GetID():
+            raise InputError(f"the {role} '{node.GetName()}' is the {what} volume: writing there would destroy "
+                             f"an acquired image; choose another {role}, or none to create a new one")
+
+
+def reusableOutput(node, inputNode, mapping: str, referenceNode=None):
+    """``node`` if the next run of ``mapping`` on ``inputNode`` may write into it, else None (a new node)."""
+    if node is None:
+        return None
+    checkNotAcquired(node, "output volume", {"input": inputNode, "reference": referenceNode})
+    return node if madeFrom(node, inputNode, mapping) else None
+
+
+def placeNextTo(node, reference) -> None:
+    """Same subject hierarchy parent and the same parent transform as ``reference``."""
+    shNode = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(node.GetScene())
+    referenceItem = shNode.GetItemByDataNode(reference)
+    parent = shNode.GetItemParent(referenceItem) if referenceItem else shNode.GetSceneItemID()
+    item = shNode.GetItemByDataNode(node)
+    if item:
+        shNode.SetItemParent(item, parent)
+    else:  # a scene without Slicer's subject hierarchy logic (a bare scene in a script)
+        shNode.CreateItem(parent, node)
+    node.SetAndObserveTransformNodeID(reference.GetTransformNodeID())
+
+
+def showInViews(scene, background, foreground=None) -> None:
+    """``background`` in the axial, sagittal and coronal slice views; ``foreground`` (a difference map), if
+    given, added on top of it (Add compositing, full opacity), else none."""
+    composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    for index in range(composites.GetNumberOfItems()):
+        composite = composites.GetItemAsObject(index)
+        if composite.GetLayoutName() not in SLICE_VIEWS:
+            continue
+        composite.SetBackgroundVolumeID(background.GetID())
+        composite.SetForegroundVolumeID(foreground.GetID() if foreground is not None else None)
+        if foreground is not None:
+            composite.SetForegroundOpacity(1.0)
+            composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Add)
+
+
+def setWindowLevelFromForeground(node, array: np.ndarray) -> None:
+    """Window the 0.5-99.5th percentiles of the head (the background would squeeze the contrast)."""
+    mask = foreground_mask(array)
+    values = array[mask] if mask.any() else array.ravel()
+    lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
+    display = node.GetDisplayNode()
+    display.AutoWindowLevelOff()
+    display.SetWindowLevelMinMax(lo, hi if hi > lo else lo + 1.0)
+
+
+def storeResult(inputNode, result: Volume, mapping: str, outputNode=None, scene=None):
+    """``result`` in ``outputNode`` (created, and named after the input, if ``None``), displayed, placed
+    next to ``inputNode``, and marked as made from it with ``mapping``."""
+    if outputNode is None:
+        scene = scene or inputNode.GetScene() or slicer.mrmlScene
+        target = mapping.split("->")[-1]
+        outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", outputName(inputNode, target))
+    updateNodeFromVolume(outputNode, result)
+    outputNode.CreateDefaultDisplayNodes()
+    setWindowLevelFromForeground(outputNode, result.array)
+    placeNextTo(outputNode, inputNode)
+    markOutput(outputNode, inputNode, mapping)
+    return outputNode

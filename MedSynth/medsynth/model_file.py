@@ -1,0 +1,64 @@
+"""The model file format, without PyTorch: a safetensors file whose header metadata holds the model card.
+
+Checking a file and reading its card need only the JSON header, so the Slicer module lists models and
+shows their cards without importing torch into Slicer's process (``safetensors`` reads the header through
+its NumPy front end). Loading the weights is ``medsynth.checkpoint``'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+from safetensors import safe_open
+
+from .card import ModelCard
+from .errors import ModelError
+
+CARD_KEY = "medsynth.card"
+MAX_HEADER = 100 * 1024 * 1024
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The card of a model file, reading only the header (cheap, no weights, no torch)."""
+    path = _check_file(Path(path))
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error type for corrupt files
+        raise ModelError(f"{path}: corrupt safetensors file: {exc}") from None
+    if CARD_KEY not in metadata:
+        raise ModelError(f"{path}: safetensors file has no MedSynth model card ('{CARD_KEY}' metadata)")
+    return ModelCard.from_json(metadata[CARD_KEY], where=str(path))
+
+
+def _check_file(path: Path) -> Path:
+    """Refuse anything that is not a safetensors file, by its first bytes, before parsing it."""
+    if not path.exists():
+        raise ModelError(f"{path}: model file not found")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a folder; expected a .safetensors model file")
+    with path.open("rb") as f:
+        head = f.read(9)
+    size = path.stat().st_size
+    header_len = struct.unpack("<Q", head[:8])[0] if len(head) >= 9 else 0
+    # A safetensors file starts with its header length and "{". Only when that fails are pickle signatures
+    # checked: a valid header length can itself begin with the byte 0x80 that starts a pickle.
+    looks_safetensors = len(head) >= 9 and head[8:9] == b"{" and header_len <= min(size - 8, MAX_HEADER)
+    if not looks_safetensors and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):
+        raise ModelError(
+            f"{path}: is a PyTorch pickle checkpoint (.pt/.pth); MedSynth only loads .safetensors model files "
+            "with a model card, because unpickling a file can run arbitrary code. Nothing in it was read."
+        )
+    if len(head) < 9:
+        raise ModelError(f"{path}: too short to be a safetensors model file ({size} bytes)")
+    if not looks_safetensors:
+        raise ModelError(f"{path}: not a safetensors file (bad header); expected a MedSynth .safetensors model")
+    try:
+        with path.open("rb") as f:
+            f.seek(8)
+            json.loads(f.read(header_len))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelError(f"{path}: corrupt safetensors header") from None
+    return path
