@@ -91,6 +91,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.logic = logic
         self.run = None  # the TrainingJob while one runs
         self.datasetCheck = DatasetCheck()
+        self.dependenciesReady = False  # MedSynth's packages installed (else Start offers to install them)
         self._shownMessages = 0
 
     def setup(self) -> None:
@@ -119,6 +120,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.datasetPollTimer = qt.QTimer()
         self.datasetPollTimer.setInterval(DATASET_POLL_MS)
         self.datasetPollTimer.connect("timeout()", self.onDatasetPoll)
+        self.dependenciesReady = not self.logic.missingDependencies()
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -142,8 +144,14 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
             return
         running = self.run is not None
         node = self._parameterNode
-        self.ui.startButton.text = _("Stop") if running else _("Start training")
-        self.ui.startButton.enabled = running or bool(node.dataFolder and node.outputFolder)
+        if running:
+            self.ui.startButton.text = _("Stop")
+        elif not self.dependenciesReady:
+            self.ui.startButton.text = _("Install dependencies...")
+        else:
+            self.ui.startButton.text = _("Start training")
+        ready = bool(node.dataFolder and node.outputFolder)
+        self.ui.startButton.enabled = running or not self.dependenciesReady or ready
         self.ui.resumeButton.enabled = not running and self.logic.canResume(node)
         self.ui.registerButton.enabled = not running and self.logic.hasTrainedModel(node)
         for section in (self.ui.datasetCollapsibleButton, self.ui.modelCollapsibleButton,
@@ -156,8 +164,8 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
 
     def checkDataset(self) -> None:
         """Summarize the dataset from image headers, in a worker thread."""
-        if self.logic.missingDependencies():
-            self.ui.datasetSummaryTextEdit.plainText = _("Install MedSynth's packages first (Start training).")
+        if not self.dependenciesReady:
+            self.ui.datasetSummaryTextEdit.plainText = _("Install MedSynth's packages first (the button below).")
             return
         node = self._parameterNode
         self.datasetCheck.start(node.dataFolder, node.pattern, node.source, node.target)
@@ -176,9 +184,14 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
     # Running
 
     def ensureDependencies(self) -> bool:
+        """True if MedSynth's packages are there; else the install flow MedSynth offers (one confirmation)."""
         from MedSynth import confirmInstall  # MedSynth Train depends on the MedSynth module
 
-        return not self.logic.missingDependencies() or self.logic.installDependencies(confirmInstall)
+        if not self.dependenciesReady:
+            self.dependenciesReady = self.logic.installDependencies(confirmInstall)
+            self.updateGUIFromParameterNode()
+            return False  # installed now: the next click starts training
+        return True
 
     def onStartButton(self) -> None:
         if self.run is not None:

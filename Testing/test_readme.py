@@ -67,13 +67,13 @@ def test_readme_slicer_console_example_runs(tmp_path, monkeypatch):
 
 
 def test_readme_batch_example_runs(tmp_path):
-    """The plain-Python batch line (the Slicer line differs only in the launcher and the "--")."""
+    """The plain-Python batch line (the Slicer line differs only in the launcher)."""
     import subprocess
     import sys
 
     section = README.read_text().split("## 3D Slicer", 1)[1].split("\n## ", 1)[0]
     slicer_line, python_line = re.search(r"```bash\n(.*?)```", section, re.S).group(1).strip().splitlines()
-    assert slicer_line.split(" -- ", 1)[1] == python_line.split("synthesize_batch.py ", 1)[1]
+    assert slicer_line.split("--python-script ", 1)[1] == python_line.split(" ", 1)[1]
     assert main(["-q", "phantom", str(tmp_path / "data"), "--subjects", "1", "--shape", "64", "64", "40",
                  "--contrasts", "T1", "T2"]) == 0
     args = shlex.split(python_line)[1:]

@@ -13,13 +13,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from source_imports import loaded_by
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {  # module -> (file of its one parameter definition, the dataclass)
     "MedSynth": ("MedSynth/MedSynthLib/Parameters.py", "SynthesisParameters"),
     "MedSynthTrain": ("MedSynthTrain/MedSynthTrainLib/TrainingParameters.py", "TrainingParameters"),
 }
-SEARCH = (ROOT / "MedSynth", ROOT / "MedSynthTrain")  # where Slicer finds MedSynthLib, MedSynthTrainLib, medsynth
 SLICER_PACKAGES = {"slicer", "vtk", "qt", "ctk", "packaging", "SampleData", "PyTorchUtils"}  # no pip needed
 NODE_WIDGETS = {"qMRMLNodeComboBox"}
 WIDGET_TYPES = {"QComboBox": "str", "QLineEdit": "str", "QSpinBox": "int", "QDoubleSpinBox": "float",
@@ -43,41 +43,6 @@ def dataclass_fields(module: str) -> dict[str, str]:
     cls = next(n for n in ast.parse((ROOT / path).read_text()).body if isinstance(n, ast.ClassDef) and n.name == name)
     return {n.target.id: ast.unparse(n.annotation) for n in cls.body if isinstance(n, ast.AnnAssign)
             and "ClassVar" not in ast.unparse(n.annotation)}
-
-
-def source_file(name: str) -> Path | None:
-    """The file of our module ``name`` (``MedSynthLib.Parameters``, ``medsynth.errors``), or None."""
-    for folder in SEARCH:
-        base = folder.joinpath(*name.split("."))
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-    return None
-
-
-def startup_imports(path: Path, seen: dict[str, Path] | None = None) -> dict[str, Path]:
-    """Every module imported at module level by ``path`` and, for ours, by what they import (the modules
-    Slicer loads when it starts and finds the module file); name -> our file (or the external name)."""
-    seen = {} if seen is None else seen
-    package = ".".join(path.relative_to(next(f for f in SEARCH if f in path.parents)).with_suffix("").parts[:-1])
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base]).strip(".")
-            names = [base] + [f"{base}.{alias.name}" for alias in node.names if source_file(f"{base}.{alias.name}")]
-        else:
-            continue
-        for name in names:
-            if name in seen or name == "__future__":
-                continue
-            found = source_file(name)
-            seen[name] = found
-            if found is not None:
-                startup_imports(found, seen)
-    return seen
 
 
 def test_every_python_file_compiles():
@@ -108,7 +73,7 @@ def test_what_slicer_loads_at_startup_needs_no_pip_package(module):
     """Slicer imports the module file when it starts, before torch and MedSynth's other packages may be
     installed: everything that pulls in, transitively, is the standard library, Slicer's own packages, or
     our modules that import nothing else (medsynth.cli, with tqdm and torch, is never among them)."""
-    loaded = startup_imports(ROOT / module / f"{module}.py")
+    loaded = loaded_by(ROOT / module / f"{module}.py")
     ours = {name for name, path in loaded.items() if path is not None}
     external = {name.split(".")[0] for name, path in loaded.items() if path is None}
     assert external - set(sys.stdlib_module_names) - SLICER_PACKAGES - {"MedSynth"} == set()
@@ -124,7 +89,8 @@ def test_the_slicer_side_never_imports_the_cli():
             n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
 
     files = [p for folder in ("MedSynth/MedSynthLib", "MedSynthTrain/MedSynthTrainLib", "MedSynth/Resources")
-             for p in (ROOT / folder).rglob("*.py")] + [ROOT / "MedSynth/MedSynth.py", ROOT / "MedSynthTrain/MedSynthTrain.py"]
+             for p in (ROOT / folder).rglob("*.py")]
+    files += [ROOT / "MedSynth/MedSynth.py", ROOT / "MedSynthTrain/MedSynthTrain.py"]
     offenders = {str(p): sorted(n for n in imported(p) if n.startswith("medsynth.cli")) for p in files}
     assert {k: v for k, v in offenders.items() if v} == {}
 
@@ -132,14 +98,16 @@ def test_the_slicer_side_never_imports_the_cli():
 @pytest.mark.parametrize("module", MODULES)
 def test_startup_files_parse_with_python_3_9(module):
     """Slicer 5.6 and 5.8 (Python 3.9) must reach the widget's version message, not a SyntaxError."""
-    files = [ROOT / module / f"{module}.py", *(p for p in startup_imports(ROOT / module / f"{module}.py").values() if p)]
+    module_file = ROOT / module / f"{module}.py"
+    files = [module_file, *(p for p in loaded_by(module_file).values() if p)]
     for path in files:
         ast.parse(path.read_text(), feature_version=(3, 9))
-    python39 = next(iter(Path.home().glob(".pyenv/versions/3.9*/bin/python3.9")), None) or shutil.which("python3.9")
+    pyenv = Path.home().glob(".pyenv/versions/3.9*/bin/python3.9")
+    python39 = next(iter(pyenv), None) or shutil.which("python3.9")
     if python39 is None:
         pytest.skip("no Python 3.9 interpreter here to compile them with")
-    check = subprocess.run([str(python39), "-c", "import sys\nfor f in sys.argv[1:]: compile(open(f).read(), f, 'exec')",
-                            *map(str, files)], capture_output=True, text=True)
+    script = "import sys\nfor f in sys.argv[1:]: compile(open(f).read(), f, 'exec')"
+    check = subprocess.run([str(python39), "-c", script, *map(str, files)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 
 

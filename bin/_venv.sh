@@ -21,3 +21,24 @@ medsynth_ensure_venv() {
     "$VENV/bin/python" -m pip install --quiet -e "$MEDSYNTH_ROOT[$extras]" >&2
     echo "$want" > "$stamp"
 }
+
+# .venv-py312: this package and its requirements for a second interpreter, without torch and MONAI (which
+# needs torch): the Python of Slicer >= 5.10 for the torch-free tests.
+VENV312="${MEDSYNTH_VENV312:-$MEDSYNTH_ROOT/.venv-py312}"
+medsynth_ensure_torchless_venv() {
+    local python="$1"
+    local stamp="$VENV312/.medsynth-stamp"
+    local want
+    want="$("$python" --version) $(cat "$MEDSYNTH_ROOT/pyproject.toml" "$MEDSYNTH_ROOT"/MedSynth/Resources/requirements*.txt | sha256sum | cut -c1-16)"
+    if [ -x "$VENV312/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    echo "medsynth: setting up $VENV312 (no torch)..." >&2
+    [ -x "$VENV312/bin/python" ] || "$python" -m venv "$VENV312"
+    local requirements
+    requirements="$(grep -hvE '^\s*(#|$)|^(torch|monai)\b' "$MEDSYNTH_ROOT"/MedSynth/Resources/requirements*.txt)"
+    # shellcheck disable=SC2086 - one requirement per word
+    "$VENV312/bin/python" -m pip install --quiet $requirements "slicer-core==5.11.*" "pytest>=8" >&2
+    "$VENV312/bin/python" -m pip install --quiet --no-deps -e "$MEDSYNTH_ROOT" >&2
+    echo "$want" > "$stamp"
+}

@@ -145,8 +145,10 @@ def parameterNodeFields(parameters: type[ModuleParameters]) -> type:
                 validators += [Minimum(kind(constraint.minimum)), Maximum(kind(constraint.maximum))]
         annotations[field.name] = typing.Annotated[(kind, *validators)] if validators else kind
         defaults[field.name] = field.default
+    # ``parameterDefinition`` (not annotated, so not a parameter) names the definition it came from
     return type(f"{parameters.__name__}Fields", (), {"__annotations__": annotations, **defaults,
-                                                     "__module__": parameters.__module__})
+                                                     "__module__": parameters.__module__,
+                                                     "parameterDefinition": parameters})
 
 
 def getParameterNode(scene=None, moduleName: str = "MedSynth"):

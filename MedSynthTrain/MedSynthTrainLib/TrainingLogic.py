@@ -83,6 +83,8 @@ class TrainingLogic:
         from .TrainingCurves import CurveNodes, updateCurves
 
         history = job.process.history()
+        if job.parameterNode.GetScene() is None:  # the scene was closed meanwhile: the curves go on in the new one
+            job.parameterNode, job.shownEpochs = TrainingParameters.parameterNode(), 0
         if len(history) == job.shownEpochs:
             return False
         job.shownEpochs = len(history)

@@ -61,3 +61,14 @@ def test_duplicate_and_missing_contrasts(tmp_path):
     subjects = find_subjects(tmp_path)
     with pytest.raises(InputError, match="s1 has no T2 .*contrasts present: T1"):
         require_contrasts(subjects, ["T1", "T2"], tmp_path)
+
+
+def test_a_folder_too_big_to_be_a_dataset_is_refused_not_scanned(tmp_path, monkeypatch):
+    """A path typed too short (``/``) would walk the whole disk: the scan gives up after MAX_SCANNED entries."""
+    import medsynth.dataset
+
+    for index in range(30):
+        (tmp_path / f"notes{index}.txt").write_text("x")
+    monkeypatch.setattr(medsynth.dataset, "MAX_SCANNED", 20)
+    with pytest.raises(InputError, match="holds more than 20 files and folders; choose the dataset's own folder"):
+        find_subjects(tmp_path)

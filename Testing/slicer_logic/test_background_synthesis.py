@@ -25,6 +25,7 @@ def input_node(scene, shape=(48, 56, 40)):
     return node
 
 
+@pytest.mark.torch
 def test_child_process_result_matches_the_blocking_call(scene):
     node = input_node(scene)
     seen = []
@@ -36,6 +37,7 @@ def test_child_process_result_matches_the_blocking_call(scene):
     assert any(t > 1 for _, t in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+@pytest.mark.torch
 def test_errors_are_reported_and_leave_the_scene_unchanged(scene, tmp_path):
     node = input_node(scene)
     with pytest.raises(ModelError):
@@ -48,6 +50,7 @@ def test_errors_are_reported_and_leave_the_scene_unchanged(scene, tmp_path):
     assert job.state is State.FAILED and scene.GetNumberOfNodes() == before and not job.workdir.exists()
 
 
+@pytest.mark.torch
 def test_cancel_kills_the_child_and_adds_nothing(scene):
     node = input_node(scene, (160, 160, 120))
     before = scene.GetNumberOfNodes()
@@ -82,6 +85,7 @@ def test_the_child_finds_the_package_where_slicer_installed_it(tmp_path, monkeyp
     assert found.returncode == 0 and found.stdout.startswith(folder)
 
 
+@pytest.mark.torch
 def test_the_background_result_lies_on_the_inputs_exact_grid(scene):
     """The child reads and writes float32 NIfTI headers; the result still gets the input node's own grid."""
     node = input_node(scene, (40, 44, 32))
@@ -109,3 +113,24 @@ def test_bundled_models_go_to_the_child_by_name_so_it_checks_their_sha256(scene)
         assert command[command.index("--model") + 1] == "phantom-pgan-T1-T2"  # a name, not a path
     finally:
         job.cancel()
+
+
+def test_on_windows_the_child_and_its_taskkill_get_no_console_window():
+    """Checked with Windows' constants on any platform (``subprocess`` has them on Windows only)."""
+    import types
+
+    from MedSynthLib.BackgroundProcess import BackgroundProcess, hiddenWindowOptions
+
+    class StartupInfo:
+        dwFlags, wShowWindow = 0, 1
+
+    windows = types.SimpleNamespace(STARTUPINFO=StartupInfo, STARTF_USESHOWWINDOW=1, CREATE_NO_WINDOW=0x08000000,
+                                    CREATE_NEW_PROCESS_GROUP=0x200)
+    hidden = hiddenWindowOptions("win32", windows)
+    assert hidden["creationflags"] == 0x08000000 and hidden["startupinfo"].dwFlags & 1
+    assert hidden["startupinfo"].wShowWindow == 0  # SW_HIDE
+    options = BackgroundProcess(["medsynth"]).popenOptions("win32", windows)
+    assert options["creationflags"] == 0x08000000 | 0x200 and "start_new_session" not in options
+    assert options["startupinfo"].wShowWindow == 0
+    assert hiddenWindowOptions("linux") == {}
+    assert BackgroundProcess(["medsynth"]).popenOptions("linux")["start_new_session"] is True

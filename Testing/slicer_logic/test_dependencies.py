@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.torch
 def test_one_source_of_requirements_for_pip_and_slicer():
     installed = {Requirement(r).name.lower(): Requirement(r) for r in importlib.metadata.requires("medsynth")
                  if "extra ==" not in r}
@@ -29,6 +30,7 @@ def test_one_source_of_requirements_for_pip_and_slicer():
     assert Dependencies.satisfied(f"torch>={importlib.metadata.version('torch').split('+')[0]}")  # local tag ok
 
 
+@pytest.mark.torch
 def test_the_torch_floor_is_the_pinned_monais_own():
     monai = next(r for r in Dependencies.pipRequirements() if r.name == "monai")
     assert "<" in str(monai.specifier)  # pinned to a minor release
@@ -111,6 +113,7 @@ def test_ensure_dependencies_shows_one_message_instead_of_a_traceback(monkeypatc
     assert len(shown) == 1 and "Extensions Manager" in shown[0]
 
 
+@pytest.mark.torch
 def test_pip_gets_the_constraints_through_slicer_packaging_or_pip_install(monkeypatch):
     seen = []
     monkeypatch.setattr(slicer.util, "pip_install", lambda args: seen.append(("util", args, Path(args[1]).read_text())),

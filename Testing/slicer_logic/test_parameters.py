@@ -69,3 +69,65 @@ def test_encoding_is_the_one_of_slicers_parameter_node_wrapper(scene):
     training.SetParameter("epochs", "many")
     with pytest.raises(ConfigError, match="parameter 'epochs' of the MedSynthTrain module must be int, got 'many'"):
         TrainingParameters.read(training)
+
+
+@pytest.mark.parametrize("definition", ["SynthesisParameters", "TrainingParameters"])
+def test_the_gui_wrapper_is_derived_from_the_one_definition(monkeypatch, definition):
+    """``parameterNodeFields`` gives @parameterNodeWrapper the definition's fields, defaults and constraints,
+    as validators only: any other annotation would make the wrapper log "Unused annotations" at startup."""
+    import dataclasses
+    import sys
+    import types
+    import typing
+
+    from MedSynthLib.ModuleParameters import OneOf, Within, parameterNodeFields
+    from MedSynthTrainLib.TrainingParameters import TrainingParameters
+
+    cls = {"SynthesisParameters": SynthesisParameters, "TrainingParameters": TrainingParameters}[definition]
+
+    class Validator:
+        def __init__(self, value) -> None:
+            self.value = value
+
+    wrapper = types.ModuleType("slicer.parameterNodeWrapper")
+    wrapper.Choice = type("Choice", (Validator,), {})
+    wrapper.Minimum = type("Minimum", (Validator,), {})
+    wrapper.Maximum = type("Maximum", (Validator,), {})
+    monkeypatch.setitem(sys.modules, "slicer.parameterNodeWrapper", wrapper)
+    fields = parameterNodeFields(cls)
+    hints = typing.get_type_hints(type("Wrapped", (fields,), {}), include_extras=True)
+    assert list(hints) == [f.name for f in dataclasses.fields(cls)]
+    for field in dataclasses.fields(cls):
+        kind, constraints = cls.fieldTypes()[field.name]
+        extras = typing.get_args(hints[field.name])[1:] if typing.get_origin(hints[field.name]) else ()
+        assert all(isinstance(extra, Validator) for extra in extras), field.name
+        if field.default is not None:
+            assert getattr(fields, field.name) == field.default
+        for constraint in constraints:
+            if isinstance(constraint, OneOf):
+                assert [e.value for e in extras if type(e).__name__ == "Choice"] == [list(constraint.values)]
+            if isinstance(constraint, Within):
+                assert [e.value for e in extras if type(e).__name__ in ("Minimum", "Maximum")] == [
+                    kind(constraint.minimum), kind(constraint.maximum)]
+
+
+def test_spin_box_ranges_are_the_definitions_ranges():
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from MedSynthLib.ModuleParameters import Within
+    from MedSynthTrainLib.TrainingParameters import TrainingParameters
+
+    ui = Path(__file__).resolve().parents[2] / "MedSynthTrain/Resources/UI/MedSynthTrain.ui"
+    for widget in ET.parse(ui).iter("widget"):
+        props = {p.get("name"): p[0].text for p in widget.findall("property")}
+        if widget.get("class") in ("QSpinBox", "QDoubleSpinBox"):
+            _, constraints = TrainingParameters.fieldTypes()[props["SlicerParameterName"]]
+            (within,) = [c for c in constraints if isinstance(c, Within)]
+            assert (float(props["minimum"]), float(props["maximum"])) == (within.minimum, within.maximum)
+    with pytest.raises(ConfigError, match="epochs must be between 1 and 100000, got 0"):
+        TrainingParameters(epochs=0)
+    with pytest.raises(ConfigError, match="learningRate must be between"):
+        TrainingParameters(learningRate=2.0)
+    with pytest.raises(ConfigError, match="inputVolume must be a vtkMRMLScalarVolumeNode, got vtkMRMLTableNode"):
+        SynthesisParameters(inputVolume=slicer.vtkMRMLTableNode())

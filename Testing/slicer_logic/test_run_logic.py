@@ -17,6 +17,7 @@ def composites(scene):
     return {nodes.GetItemAsObject(i).GetLayoutName(): nodes.GetItemAsObject(i) for i in range(nodes.GetNumberOfItems())}
 
 
+@pytest.mark.torch
 def test_a_run_with_a_reference_records_compares_and_shows(scene, views, tmp_path):
     sample = loadSample(scene=scene)
     node = getParameterNode(scene)
@@ -39,6 +40,7 @@ def test_a_run_with_a_reference_records_compares_and_shows(scene, views, tmp_pat
     assert SynthesisParameters.read(node).outputVolume is stored.outputVolume
 
 
+@pytest.mark.torch
 def test_without_a_reference_the_output_is_shown_alone(scene, views):
     sample = loadSample(scene=scene)
     node = getParameterNode(scene)
@@ -77,6 +79,7 @@ def test_an_acquired_volume_is_never_an_output(scene):
     assert scene.GetNodesByName("MedSynthPhantom-T1-synthetic-T2").GetNumberOfItems() == 0  # nothing was run
 
 
+@pytest.mark.torch
 def test_another_mapping_or_input_gets_its_own_output(scene):
     sample = loadSample(scene=scene)
     node = getParameterNode(scene)

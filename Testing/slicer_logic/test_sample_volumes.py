@@ -42,6 +42,7 @@ def test_sources_are_registered_with_files_that_match_their_checksums():
     assert sampleDataSources()[0]["thumbnailFileName"].endswith(".png")
 
 
+@pytest.mark.torch
 def test_the_phantom_sample_is_co_registered_and_synthesizes(scene):
     nodes = loadSample(scene=scene)
     grids = [volumeFromNode(node) for node in nodes.values()]

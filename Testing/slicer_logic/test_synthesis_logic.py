@@ -48,6 +48,7 @@ def test_node_round_trip_keeps_voxels_and_an_oblique_anisotropic_grid(scene):
     assert slicer.util.arrayFromVolume(node)[0, 0, 0] == volume.array[0, 0, 0]
 
 
+@pytest.mark.torch
 def test_synthesis_gives_a_named_node_on_the_input_grid_next_to_the_input(scene):
     volume = oblique_anisotropic()
     inputNode = node_from(scene, volume, "sub01_T1")
@@ -74,6 +75,7 @@ def test_synthesis_gives_a_named_node_on_the_input_grid_next_to_the_input(scene)
     assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == count
 
 
+@pytest.mark.torch
 def test_left_handed_nifti_keeps_every_voxel_at_its_physical_position(scene, tmp_path):
     volume = oblique_anisotropic((32, 40, 24))
     affine = volume.ijk_to_ras @ np.diag([1.0, 1.0, -1.0, 1.0])  # k runs the other way: left-handed
@@ -95,6 +97,7 @@ def test_left_handed_nifti_keeps_every_voxel_at_its_physical_position(scene, tmp
             reference_values[ijk_reference[2], ijk_reference[1], ijk_reference[0]], rel=1e-4, abs=1e-3)
 
 
+@pytest.mark.torch
 def test_bad_input_and_cancel_leave_the_scene_as_it_was(scene):
     labels = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "seg")
     slicer.util.updateVolumeFromArray(labels, np.ones((8, 8, 8), np.int16))

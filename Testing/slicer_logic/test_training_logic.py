@@ -34,6 +34,7 @@ def parameters(dataset, out, epochs):
                               device="cpu", extraSettings=TINY)
 
 
+@pytest.mark.torch
 def test_a_run_feeds_the_curves_and_its_model_joins_the_catalog(scene, dataset, tmp_path):
     out = tmp_path / "t1t2"
     shown = []
@@ -68,6 +69,7 @@ def test_a_run_feeds_the_curves_and_its_model_joins_the_catalog(scene, dataset, 
     assert slicer.util.arrayFromVolume(synthetic).shape == slicer.util.arrayFromVolume(node).shape
 
 
+@pytest.mark.torch
 def test_stop_keeps_finished_epochs_and_resume_completes_the_run(dataset, tmp_path):
     out = tmp_path / "stopped"
     run = BackgroundTraining(out, parameters(dataset, out, 4).trainArguments())
@@ -102,6 +104,7 @@ def test_bad_settings_are_refused_before_anything_runs(dataset, tmp_path):
         registerModel(tmp_path, ModelCatalog(tmp_path / "models.json"))
 
 
+@pytest.mark.torch
 def test_a_failing_run_reports_the_trainers_message(dataset, tmp_path):
     arguments = [*parameters(dataset, tmp_path / "bad", 2).trainArguments(), "--set", "optim.lr=-1"]
     with pytest.raises(MedSynthError, match="optim.lr must be positive"):
@@ -123,3 +126,21 @@ def test_training_parameters_survive_a_scene_save_and_reload(scene, tmp_path):
     assert (back.dataFolder, back.source, back.architecture, back.epochs, back.learningRate) == \
         ("/data/ixi", "PD", "nie", 7, 2e-4)
     assert back.lossChart.GetName() == "MedSynthTrain losses" and back.historyTable is not None
+
+
+def test_epochs_reach_the_runs_node_and_follow_a_closed_scene(scene):
+    import types
+
+    from MedSynthTrainLib.TrainingLogic import TrainingJob, TrainingLogic
+    from MedSynthTrainLib.TrainingParameters import TrainingParameters
+
+    rows = [{"epoch": 1.0, "loss_G": 2.0, "loss_D": 0.5, "val_psnr": 20.0}]
+    job = TrainingJob(TrainingParameters.parameterNode(scene), types.SimpleNamespace(history=lambda: rows))
+    logic = TrainingLogic()
+    assert logic.showEpochs(job) and not logic.showEpochs(job)  # once per new epoch
+    assert TrainingParameters.read(job.parameterNode).historyTable.GetTable().GetNumberOfRows() == 1
+    scene.Clear(False)  # the user closes the scene while the run goes on
+    rows.append({"epoch": 2.0, "loss_G": 1.5, "loss_D": 0.6, "val_psnr": 22.0})
+    assert logic.showEpochs(job)
+    table = TrainingParameters.read(TrainingParameters.parameterNode(scene)).historyTable
+    assert table.GetScene() is scene and table.GetTable().GetNumberOfRows() == 2
