@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "MedSynth"))  # Med
 import slicer
 from matplotlib.figure import Figure  # no pyplot: renders headless
 from medsynth.phantom import make_subject, phantom_grid
+from MedSynthLib.OutputNodes import placeNextTo
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
 from MedSynthLib.RunLogic import runFromParameters
 from MedSynthLib.SliceViews import createSliceViews, releaseSliceViews, renderSliceView
-from MedSynthLib.SynthesisLogic import placeNextTo
 from MedSynthLib.VolumeConversion import addVolumeNode
 
 ROOT = Path(__file__).resolve().parents[1]

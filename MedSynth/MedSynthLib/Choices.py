@@ -8,3 +8,4 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("fp32", "bf16", "fp16")
 TRAINABLE_ARCHITECTURES = ("pgan", "unet", "convnet", "nie", "nie_cascade")
 CONTRASTS = ("T1", "T1c", "T2", "PD", "FLAIR", "CT", "T1_7T", "T2_7T")
+COMPARISONS = ("auto", "raw", "own-scale", "calibrated")  # medsynth.conventions: intensities compared

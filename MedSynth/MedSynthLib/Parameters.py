@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar
 from medsynth.errors import ConfigError
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 
-from .Choices import AXES, DEVICES, MODES, PRECISIONS
+from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS
 from .ModuleParameters import ModuleParameters, OneOf, getParameterNode
 
 MODULE_NAME = "MedSynth"
@@ -36,6 +36,7 @@ class SynthesisParameters(ModuleParameters):
     device: Annotated[str, OneOf(DEVICES)] = "auto"
     precision: Annotated[str, OneOf(PRECISIONS)] = "fp32"
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
+    comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     outputVolume: vtkMRMLScalarVolumeNode = None
     differenceVolume: vtkMRMLScalarVolumeNode = None
     metricsTable: vtkMRMLTableNode = None

@@ -211,7 +211,7 @@ class RunLogic:
         if parameters.referenceVolume is not None:
             parameters.differenceVolume, parameters.metricsTable, metrics = ComparisonLogic(scene).compare(
                 outputNode, parameters.referenceVolume, differenceNode=parameters.differenceVolume,
-                tableNode=parameters.metricsTable)
+                tableNode=parameters.metricsTable, convention=parameters.comparison)
         else:
             showInViews(scene, outputNode)
         parameters.write(node)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from medsynth.cli.cmd_train import TRAINABLE
 from medsynth.contrasts import CONTRASTS
+from medsynth.conventions import CONVENTIONS
 from medsynth.device import DEVICES, PRECISIONS
 from medsynth.errors import ConfigError, ModelError
 from medsynth.volume import PLANES
@@ -24,6 +25,7 @@ def test_choices_match_the_package():
     assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
     assert Choices.TRAINABLE_ARCHITECTURES == TRAINABLE
     assert tuple(CONTRASTS) == Choices.CONTRASTS
+    assert Choices.COMPARISONS == CONVENTIONS
 
 
 def test_settings_choose_the_model_and_the_options(tmp_path):
