@@ -15,6 +15,7 @@ import inspect
 import sys
 import types
 import typing
+import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from unittest import mock
@@ -198,7 +199,7 @@ def install(monkeypatch, settingsFolder: Path) -> Recorder:
     i18n.translate = lambda context, text: text
     slm = types.ModuleType("slicer.ScriptedLoadableModule")
     slm.ScriptedLoadableModule, slm.ScriptedLoadableModuleLogic = ScriptedLoadableModule, ScriptedLoadableModuleLogic
-    slm.ScriptedLoadableModuleWidget, slm.ScriptedLoadableModuleTest = ScriptedLoadableModuleWidget, object
+    slm.ScriptedLoadableModuleWidget, slm.ScriptedLoadableModuleTest = ScriptedLoadableModuleWidget, unittest.TestCase
     pnw = types.ModuleType("slicer.parameterNodeWrapper")
     pnw.parameterNodeWrapper = parameterNodeWrapper
     pnw.Choice = pnw.Minimum = pnw.Maximum = lambda value: ("validator", value)
