@@ -11,7 +11,7 @@ from typing import Any
 from . import __version__, intensity
 from .citations import citations_for
 from .contrasts import canonical_contrast
-from .errors import ConfigError, ModelError
+from .errors import ConfigError, InputError, ModelError
 
 CARD_FORMAT = 1
 SPATIAL_DIMS = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}
@@ -25,6 +25,46 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
+
+
+MAX_JSON_DEPTH = 32
+
+
+def loads_json(text: str, where: str, what: str = "JSON") -> Any:
+    """Strict JSON (no NaN/Infinity tokens), nested no deeper than ``MAX_JSON_DEPTH``; a ModelError otherwise."""
+
+    def refuse_constant(token: str):
+        raise ValueError(f"{token} is not a JSON number")
+
+    try:
+        data = json.loads(text, parse_constant=refuse_constant)
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ModelError(f"{where}: {what} is not valid JSON ({reason})") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ModelError(f"{where}: {what} is nested more than {MAX_JSON_DEPTH} levels deep")
+    return data
+
+
+def parse_json(path, what: str) -> Any:
+    """A JSON file MedSynth reads (a regular file, strict JSON), or a ModelError naming it."""
+    from .file_checks import regular_file
+
+    try:
+        text = regular_file(path, f"{what} file").read_text()
+    except (InputError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: cannot read the {what}: {exc}") from None
+    return loads_json(text, str(path), what)
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 @dataclass
@@ -104,11 +144,7 @@ class ModelCard:
 
     @classmethod
     def from_json(cls, text: str, where: str = "model card") -> ModelCard:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{where}: card is not valid JSON ({exc})") from None
-        return cls.from_dict(data, where)
+        return cls.from_dict(loads_json(text, where, "card"), where)
 
     def summary(self) -> str:
         """A few human-readable lines (for `medsynth models` and the Slicer module)."""

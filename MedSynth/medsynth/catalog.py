@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .card import ModelCard
+from .card import ModelCard, parse_json
 from .contrasts import canonical_contrast
 from .errors import ModelError
 from .io import atomic_output
@@ -65,22 +65,27 @@ def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
     path = folder / CATALOG_FILE
     if not path.exists():
         return []
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{path}: catalog is not valid JSON ({exc})") from None
-    if data.get("format") != CATALOG_FORMAT or not isinstance(data.get("models"), list):
+    data = parse_json(path, "catalog")
+    if not isinstance(data, dict) or data.get("format") != CATALOG_FORMAT or not isinstance(data.get("models"), list):
         raise ModelError(f"{path}: expected {{'format': {CATALOG_FORMAT}, 'models': [...]}}")
     entries = []
-    for item in data["models"]:
-        try:
-            entries.append(CatalogEntry(
-                name=item["name"], file=item["file"], sha256=item["sha256"],
-                card=ModelCard.from_dict(item["card"], where=f"{path} entry '{item.get('name')}'"),
-                default=bool(item.get("default", False)), folder=folder,
-            ))
-        except KeyError as exc:
-            raise ModelError(f"{path}: a catalog entry lacks {exc}") from None
+    for index, item in enumerate(data["models"]):
+        where = f"{path} entry {index + 1}"
+        if not isinstance(item, dict):
+            raise ModelError(f"{where}: expected an object with name, file, sha256 and card")
+        missing = [key for key in ("name", "file", "sha256", "card") if key not in item]
+        if missing:
+            raise ModelError(f"{where}: lacks {', '.join(missing)}")
+        for key in ("name", "file", "sha256"):
+            if not isinstance(item[key], str) or not item[key]:
+                raise ModelError(f"{where}: '{key}' must be a non-empty string")
+        if Path(item["file"]).name != item["file"]:
+            raise ModelError(f"{where}: 'file' must be a file name in the catalog folder, got {item['file']!r}")
+        entries.append(CatalogEntry(
+            name=item["name"], file=item["file"], sha256=item["sha256"],
+            card=ModelCard.from_dict(item["card"], where=f"{path} entry '{item['name']}'"),
+            default=bool(item.get("default", False)), folder=folder,
+        ))
     return entries
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError, OutputError
+from .file_checks import check_declared_size, check_nifti_header, data_file, regular_file
 from .volume import Volume, from_sitk, to_sitk
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,16 @@ def read_volume(path: str | os.PathLike, dtype: np.dtype | type | None = np.floa
     Raises :class:`InputError` naming the file and the problem for anything unusable, before any
     computation starts.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; expected a volume file")
+    path = regular_file(path, "volume file")
     _require_extension(path, InputError)
+    data_file(path)  # a separate data file must be a regular file next to the header
+    check_nifti_header(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
         _check_layout(path, reader.GetDimension(), reader.GetSize(), reader.GetNumberOfComponents())
+        check_declared_size(path, reader.GetSize(), _bytes_per_voxel(reader.GetPixelID()))
         image = reader.Execute()
     except RuntimeError as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown reader error"
@@ -64,10 +64,26 @@ def read_volume(path: str | os.PathLike, dtype: np.dtype | type | None = np.floa
         image = image[:, :, :, 0]
     volume = from_sitk(image)
     if dtype is not None:
+        _check_fits(path, volume.array, np.dtype(dtype))
         volume.array = volume.array.astype(dtype, copy=False)
     _check_nifti_finite(path, image)
     check_volume(volume, str(path))
     return volume
+
+
+def _bytes_per_voxel(pixel_id: int) -> int:
+    return sitk.Image(1, 1, 1, pixel_id).GetSizeOfPixelComponent() if pixel_id >= 0 else 1
+
+
+def _check_fits(path: Path, array: np.ndarray, dtype: np.dtype) -> None:
+    """Finite float64 values beyond float32's range would turn into infinities: say so, not "NaN"."""
+    if array.dtype.itemsize <= dtype.itemsize or not np.issubdtype(dtype, np.floating):
+        return
+    finite = array[np.isfinite(array)] if np.issubdtype(array.dtype, np.floating) else array
+    largest = float(np.abs(finite).max()) if finite.size else 0.0
+    if largest > float(np.finfo(dtype).max):
+        raise InputError(f"{path}: holds values up to {largest:.3g}, beyond the {dtype} range MedSynth computes in "
+                         f"(+-{float(np.finfo(dtype).max):.3g}); rescale the image's intensities first")
 
 
 def _check_nifti_finite(path: Path, image: sitk.Image) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from safetensors import safe_open
 
 from .card import ModelCard
-from .errors import ModelError
+from .errors import InputError, ModelError
+from .file_checks import regular_file
 
 CARD_KEY = "medsynth.card"
 MAX_HEADER = 100 * 1024 * 1024
@@ -35,10 +36,10 @@ def read_card(path: str | Path) -> ModelCard:
 
 def _check_file(path: Path) -> Path:
     """Refuse anything that is not a safetensors file, by its first bytes, before parsing it."""
-    if not path.exists():
-        raise ModelError(f"{path}: model file not found")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a folder; expected a .safetensors model file")
+    try:
+        regular_file(path, "model file (.safetensors)")
+    except InputError as exc:
+        raise ModelError(str(exc)) from None
     with path.open("rb") as f:
         head = f.read(9)
     size = path.stat().st_size
@@ -46,7 +47,8 @@ def _check_file(path: Path) -> Path:
     # A safetensors file starts with its header length and "{". Only when that fails are pickle signatures
     # checked: a valid header length can itself begin with the byte 0x80 that starts a pickle.
     looks_safetensors = len(head) >= 9 and head[8:9] == b"{" and header_len <= min(size - 8, MAX_HEADER)
-    if not looks_safetensors and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):
+    pickled = head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
+    if not looks_safetensors and pickled:
         raise ModelError(
             f"{path}: is a PyTorch pickle checkpoint (.pt/.pth); MedSynth only loads .safetensors model files "
             "with a model card, because unpickling a file can run arbitrary code. Nothing in it was read."

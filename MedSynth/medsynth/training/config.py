@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from typing import Any
 import yaml
 
 from ..contrasts import canonical_contrast
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
+from ..file_checks import regular_file
 from ..inference.options import BLEND_MODES
 from ..volume import PLANES
 from .recipes import recipe_for
@@ -125,10 +127,30 @@ class TrainConfig:
             raise ConfigError(f"data: source and target are both {d.source}")
         if d.plane not in PLANES:
             raise ConfigError(f"data.plane must be one of {', '.join(PLANES)}, got '{d.plane}'")
+        _check_finite(self, "")
+        a, loss = self.augment, self.loss
         checks = [
-            (o.epochs >= 1, f"optim.epochs must be at least 1, got {o.epochs}"),
-            (o.batch_size >= 1, f"optim.batch_size must be at least 1, got {o.batch_size}"),
-            (o.lr > 0, f"optim.lr must be positive, got {o.lr}"),
+            (1 <= o.epochs <= 100_000, f"optim.epochs must be between 1 and 100000, got {o.epochs}"),
+            (1 <= o.batch_size <= 4096, f"optim.batch_size must be between 1 and 4096, got {o.batch_size}"),
+            (0 < o.lr <= 1, f"optim.lr must be in (0, 1], got {o.lr}"),
+            (0 <= o.beta1 < 1 and 0 <= o.beta2 < 1,
+             f"optim.beta1 and beta2 must be in [0, 1), got {o.beta1}, {o.beta2}"),
+            (o.slices_per_epoch is None or o.slices_per_epoch >= 1,
+             f"optim.slices_per_epoch must be at least 1 (or empty for every slice), got {o.slices_per_epoch}"),
+            (d.split_seed >= 0, f"data.split_seed must be 0 or more, got {d.split_seed}"),
+            (d.context <= 16, f"data.context must be at most 16 slices on each side, got {d.context}"),
+            (d.size <= 4096, f"data.size must be at most 4096 pixels, got {d.size}"),
+            (d.patch_size <= 512, f"data.patch_size must be at most 512 voxels, got {d.patch_size}"),
+            (0 <= d.min_foreground < 1, f"data.min_foreground must be in [0, 1), got {d.min_foreground}"),
+            (all(not isinstance(v, float) or 0 <= v < 1 for v in (d.validation, d.test)),
+             f"data.validation and data.test fractions must be in [0, 1), got {d.validation}, {d.test}"),
+            (all(w >= 0 for w in (loss.adversarial_weight, loss.l1, loss.l2, loss.gdl, loss.perceptual,
+                                  loss.discriminator_factor)), "loss weights must be 0 or more"),
+            (0 <= a.probability <= 1, f"augment.probability must be in [0, 1], got {a.probability}"),
+            (0 <= a.rotate <= 180 and 0 <= a.scale < 1 and 0 <= a.shift < 1 and 0 <= a.intensity < 1,
+             "augment ranges: rotate in [0, 180] degrees, scale, shift and intensity in [0, 1)"),
+            (self.validation.max_subjects is None or self.validation.max_subjects >= 1,
+             f"validation.max_subjects must be at least 1, got {self.validation.max_subjects}"),
             (o.decay_epochs is None or 0 <= o.decay_epochs <= o.epochs,
              f"optim.decay_epochs must be between 0 and epochs ({o.epochs}), got {o.decay_epochs}"),
             (d.context >= 0, f"data.context must be 0 or more slices, got {d.context}"),
@@ -164,6 +186,16 @@ class TrainConfig:
         path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
+def _check_finite(config: Any, where: str) -> None:
+    """Every number of the configuration must be finite (NaN passes every comparison check unnoticed)."""
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if dataclasses.is_dataclass(value):
+            _check_finite(value, f"{where}{item.name}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{where}{item.name} must be a finite number, got {value}")
+
+
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     section = where.rstrip(".") or "configuration"
     if not isinstance(values, dict):
@@ -188,6 +220,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     if value is None and type(None) in options:
         return None
+    if typing.get_origin(hint) is dict and not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings (name: value), got {type(value).__name__}")
     for kind in (bool, int, float, str):
         if kind not in options:
             continue
@@ -239,9 +273,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     """Defaults, updated by the YAML/JSON file at ``path``, then by ``{"section.key": value}`` overrides."""
     tree: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: configuration file not found")
+        try:
+            path = regular_file(path, "configuration file")
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             text = path.read_text()
             tree = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
