@@ -15,6 +15,15 @@ from .errors import ConfigError, InputError, ModelError
 
 CARD_FORMAT = 1
 SPATIAL_DIMS = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}
+# the spatial dimensions of each generator architecture (None: its spatial_dims hyperparameter says)
+ARCHITECTURE_DIMS = {"pgan": 2, "unet": 2, "nie": 3, "nie_cascade": 3, "convnet": None, "identity": 0,
+                     "histogram_matching": 0, "joint_histogram": 0}
+MAX_HYPERPARAMETER = 4096  # channels, blocks, levels, bins: anything larger is a hostile or broken card
+MAX_LIST = 64
+INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend"}
+MAX_PATCH = 512
+STRING_FIELDS = ("name", "architecture", "source_contrast", "target_contrast", "description", "medsynth_version")
+MAPPING_FIELDS = ("hyperparameters", "source_normalization", "target_intensity", "inference", "training", "metrics")
 
 
 def _finite(value: Any) -> Any:
@@ -94,6 +103,7 @@ class ModelCard:
     format: int = CARD_FORMAT
 
     def __post_init__(self) -> None:
+        self._check_types()
         try:
             self.source_contrast = canonical_contrast(self.source_contrast)
             self.target_contrast = canonical_contrast(self.target_contrast)
@@ -101,8 +111,77 @@ class ModelCard:
                 raise ConfigError(f"spatial_dims must be one of {sorted(SPATIAL_DIMS)}, got {self.spatial_dims}")
             intensity.validate(self.source_normalization, "source_normalization")
             intensity.validate(self.target_intensity, "target_intensity", fitted=True)
+            self._check_architecture()
+            self._check_inference()
         except ConfigError as exc:
             raise ModelError(f"model card '{self.name}': {exc}") from None
+
+    def _check_types(self) -> None:
+        """Every field has its JSON type (a list where a mapping belongs would crash much later)."""
+        name = self.name if isinstance(self.name, str) else "?"
+        for key in STRING_FIELDS:
+            value = getattr(self, key)
+            if not isinstance(value, str):
+                raise ModelError(f"model card '{name}': {key} must be a string, got {type(value).__name__}")
+        if not self.name or len(self.name) > 200:
+            raise ModelError("model card: name must be 1 to 200 characters")
+        for key in MAPPING_FIELDS:
+            if not isinstance(getattr(self, key), dict):
+                raise ModelError(f"model card '{name}': {key} must be an object (a mapping), "
+                                 f"got {type(getattr(self, key)).__name__}")
+        if not isinstance(self.references, list) or not all(isinstance(r, str) for r in self.references):
+            raise ModelError(f"model card '{name}': references must be a list of strings")
+        for key in ("spatial_dims", "format"):
+            if not isinstance(getattr(self, key), int) or isinstance(getattr(self, key), bool):
+                raise ModelError(f"model card '{name}': {key} must be an integer, got {getattr(self, key)!r}")
+
+    def _check_architecture(self) -> None:
+        """A known generator, its declared dimensions, and hyperparameters of sane types and sizes (checked
+        before any network is built: ``ngf: 1e6`` would otherwise allocate terabytes)."""
+        if self.architecture not in ARCHITECTURE_DIMS:
+            raise ConfigError(f"unknown architecture '{self.architecture}'; expected one of "
+                              f"{', '.join(sorted(ARCHITECTURE_DIMS))}")
+        for key, value in self.hyperparameters.items():
+            values = value if isinstance(value, list) else [value]
+            if isinstance(value, list) and len(value) > MAX_LIST:
+                raise ConfigError(f"hyperparameter {key} lists {len(value)} values; at most {MAX_LIST}")
+            for item in values:
+                if isinstance(item, bool) or (isinstance(item, str) and len(item) <= 64):
+                    continue
+                if isinstance(item, int) and 0 <= item <= MAX_HYPERPARAMETER:
+                    continue
+                if isinstance(item, float) and math.isfinite(item) and 0 <= item <= 1:
+                    continue  # rates and slopes
+                raise ConfigError(f"hyperparameter {key} = {value!r}: expected integers in [0, {MAX_HYPERPARAMETER}], "
+                                  "fractions in [0, 1], booleans or short names")
+        declared = ARCHITECTURE_DIMS[self.architecture]
+        if declared is None:
+            declared = self.hyperparameters.get("spatial_dims", 2)
+        if self.spatial_dims != declared:
+            raise ConfigError(f"architecture '{self.architecture}' is {declared}D but the card declares spatial_dims "
+                              f"{self.spatial_dims}")
+
+    def _check_inference(self) -> None:
+        from .inference.options import BLEND_MODES
+        from .volume import PLANES
+
+        unknown = sorted(set(self.inference) - INFERENCE_KEYS)
+        if unknown:
+            raise ConfigError(f"unknown inference setting(s) {', '.join(unknown)}; expected {sorted(INFERENCE_KEYS)}")
+        settings = self.inference
+        checks = [
+            ("plane", lambda v: v in PLANES, f"one of {', '.join(PLANES)}"),
+            ("context", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 16,
+             "0 to 16 slices"),
+            ("patch_size", lambda v: v == "full" or (isinstance(v, int) and 8 <= v <= MAX_PATCH),
+             f"8 to {MAX_PATCH} voxels or 'full'"),
+            ("stride", lambda v: v == "full" or (isinstance(v, int) and 1 <= v <= MAX_PATCH),
+             f"1 to {MAX_PATCH} voxels or 'full'"),
+            ("blend", lambda v: v in BLEND_MODES, f"one of {', '.join(BLEND_MODES)}"),
+        ]
+        for key, ok, wanted in checks:
+            if key in settings and (isinstance(settings[key], bool) or not ok(settings[key])):
+                raise ConfigError(f"inference.{key} must be {wanted}, got {settings[key]!r}")
 
     @property
     def mapping(self) -> str:

@@ -54,10 +54,42 @@ def save_model(model: nn.Module, card: ModelCard, path: str | Path, half: bool =
     return path
 
 
+MAX_PARAMETERS = 2_000_000_000  # 8 GB of float32 weights: far above any synthesis network
+FLOAT_DTYPES, INT_DTYPES = {"F16", "BF16", "F32", "F64"}, {"I16", "I32", "I64", "U8", "I8"}
+
+
+def check_stored_weights(card: ModelCard, path: Path) -> None:
+    """The network the card describes, built on PyTorch's meta device (no memory), against the names, shapes
+    and dtypes the file's header declares: a hostile card or a mismatched file fails here, before anything is
+    allocated or read."""
+    with torch.device("meta"):
+        skeleton = build_from_card(card)
+    expected = skeleton.state_dict()
+    count = sum(t.numel() for t in expected.values())
+    if count > MAX_PARAMETERS:
+        raise ModelError(f"{path}: the card describes a network of {count:,} parameters, over the limit of "
+                         f"{MAX_PARAMETERS:,}; the card is broken or hostile")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            stored = {k: f.get_slice(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+            shapes = {k: torch.empty(tuple(s.get_shape()), device="meta") for k, s in stored.items()}
+            dtypes = {k: s.get_dtype() for k, s in stored.items()}
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot read the weights' header (corrupt file): {exc}") from None
+    _check_tensors(expected, shapes, path)
+    wrong = [f"{k} is {dtypes[k]}" for k, t in expected.items()
+             if dtypes[k] not in (FLOAT_DTYPES if t.is_floating_point() else INT_DTYPES)]
+    if wrong:
+        raise ModelError(f"{path}: weights of the wrong type ({_few(wrong)}); expected floating-point weights "
+                         "(F16, BF16, F32 or F64) and integer counters")
+
+
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """Rebuild the network from the card and load the weights, checking they match exactly."""
+    """Rebuild the network from the card and load the weights, checking they match exactly (first on the
+    meta device against the header, so nothing is allocated for a file that does not fit its card)."""
     path = Path(path)
     card = read_card(path)
+    check_stored_weights(card, path)
     model = build_from_card(card)
     expected = model.state_dict()
     try:

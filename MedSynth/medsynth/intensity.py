@@ -79,8 +79,29 @@ def validate(spec: Any, where: str, fitted: bool = False) -> None:
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: expected a normalization object, got {type(spec).__name__}")
     _kind(spec, where)
+    percentiles = spec.get("percentiles")
+    if percentiles is not None and not (
+        isinstance(percentiles, list) and len(percentiles) == 2 and all(_number(v) for v in percentiles)
+        and 0 <= percentiles[0] < percentiles[1] <= 100
+    ):
+        raise ConfigError(f"{where}: percentiles must be [low, high] with 0 <= low < high <= 100, got {percentiles!r}")
+    params = spec.get("params", {})
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}: params must be an object of numbers, got {type(params).__name__}")
+    for key, value in {**params, "background": spec.get("background", 0.0)}.items():
+        if not _number(value) or abs(value) > MAX_INTENSITY:
+            raise ConfigError(f"{where}: {key} must be a finite number within +-{MAX_INTENSITY:g}, got {value!r}")
     if fitted:
         _params(spec, where)
+
+
+MAX_INTENSITY = 1e30
+
+
+def _number(value: Any) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _kind(spec: dict[str, Any], where: str = "normalization") -> str:

@@ -132,14 +132,59 @@ def check_volume(volume: Volume, name: str = "volume") -> None:
         )
 
 
-def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Fail early, before any long work, if ``path`` cannot be written as a volume."""
+#: data files SimpleITK writes next to a header: ``x.mhd`` + ``x.zraw`` (or ``.raw``), ``x.nhdr`` + ``x.raw.gz``
+COMPANIONS = {".mhd": (".zraw", ".raw"), ".nhdr": (".raw.gz", ".raw")}
+
+
+def companions(path: str | os.PathLike) -> list[Path]:
+    """The data files that belong to the header ``path`` as an output (none for single-file formats)."""
     path = Path(path)
-    _require_extension(path, OutputError)
-    if path.is_dir():
-        raise OutputError(f"{path}: is a folder; expected a file name such as out.nii.gz")
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
+    extension = volume_extension(path) or path.suffix.lower()
+    stem = str(path)[: len(str(path)) - len(extension)]
+    return [Path(stem + suffix) for suffix in COMPANIONS.get(extension, ())]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _input_files(path: Path) -> list[Path]:
+    """An input and what it consists of: a header's data file (named in it, or by SimpleITK's convention)."""
+    files = [path, *companions(path)]
+    with contextlib.suppress(InputError, OSError):
+        named = data_file(path) if path.is_file() else None
+        if named is not None:
+            files.append(named)
+    return files
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool = False, inputs=(),
+                      volume: bool = True) -> Path:
+    """Fail early, before any long work, if ``path`` cannot be written (as a volume unless ``volume`` is
+    False). An output that is, or whose data file is, one of the command's ``inputs`` (after following
+    links) is refused whatever ``overwrite`` says: it would destroy what the command reads."""
+    path = Path(path)
+    if volume:
+        _require_extension(path, OutputError)
+    own = [path, *companions(path)] if volume else [path]
+    for item in own:
+        if item.is_dir():
+            raise OutputError(f"{item}: is a folder; expected a file name such as "
+                              f"{'out.nii.gz' if volume else 'out' + path.suffix}")
+    for source in map(Path, inputs):
+        for part in _input_files(source):
+            for item in own:
+                if item.exists() and part.exists() and _same_file(item, part):
+                    raise OutputError(f"{path}: is the input {source} (or its data file); writing it would destroy "
+                                      "the input, whatever --overwrite says: choose another output name")
+    if not overwrite:
+        for item in own:
+            if item.exists() or item.is_symlink():
+                what = "already exists" if item == path else f"would replace {item.name}, a data file already there"
+                raise OutputError(f"{path}: {what}; pass --overwrite (overwrite=True) to replace it")
     check_writable_dir(path.parent if str(path.parent) else Path("."))
     return path
 
@@ -158,23 +203,70 @@ def check_writable_dir(folder: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_output(path: Path):
-    """Yield a temporary path with the same name in the same folder; move it into place on success.
+    """Yield a temporary path with the same name in the same folder; move it into place on success."""
+    with output_set([path]) as temporary:
+        yield temporary[Path(path)]
 
-    Formats with separate data files (``.mhd`` + ``.raw``, ``.nhdr`` + ``.raw.gz``) are written into a
-    private temporary folder, so every file lands together (data first, header last) or none does.
+
+@contextlib.contextmanager
+def output_set(paths, verify=None):
+    """All outputs of one command, written to temporary names and moved into place together at the end, or
+    none of them (a failing mosaic leaves no CSV behind; a full disk leaves no short file).
+
+    Yields ``{path: temporary path}``. Each output gets a private temporary folder next to it, so formats
+    with separate data files (``.mhd`` + ``.zraw``, ``.nhdr`` + ``.raw.gz``) land whole (data first, header
+    last). ``verify(path, temporary)`` is called for each output before anything is moved.
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp_dir = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.tmp-"))
+    paths = [Path(p) for p in paths]
+    folders = {}
     try:
-        yield tmp_dir / path.name
-        produced = sorted(tmp_dir.iterdir(), key=lambda p: p.name == path.name)  # header last
+        for path in paths:
+            folder = path.parent if str(path.parent) else Path(".")
+            folders[path] = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.tmp-"))
+        temporary = {path: folders[path] / _writable_name(path) for path in paths}
+        yield temporary
+        for path in paths:
+            if not temporary[path].exists():
+                raise OutputError(f"{path}: nothing was written")
+            if verify is not None:
+                verify(path, temporary[path])
         mode = 0o666 & ~_umask()  # files in the private folder may have been created 0600
-        for item in produced:
-            os.chmod(item, mode)
-            os.replace(item, folder / item.name)
+        with _signals_held():  # a SIGTERM between two renames would leave half a set of outputs
+            for path in paths:
+                folder = path.parent if str(path.parent) else Path(".")
+                produced = sorted(folders[path].iterdir(), key=lambda p: p == temporary[path])  # header last
+                for item in produced:
+                    os.chmod(item, mode)
+                    os.replace(item, path if item == temporary[path] else folder / item.name)
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        for folder in folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Interrupting signals wait until the block is done (POSIX, main thread; elsewhere nothing changes)."""
+    import signal
+    import threading
+
+    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _writable_name(path: Path) -> str:
+    """The temporary file's name: ``path``'s, with a volume extension in lower case (ITK's NIfTI writer
+    refuses ``.NII.GZ``); the final file keeps the name asked for."""
+    extension = volume_extension(path)
+    if extension is None:
+        return path.name
+    return path.name[: len(path.name) - len(extension)] + extension
 
 
 def _umask() -> int:
@@ -188,15 +280,36 @@ def write_volume(
     path: str | os.PathLike,
     overwrite: bool = False,
     dtype: np.dtype | type | None = None,
+    inputs=(),
 ) -> Path:
-    """Write ``volume`` atomically, keeping its grid exactly; the format follows the extension."""
-    path = check_output_path(path, overwrite)
-    array = volume.array if dtype is None else volume.array.astype(dtype, copy=False)
-    image = to_sitk(volume, array)
-    with atomic_output(path) as tmp:
-        try:
-            sitk.WriteImage(image, str(tmp), useCompression=True)
-        except RuntimeError as exc:
-            raise OutputError(f"{path}: writing failed: {str(exc).strip().splitlines()[-1]}") from None
+    """Write ``volume`` atomically, keeping its grid exactly; the format follows the extension (in any case).
+    ``inputs``: the files the command read, which the output may not replace."""
+    path = check_output_path(path, overwrite, inputs)
+    with output_set([path], verify=verify_volume_file) as temporary:
+        write_volume_to(volume, temporary[path], dtype)
     log.debug("wrote %s", path)
     return path
+
+
+def write_volume_to(volume: Volume, temporary: Path, dtype: np.dtype | type | None = None) -> None:
+    """Write ``volume`` to ``temporary`` (a name from ``output_set``), as it is: no checks, no rename."""
+    array = volume.array if dtype is None else volume.array.astype(dtype, copy=False)
+    image = to_sitk(volume, array)
+    try:
+        sitk.WriteImage(image, str(temporary), useCompression=True)
+    except RuntimeError as exc:
+        raise OutputError(f"{temporary.name}: writing failed: {str(exc).strip().splitlines()[-1]}") from None
+
+
+def verify_volume_file(path: Path, temporary: Path) -> None:
+    """A written volume holds all its data: ITK's NIfTI writer reports a full disk only on the console and
+    leaves a short file, so the result is read back (its header, and the size of its data) before it is kept."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(temporary))
+    try:
+        reader.ReadImageInformation()
+        check_declared_size(temporary, reader.GetSize(), _bytes_per_voxel(reader.GetPixelID()))
+    except (RuntimeError, InputError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+        raise OutputError(f"{path}: writing failed (disk full, or the file system refused it): {detail}; "
+                          "nothing was written") from None

@@ -39,7 +39,8 @@ def synthesize_file(
     """Read, check, synthesize and write atomically. Everything that can be checked is checked before
     the long work starts; on any failure or cancellation no output file exists."""
     options = options or InferenceOptions()
-    output_path = check_output_path(output_path, overwrite)
+    inputs = [Path(input_path), *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
+    output_path = check_output_path(output_path, overwrite, inputs)
     loaded = model if isinstance(model, LoadedModel) else load_model(
         resolve_model(model), device=resolve_device(options.device)
     )
@@ -47,7 +48,7 @@ def synthesize_file(
     check_contrast(loaded, declared, str(input_path))
     volume = read_volume(input_path)
     result = synthesize(volume, loaded, options, progress=progress, cancel=cancel)
-    write_volume(result, output_path, overwrite=overwrite, dtype=np.float32)
+    write_volume(result, output_path, overwrite=overwrite, dtype=np.float32, inputs=inputs)
     return output_path, loaded
 
 
@@ -71,9 +72,17 @@ def evaluate_volumes(
     """Metrics of ``synthetic`` against ``reference`` (resampled onto the synthetic grid if needed), both in
     the intensity ``convention`` (see ``medsynth.conventions``; ``auto``: raw unless the scales differ)."""
     if not reference.same_grid(synthetic):
+        covered = field_of_view_overlap(synthetic, reference)
+        if covered < MIN_OVERLAP:
+            raise InputError(f"the reference covers {100 * covered:.0f}% of the synthetic volume's field of view; "
+                             f"expected at least {100 * MIN_OVERLAP:.0f}%: are they the same subject, registered?")
         log.info("reference is on another grid: resampling it onto the synthetic volume's grid (linear)")
         reference = resample_to(reference, synthetic)
     if mask is not None:
+        values = np.unique(mask.array)
+        if values.size > 2:
+            raise InputError(f"mask: holds {values.size} distinct values ({', '.join(f'{v:g}' for v in values[:4])}"
+                             f"{', ...' if values.size > 4 else ''}); expected a binary mask (0 outside, 1 inside)")
         m = resample_to(mask, synthetic, "nearest").array > 0
         if not m.any():
             raise InputError("mask: has no foreground voxel on the synthetic volume's grid")
@@ -84,6 +93,21 @@ def evaluate_volumes(
     s, r, chosen = common_space(synthetic.array, reference.array, m, convention)
     synthetic, reference = synthetic.with_array(s), reference.with_array(r)
     return Evaluation(compare(synthetic, reference, m, data_range), reference, m, mask_source, chosen, synthetic)
+
+
+MIN_OVERLAP = 0.5
+
+
+def field_of_view_overlap(volume: Volume, other: Volume) -> float:
+    """The fraction of ``volume``'s voxel centres that lie inside ``other``'s grid (in world coordinates)."""
+    shape = np.array(volume.array.shape[::-1])  # (i, j, k)
+    steps = [np.linspace(0, n - 1, min(int(n), 16)) for n in shape]
+    grid = np.stack(np.meshgrid(*steps, indexing="ij"), axis=-1).reshape(-1, 3)
+    world = volume.ijk_to_ras @ np.c_[grid, np.ones(len(grid))].T
+    inside = np.linalg.inv(other.ijk_to_ras) @ world
+    extent = np.array(other.array.shape[::-1])[:, None]
+    within = np.all((inside[:3] >= -0.5) & (inside[:3] <= extent - 0.5), axis=0)
+    return float(within.mean())
 
 
 def metric_rows(metrics: dict[str, dict[str, float]]) -> tuple[list[str], list[list]]:

@@ -101,7 +101,7 @@ def write_raw(path, array, vector=False):
 
 def test_missing_file(tmp_path, capsys):
     err, out = run_bad(tmp_path, capsys, tmp_path / "nothing.nii.gz")
-    assert "nothing.nii.gz: file not found" in err and not out.exists()
+    assert "nothing.nii.gz: volume file not found" in err and not out.exists()
 
 
 def test_corrupt_file(tmp_path, capsys):

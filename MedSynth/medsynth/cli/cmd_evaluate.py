@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ..conventions import CONVENTIONS
 from ..errors import InputError, OutputError
-from ..io import read_volume, volume_extension, volume_stem
+from ..io import check_output_path, output_set, read_volume, volume_extension, volume_stem
 from ..metrics import __doc__ as metrics_doc
 from ..metrics import summarize
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
@@ -49,27 +50,62 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def check_outputs(outputs: list[Path], inputs: list[Path], overwrite: bool) -> None:
+    """The report files: not an input, not a folder, in a folder that exists, new unless --overwrite."""
+    for path in outputs:
+        check_output_path(path, overwrite, inputs, volume=False)
+    if len(set(map(str, outputs))) < len(outputs):
+        raise OutputError(f"--csv and --mosaic name the same file ({outputs[0]})")
+
+
+def check_data_range(value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise InputError(f"--data-range must be a positive, finite number (the intensity span for PSNR and SSIM), "
+                         f"got {value}")
+
+
+def json_safe(value, where: str = ""):
+    """``value`` with NaN and infinities as null (JSON has no such numbers), and a note saying why for each."""
+    notes = {}
+
+    def clean(item, key):
+        if isinstance(item, float) and not math.isfinite(item):
+            notes[key] = ("infinite: the two images are identical there" if item > 0 else "-infinite") \
+                if math.isinf(item) else "not a number: the region holds no voxel, or the metric is undefined"
+            return None
+        if isinstance(item, dict):
+            return {k: clean(v, f"{key}.{k}" if key else str(k)) for k, v in item.items()}
+        if isinstance(item, list):
+            return [clean(v, f"{key}[{i}]") for i, v in enumerate(item)]
+        return item
+
+    return clean(value, where), notes
+
+
 def run(args: argparse.Namespace) -> int:
     if Path(args.synthetic).is_dir() or Path(args.reference).is_dir():
         return run_folders(args)
     csv_path = Path(args.csv or f"{volume_stem(args.synthetic)}_metrics.csv")
     png_path = None if args.no_mosaic else Path(args.mosaic or f"{volume_stem(args.synthetic)}_difference.png")
-    for path in (csv_path, png_path):
-        if path is not None and path.exists() and not args.overwrite:
-            raise OutputError(f"{path}: already exists; pass --overwrite to replace it")
+    inputs = [Path(p) for p in (args.synthetic, args.reference, args.mask, args.source) if p]
+    outputs = [p for p in (csv_path, png_path) if p is not None]
+    check_outputs(outputs, inputs, args.overwrite)
+    check_data_range(args.data_range)
     synthetic = read_volume(args.synthetic)
     reference = read_volume(args.reference)
     mask = read_volume(args.mask, dtype=None) if args.mask else None
     source = read_volume(args.source) if args.source else None
     evaluation = evaluate_volumes(synthetic, reference, mask, args.data_range, args.convention)
     header, rows = metric_rows(evaluation.metrics)
-    write_csv(csv_path, header, rows)
-    if png_path is not None:
-        write_mosaic(png_path, synthetic, evaluation, source, title=Path(args.synthetic).name)
+    with output_set(outputs) as temporary:  # both files, or neither
+        write_csv(temporary[csv_path], header, rows)
+        if png_path is not None:
+            write_mosaic(temporary[png_path], synthetic, evaluation, source, title=Path(args.synthetic).name)
     if args.json:
-        echo(json.dumps({**evaluation.metrics, "mask_source": evaluation.mask_source,
-                          "convention": evaluation.convention,
-                          "csv": str(csv_path), "mosaic": str(png_path) if png_path else None}, indent=2))
+        metrics, notes = json_safe(evaluation.metrics)
+        echo(json.dumps({**metrics, "mask_source": evaluation.mask_source, "convention": evaluation.convention,
+                         "csv": str(csv_path), "mosaic": str(png_path) if png_path else None,
+                         **({"notes": notes} if notes else {})}, indent=2, allow_nan=False))
     else:
         echo(format_table(header, rows))
         echo(f"mask: {evaluation.mask_source}; intensities: {evaluation.convention}; "
@@ -91,8 +127,8 @@ def run_folders(args: argparse.Namespace) -> int:
     if not names:
         raise InputError(f"no volume in {syn_dir} has a file of the same name in {ref_dir}")
     csv_path = Path(args.csv or syn_dir / "metrics.csv")
-    if csv_path.exists() and not args.overwrite:
-        raise OutputError(f"{csv_path}: already exists; pass --overwrite to replace it")
+    check_outputs([csv_path], [], args.overwrite)
+    check_data_range(args.data_range)
     per_subject = []
     for name in tqdm(names, unit="subject", disable=args.quiet, leave=False):
         mask = read_volume(mask_dir / name, dtype=None) if mask_dir else None
@@ -109,7 +145,9 @@ def run_folders(args: argparse.Namespace) -> int:
         rows.append(["sd", region, *(stats[k][1] for k in keys)])
     write_csv(csv_path, header, rows)
     if args.json:
-        echo(json.dumps({"header": header, "rows": rows, "csv": str(csv_path)}, indent=2))
+        safe_rows, notes = json_safe(rows)
+        report = {"header": header, "rows": safe_rows, "csv": str(csv_path), **({"notes": notes} if notes else {})}
+        echo(json.dumps(report, indent=2, allow_nan=False))
     else:
         shown = ["psnr", "ssim_3d", "mae", "nmse"]
         echo(format_table(["subject", *shown], [[r[0], *(r[2 + keys.index(k)] for k in shown)]

@@ -6,9 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..models import architecture_names
 from ..training import load_config, train
 from ..training.config import parse_override
+from ..training.trainer import clear_run
 from .common import echo, progress_bar
 
 TRAINABLE = ("pgan", "unet", "convnet", "nie", "nie_cascade")
@@ -59,6 +61,9 @@ def add_parser(sub) -> None:
                    help="any setting, e.g. --set model.hyperparameters.ngf=32 --set loss.gdl=1 (repeatable)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its last completed epoch "
                                                    "(its config.yaml is used; --epochs and --set may extend it)")
+    p.add_argument("--restart", action="store_true",
+                   help="with --resume RUN: start RUN afresh in its folder, with its settings (its state, models "
+                        "and history are replaced); the way out when its training state is damaged")
     p.set_defaults(run=run)
 
 
@@ -75,11 +80,15 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     overrides = overrides_from(args)
+    if args.restart and not args.resume:
+        raise ConfigError("--restart starts an existing run afresh: give its folder with --resume RUN --restart")
     if args.resume:
         overrides["output"] = args.resume
         config = load_config(Path(args.resume) / "config.yaml", overrides)
     else:
         config = load_config(args.config, overrides)
+    if args.restart:
+        clear_run(Path(args.resume))
 
     def report(row: dict[str, Any]) -> None:
         stage = f" (stage {row['stage']})" if "stage" in row else ""
@@ -91,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         echo(f"{text}  ({row['seconds']:.0f} s)", err=True)
 
     with progress_bar(args, "it") as progress:
-        path = train(config, resume=bool(args.resume), progress=progress, epoch_callback=report)
+        path = train(config, resume=bool(args.resume) and not args.restart, progress=progress, epoch_callback=report)
     if path is not None:
         echo(f"model: {path}")
     return 0

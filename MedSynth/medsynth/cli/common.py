@@ -7,6 +7,7 @@ import csv
 import io
 import math
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +23,20 @@ from ..volume import PLANES
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    """The CLI's only way to talk to the terminal: results to stdout, messages to stderr."""
+    """The CLI's only way to talk to the terminal: results to stdout, messages to stderr. Control characters
+    are removed first: a card or file name with escape sequences could otherwise clear the screen or retitle
+    the terminal."""
     stream = sys.stderr if err else sys.stdout
-    stream.write(f"{text}\n")
+    stream.write(f"{printable(str(text))}\n")
     stream.flush()
+
+
+_BIDI = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (newlines and tabs kept) or bidirectional overrides."""
+    return "".join(c for c in text if c in "\n\t" or not (unicodedata.category(c) == "Cc" or ord(c) in _BIDI))
 
 
 @contextmanager

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ..errors import Cancelled, MedSynthError
@@ -35,7 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, turned into an interruption so every temporary output is cleaned up on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+def handle_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, a killed job) end the command like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
+
+
 def main(argv: list[str] | None = None) -> int:
+    handle_termination()
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
@@ -51,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Cancelled as exc:
         echo(f"medsynth: {exc}", err=True)
-        return 130
-    except KeyboardInterrupt:
-        echo("medsynth: interrupted; nothing was written", err=True)
-        return 130
+        return 128 + int(getattr(exc, "signum", signal.SIGINT))
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        echo(f"medsynth: stopped by {signal.Signals(signum).name}; nothing was written", err=True)
+        return 128 + int(signum)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's own flush at exit
         return 0

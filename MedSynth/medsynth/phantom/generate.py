@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..file_checks import VOXEL_LIMIT_VARIABLE, max_voxels
 from ..io import check_writable_dir, write_volume
 from ..volume import Volume
 from .anatomy import Anatomy, make_anatomy
@@ -20,6 +22,10 @@ log = logging.getLogger(__name__)
 IXI_SHAPE = (256, 256, 150)
 IXI_SPACING = (0.9375, 0.9375, 1.2)
 IXI_FOV = tuple(n * s for n, s in zip(IXI_SHAPE, IXI_SPACING, strict=True))  # 240 x 240 x 180 mm
+
+
+PHANTOM_SHARE = 8  # a phantom may use an eighth of the volume voxel limit (it holds many arrays at once)
+WORKING_BYTES_PER_VOXEL = 48  # measured order of magnitude: tissue maps, labels and contrasts in memory together
 
 
 def phantom_grid(
@@ -35,6 +41,13 @@ def phantom_grid(
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3 or min(shape) < 4:
         raise ConfigError(f"phantom shape must be three sizes of at least 4 voxels, got {shape}")
+    voxels = shape[0] * shape[1] * shape[2]
+    if voxels > max_voxels() // PHANTOM_SHARE:
+        # the anatomy, its labels and a few contrasts are held at once, in float32 and float64
+        needed = voxels * WORKING_BYTES_PER_VOXEL / 2**30
+        raise ConfigError(f"phantom shape {'x'.join(map(str, shape))} is {voxels:,} voxels and would need about "
+                          f"{needed:,.0f} GiB of memory; the limit is {max_voxels() // PHANTOM_SHARE:,} voxels "
+                          f"(${VOXEL_LIMIT_VARIABLE} raises it)")
     spacing = tuple(f / n for f, n in zip(IXI_FOV, shape, strict=True)) if spacing is None else tuple(spacing)
     if len(spacing) != 3 or min(spacing) <= 0:
         raise ConfigError(f"phantom spacing must be three positive sizes in mm, got {spacing}")
@@ -108,13 +121,28 @@ def write_phantom_dataset(
     MR images are stored as int16 (as scanners and IXI do), CT in HU as int16, masks as uint8. In
     unpaired mode each contrast has its own anatomy, hence its own ``<subject>-<contrast>-mask``.
     """
-    if subjects < 1:
-        raise ConfigError(f"--subjects must be at least 1, got {subjects}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    check_writable_dir(out)
+    if not 1 <= subjects <= 10_000:
+        raise ConfigError(f"--subjects must be between 1 and 10000, got {subjects}")
     grid = phantom_grid(shape, spacing)
+    out = Path(out_dir)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    try:
+        check_writable_dir(out)
+        _write_subjects(out, grid, written, subjects, seed, contrasts, unpaired, lesion_probability, noise,
+                        write_labels, overwrite, progress)
+    except BaseException:  # a full disk, a bad setting, Ctrl-C: no partly written dataset is left behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return written
+
+
+def _write_subjects(out, grid, written, subjects, seed, contrasts, unpaired, lesion_probability, noise,
+                    write_labels, overwrite, progress) -> None:
     for index in range(subjects):
         subject = make_subject(grid, seed, index, contrasts, unpaired, lesion_probability, noise)
         for contrast, image in subject.images.items():
@@ -130,4 +158,3 @@ def write_phantom_dataset(
         log.info("phantom subject %s written", subject.name)
         if progress:
             progress(index + 1, subjects, subject.name)
-    return written

@@ -42,7 +42,7 @@ from .config import TrainConfig
 from .data import SliceDataset, discover, load_subject, normalization_for, read_split, split_subjects, write_split
 from .logs import RunLog, sample_mosaic
 from .patches import PatchDataset
-from .state import load_state, save_state
+from .state import load_state, previous_state, save_state
 from .validate import evaluate
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,22 @@ class Trainer:
     def _prepare(self, resume: bool) -> None:
         cfg = self.config
         state = self.folder / STATE_FILE
-        if resume and not state.is_file():
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ConfigError(f"{self.folder}: is a file; the run's output (output, --out) must be a folder")
+        held = state.is_file() or previous_state(state).is_file()
+        if resume and not held:
             raise ConfigError(f"{self.folder}: no training state ({STATE_FILE}) to resume from")
-        if not resume and state.is_file():
-            raise ConfigError(f"{self.folder}: already holds a training run; resume it with --resume or choose "
-                              "another output folder")
+        if not resume and held:
+            raise ConfigError(f"{self.folder}: already holds a training run; resume it with --resume {self.folder}, "
+                              f"start it afresh with --resume {self.folder} --restart, or choose another output folder")
         self.subjects = discover(cfg.data)
         split_file = self.folder / "split.json"
         self.split = read_split(split_file) if resume else split_subjects(sorted(self.subjects), cfg.data)
+        absent = sorted(s for names in self.split.values() for s in names if s not in self.subjects)
+        if absent:
+            raise ConfigError(f"{self.folder}: the run's subjects {', '.join(absent[:3])}"
+                              f"{' and more' if len(absent) > 3 else ''} are not in {cfg.data.root}: resume with the "
+                              "run's own dataset, or start a new run for this one")
         if self.context.main and not resume:
             self.folder.mkdir(parents=True, exist_ok=True)
             cfg.save(self.folder / "config.yaml")
@@ -319,8 +327,10 @@ class Trainer:
                 try:
                     self._enter_stage(epoch)
                     row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
-                except KeyboardInterrupt:  # Ctrl-C: completed epochs are saved, so say how to go on
-                    raise self._stopped(epoch) from None
+                except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM: completed epochs are saved, say how to go on
+                    stopped = self._stopped(epoch)
+                    stopped.signum = getattr(exc, "signum", 2)
+                    raise stopped from None
                 if self.stages > 1:
                     row["stage"] = self.stage + 1
                 if ctx.main:
@@ -430,3 +440,14 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressCallback 
         return Trainer(config, context, progress, cancel, epoch_callback).run(resume)
     finally:
         distributed.teardown(context)
+
+
+RUN_FILES = (STATE_FILE, "state.previous.safetensors", BEST_FILE, MODEL_FILE, "history.csv", "split.json")
+
+
+def clear_run(folder: Path) -> None:
+    """Remove a run's state, models, history and split (``--restart``); its config.yaml and data are kept."""
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: no run folder to restart")
+    for name in RUN_FILES:
+        (folder / name).unlink(missing_ok=True)
