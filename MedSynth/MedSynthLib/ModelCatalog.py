@@ -111,10 +111,12 @@ class ModelCatalog:
     def userFiles(self) -> list[Path]:
         if not self.userModelsFile.is_file():
             return []
-        try:
-            return [Path(p) for p in json.loads(self.userModelsFile.read_text())]
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ModelError(f"{self.userModelsFile}: not a list of model files ({exc})") from None
+        from medsynth.card import parse_json
+
+        files = parse_json(self.userModelsFile, "list of user models")
+        if not isinstance(files, list) or not all(isinstance(p, str) for p in files):
+            raise ModelError(f"{self.userModelsFile}: expected a JSON list of model file paths")
+        return [Path(p) for p in files]
 
     def models(self, mapping: str | None = None, architecture: str | None = None) -> list[ModelChoice]:
         """Bundled and user models for ``mapping`` (e.g. ``"T1->T2"``); defaults first, then by name."""

@@ -224,7 +224,11 @@ def output_set(paths, verify=None):
             folder = path.parent if str(path.parent) else Path(".")
             folders[path] = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.tmp-"))
         temporary = {path: folders[path] / _writable_name(path) for path in paths}
-        yield temporary
+        try:
+            yield temporary
+        except OSError as exc:  # a full disk (ENOSPC, EFBIG, EDQUOT), a vanished folder: one clear line
+            names = ", ".join(str(p) for p in paths)
+            raise OutputError(f"{names}: writing failed ({exc.strerror or exc}); nothing was written") from None
         for path in paths:
             if not temporary[path].exists():
                 raise OutputError(f"{path}: nothing was written")

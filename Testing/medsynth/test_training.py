@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -239,3 +240,86 @@ def test_unet_trains_through_the_same_engine_with_2p5d_context(dataset, tmp_path
     card = load_model(train(config_for(dataset, tmp_path / "unet", **unet))).card
     assert card.architecture == "unet" and card.hyperparameters["in_channels"] == 3
     assert card.inference["context"] == 1
+
+
+# --- careless settings and damaged runs: one line naming the setting, and a way out ----------------------
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("model.hyperparameters", [4, 2], "model.hyperparameters: expected a mapping of settings"),
+    ("optim.slices_per_epoch", 0, "optim.slices_per_epoch must be at least 1"),
+    ("optim.slices_per_epoch", -5, "optim.slices_per_epoch must be at least 1"),
+    ("data.split_seed", -1, "data.split_seed must be 0 or more"),
+    ("optim.lr", float("nan"), "optim.lr must be a finite number"),
+    ("validation.stride", 0, "validation.stride must be a positive number of voxels"),
+    ("augment.probability", 2.0, "augment.probability must be in"),
+    ("optim.epochs", 10**9, "optim.epochs must be between 1 and 100000"),
+])
+def test_careless_settings_are_named(dataset, tmp_path, setting, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_for(dataset, tmp_path / "run", **{setting: value})
+
+
+def test_an_output_folder_that_is_a_file_is_refused(dataset, tmp_path):
+    (tmp_path / "run").write_text("notes")
+    with pytest.raises(ConfigError, match="is a file; the run's output .* must be a folder"):
+        train(config_for(dataset, tmp_path / "run"))
+    assert (tmp_path / "run").read_text() == "notes"
+
+
+def test_resuming_with_another_network_or_dataset_is_one_line(dataset, tmp_path):
+    cfg = config_for(dataset, tmp_path / "run", **{"optim.epochs": 1})
+    train(cfg)
+    wider = config_for(dataset, tmp_path / "run", **{"optim.epochs": 2, "model.hyperparameters.ngf": 8})
+    with pytest.raises(ConfigError) as error:
+        train(wider, resume=True)
+    assert "\n" not in str(error.value) and "does not fit this configuration" in str(error.value)
+    assert "config.yaml" in str(error.value)
+    other = tmp_path / "other"
+    write_phantom_dataset(other, 4, shape=(40, 44, 24), seed=8, contrasts=("T1", "T2"))
+    for path in other.iterdir():
+        path.rename(other / path.name.replace("phantom", "subject"))
+    moved = config_for(other, tmp_path / "run", **{"optim.epochs": 2})
+    with pytest.raises(ConfigError, match="the run's subjects .* are not in .*: resume with the run's own dataset"):
+        train(moved, resume=True)
+
+
+def test_a_damaged_state_is_not_a_dead_end(dataset, tmp_path, capsys):
+    from medsynth.training.state import previous_state
+
+    run = tmp_path / "run"
+    train(config_for(dataset, run, **{"optim.epochs": 2}))
+    state = run / "state.safetensors"
+    assert previous_state(state).is_file()  # the epoch before is kept until the next save
+    state.write_bytes(state.read_bytes()[:1000])  # truncated, e.g. by a copy to a full disk
+    resumed = train(config_for(dataset, run, **{"optim.epochs": 3}), resume=True)  # from the state before
+    assert resumed.is_file() and len((run / "history.csv").read_text().splitlines()) == 4
+
+    for path in (state, previous_state(state)):
+        path.write_bytes(b"\0" * 100)
+    with pytest.raises(ConfigError, match=r"unreadable training state .* --resume .* --restart"):
+        train(config_for(dataset, run, **{"optim.epochs": 4}), resume=True)
+    with pytest.raises(ConfigError, match="already holds a training run; .* --restart"):
+        train(config_for(dataset, run, **{"optim.epochs": 4}))
+    assert main(["-q", "train", "--resume", str(run), "--restart", "--epochs", "1"]) == 0  # afresh, in place
+    assert len((run / "history.csv").read_text().splitlines()) == 2 and state.is_file()
+    capsys.readouterr()
+
+
+def test_a_state_without_optimizer_groups_is_reported(dataset, tmp_path):
+    import json as json_module
+
+    from safetensors.torch import save_file
+
+    run = tmp_path / "run"
+    train(config_for(dataset, run, **{"optim.epochs": 1}))
+    state = run / "state.safetensors"
+    tensors = state_tensors(state)
+    with safe_open(str(state), framework="pt") as f:
+        meta = json_module.loads(f.metadata()["medsynth.training_state"])
+    meta["param_groups"] = {}
+    save_file(tensors, str(state), metadata={"medsynth.training_state": json_module.dumps(meta)})
+    previous = run / "state.previous.safetensors"
+    previous.unlink(missing_ok=True)
+    with pytest.raises(ConfigError, match="unreadable training state .*optimizer groups"):
+        train(config_for(dataset, run, **{"optim.epochs": 2}), resume=True)

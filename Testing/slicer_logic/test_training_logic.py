@@ -107,7 +107,7 @@ def test_bad_settings_are_refused_before_anything_runs(dataset, tmp_path):
 @pytest.mark.torch
 def test_a_failing_run_reports_the_trainers_message(dataset, tmp_path):
     arguments = [*parameters(dataset, tmp_path / "bad", 2).trainArguments(), "--set", "optim.lr=-1"]
-    with pytest.raises(MedSynthError, match="optim.lr must be positive"):
+    with pytest.raises(MedSynthError, match=r"optim.lr must be in \(0, 1\], got -1"):
         BackgroundTraining(tmp_path / "bad", arguments).run()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import numpy as np
 
 from ..catalog import find_models, resolve_model, verify_entry
 from ..checkpoint import load_model
-from ..errors import ModelError
+from ..errors import ModelError, OutputError
 from ..inference import InferenceOptions, synthesize
-from ..io import check_writable_dir, write_volume
+from ..io import check_writable_dir, output_set, verify_volume_file, write_volume_to
 from ..phantom import make_subject, phantom_grid
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
 from .common import echo, format_table, progress_bar, write_csv
@@ -41,7 +42,20 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    grid = phantom_grid(args.shape)  # an absurd shape is refused before anything is created
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file; --out must be a folder")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(args, out, grid)
+    except BaseException:
+        if created:  # nothing of a failed demo is left behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run(args: argparse.Namespace, out: Path, grid) -> int:
     check_writable_dir(out)
     if args.model:
         path = resolve_model(args.model)
@@ -53,25 +67,27 @@ def run(args: argparse.Namespace) -> int:
         path = entries[0].path
     loaded = load_model(path)
     start = time.perf_counter()
-    subject = make_subject(phantom_grid(args.shape), args.seed, contrasts=("T1", "T2"), lesion_probability=1.0,
-                           name="demo")
+    subject = make_subject(grid, args.seed, contrasts=("T1", "T2"), lesion_probability=1.0, name="demo")
     t_phantom = time.perf_counter() - start
     t1, t2, mask = subject.images["T1"], subject.images["T2"], subject.masks["T1"]
     start = time.perf_counter()
     with progress_bar(args, "batch") as progress:
         synthetic = synthesize(t1, loaded, InferenceOptions(device=args.device), progress=progress)
     t_synth = time.perf_counter() - start
-    files = {
-        "input T1": write_volume(t1, out / "demo-T1.nii.gz", overwrite=True),
-        "real T2": write_volume(t2, out / "demo-T2.nii.gz", overwrite=True),
-        "synthetic T2": write_volume(synthetic, out / "demo-T2-synthetic.nii.gz", overwrite=True),
-        "head mask": write_volume(mask, out / "demo-mask.nii.gz", overwrite=True, dtype=np.uint8),
-    }
+    volumes = {"input T1": (t1, "demo-T1.nii.gz", None), "real T2": (t2, "demo-T2.nii.gz", None),
+               "synthetic T2": (synthetic, "demo-T2-synthetic.nii.gz", None),
+               "head mask": (mask, "demo-mask.nii.gz", np.uint8)}
+    files = {label: out / name for label, (_, name, _) in volumes.items()}
+    files["metrics"], files["mosaic"] = out / "metrics.csv", out / "difference.png"
     evaluation = evaluate_volumes(synthetic, t2, mask)
     header, rows = metric_rows(evaluation.metrics)
-    files["metrics"] = write_csv(out / "metrics.csv", header, rows)
-    files["mosaic"] = write_mosaic(out / "difference.png", synthetic, evaluation, t1,
-                                   title=f"{loaded.card.name}: {loaded.card.mapping}")
+    with output_set(files.values(), verify=lambda path, tmp: verify_volume_file(path, tmp)
+                    if path.suffix == ".gz" else None) as temporary:  # all of the demo's files, or none
+        for label, (volume, _, dtype) in volumes.items():
+            write_volume_to(volume, temporary[files[label]], dtype)
+        write_csv(temporary[files["metrics"]], header, rows)
+        write_mosaic(temporary[files["mosaic"]], synthetic, evaluation, t1,
+                     title=f"{loaded.card.name}: {loaded.card.mapping}")
     card = loaded.card
     echo(f"model: {card.name} ({card.architecture}, {card.mapping})")
     if card.spatial_dims == 0:

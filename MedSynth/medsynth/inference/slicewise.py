@@ -13,10 +13,13 @@ from ..device import autocast
 from ..mask import bounding_box
 from ..progress import Reporter
 
+MIN_SLICE = 32  # in-plane size the networks see at least: their padding and down-sampling need room
+
 
 def _fit_divisor(box: slice, size: int, divisor: int) -> tuple[slice, tuple[int, int]]:
-    """Grow ``box`` to a multiple of ``divisor`` using real neighbouring data; pad only past the image."""
-    want = math.ceil((box.stop - box.start) / divisor) * divisor
+    """Grow ``box`` to a multiple of ``divisor`` (and at least ``MIN_SLICE``) using real neighbouring data; pad
+    only past the image (a thin slab or a tiny volume is padded by repeating its edge, then cropped back)."""
+    want = math.ceil(max(box.stop - box.start, MIN_SLICE) / divisor) * divisor
     extra = want - (box.stop - box.start)
     start = max(box.start - extra // 2, 0)
     stop = min(start + want, size)
