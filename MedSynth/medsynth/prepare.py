@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from .dataset import MASK, find_subjects, require_contrasts
 from .errors import InputError
-from .io import atomic_output, read_volume, write_volume
+from .io import atomic_output, check_output_path, read_volume, write_volume
 from .mask import bounding_box, crop, foreground_mask
 from .progress import ProgressCallback
 from .registration import STAGES, register
@@ -57,6 +57,10 @@ def prepare_dataset(raw: str | Path, out: str | Path, options: PrepareOptions, p
                 if (p := out / f"{s}-{c}.nii.gz").exists()]
     if existing and not options.overwrite:
         raise InputError(f"{out}: already holds prepared files ({existing[0].name}, ...); pass --overwrite")
+    inputs = [path for files in subjects.values() for path in files.values()]
+    for subject in subjects:  # OUT may be RAW itself: no prepared file may replace a raw one, even with --overwrite
+        for contrast in [options.reference, *wanted, MASK]:
+            check_output_path(out / f"{subject}-{contrast}.nii.gz", overwrite=True, inputs=inputs)
     rows = []
     for index, (subject, files) in enumerate(subjects.items()):
         rows += prepare_subject(subject, files, wanted, out, options)

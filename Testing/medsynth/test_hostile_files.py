@@ -404,3 +404,16 @@ def test_nothing_printed_from_a_file_can_drive_the_terminal(tmp_path, capsys):
     assert main(["models", str(tmp_path / "evil.safetensors")]) == 0
     text = capsys.readouterr().out
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text and "cleared" in text
+
+
+def test_prepare_into_its_own_raw_folder_never_replaces_a_raw_file(subject, tmp_path, capsys):
+    import shutil
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for contrast in ("T1", "T2"):
+        shutil.copy(subject / f"sub-{contrast}.nii.gz", raw / f"sub-{contrast}.nii.gz")
+    before = (raw / "sub-T2.nii.gz").read_bytes()
+    assert "writing it would destroy the input" in fails(capsys, "prepare", raw, raw, "--reference", "T1",
+                                                         "--rigid-only", "--overwrite")
+    assert (raw / "sub-T2.nii.gz").read_bytes() == before
