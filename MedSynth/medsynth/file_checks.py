@@ -137,6 +137,9 @@ def check_declared_size(path: Path, size: tuple[int, ...], bytes_per_voxel: int)
                          f"over the limit of {limit:,}; set ${VOXEL_LIMIT_VARIABLE} to allow more")
     expected = voxels * bytes_per_voxel
     where, offset, kind, skip = _data_location(path)
+    stored = _nifti_stored_bytes(path)
+    if stored is not None:  # ITK reports the scaled type (float for scl_slope); the file holds the stored one
+        expected = stored
     if kind is None:
         return  # a text encoding, or a layout whose size cannot be told in advance: the voxel limit holds
     try:
@@ -196,6 +199,19 @@ def raw_nifti_header(path: Path):
             return kind.from_fileobj(f, check=False)
     except Exception:  # not a NIfTI header nibabel can parse: ITK's own reader reports it
         return None
+
+
+def _nifti_stored_bytes(path: Path) -> int | None:
+    """The bytes of voxel data a NIfTI header declares (shape x bitpix), or None for other formats."""
+    if not path.name.lower().endswith((".nii", ".nii.gz")):
+        return None
+    header = raw_nifti_header(path)
+    if header is None:
+        return None
+    count = 1
+    for extent in header.get_data_shape():
+        count *= max(int(extent), 1)
+    return count * max(int(header["bitpix"]), 8) // 8
 
 
 def _nifti_offset(nib, path: Path) -> int | None:

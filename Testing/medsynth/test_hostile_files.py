@@ -417,3 +417,15 @@ def test_prepare_into_its_own_raw_folder_never_replaces_a_raw_file(subject, tmp_
     assert "writing it would destroy the input" in fails(capsys, "prepare", raw, raw, "--reference", "T1",
                                                          "--rigid-only", "--overwrite")
     assert (raw / "sub-T2.nii.gz").read_bytes() == before
+
+
+def test_scaled_8_bit_nifti_is_sized_by_its_stored_type(tmp_path):
+    """ITK reports a scaled uint8 NIfTI (scl_slope) as float: its size is still checked in stored bytes."""
+    image = nib.Nifti1Image((np.arange(24 * 20 * 16) % 200).reshape(24, 20, 16).astype(np.uint8), np.eye(4))
+    image.header.set_slope_inter(2.0, 1.0)
+    nib.save(image, tmp_path / "scaled.nii.gz")
+    assert read_volume(tmp_path / "scaled.nii.gz").array.max() == pytest.approx(2 * 199 + 1)
+    data = image.to_bytes()
+    (tmp_path / "cut.nii").write_bytes(data[: len(data) - 100])
+    with pytest.raises(InputError, match="the file is truncated"):
+        read_volume(tmp_path / "cut.nii")
