@@ -55,7 +55,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
     parser.add_argument("--models", nargs="*", default=[], help="bundled model names or model files to evaluate")
     parser.add_argument("--exclude-trained", nargs="*", default=[], metavar="MODEL=SUBJECT[,SUBJECT]",
-                        help="subjects a model was trained on, left out of its rows (it has seen them)")
+                        help="subjects a model was trained on, left out of its rows (it has seen them); the ones "
+                             "its card's training split names are left out in any case")
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.csv and results.md")
     return parser.parse_args(argv)
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace) -> list[dict]:
     volumes = {name: (read_volume(files[source]), read_volume(files[target])) for name, files in subjects.items()}
     models = {name: load_model(resolve_model(name)) for name in args.models}
     seen = trained_on(args.exclude_trained)
+    for name, loaded in models.items():  # what the card says it was trained or validated on
+        split = loaded.card.training.get("split", {}) if isinstance(loaded.card.training, dict) else {}
+        seen.setdefault(name, set()).update(s for key in ("train", "validation") for s in split.get(key, []))
     options = InferenceOptions(device=args.device)
     rows = []
     for held in tqdm(sorted(volumes), unit="subject", desc=f"{source}->{target}"):
