@@ -129,15 +129,15 @@ def summary(rows: list[dict], source: str, target: str) -> list[str]:
                 f"{stats[k][1]:.{2 if k == 'psnr' else 3 if k == 'ssim_3d' else 4}f}" for k in METRICS) + " |")
         baselines = [m for m in methods if m.startswith("baseline ")]
         best = max(baselines, key=lambda m: np.mean(list(means[m].values())))
-        lines += ["", f"Best baseline: {best}."]
+        lines += ["", f"Best baseline over all subjects: {best}."]
         for method in methods:
-            if method in baselines:
+            if method in baselines or not means[method]:
                 continue
-            common = [s for s in means[method] if s in means[best]]
-            margins = [means[method][s] - means[best][s] for s in common]
-            if margins:
-                lines.append(f"Margin of {method} over {best}: {np.mean(margins):+.2f} dB mean "
-                             f"(per subject {', '.join(f'{m:+.2f}' for m in margins)}).")
+            common = sorted(means[method])  # the best baseline on the subjects this model has not seen
+            rival = max(baselines, key=lambda m: np.mean([means[m][s] for s in common]))
+            margins = [means[method][s] - means[rival][s] for s in common]
+            lines.append(f"Margin of {method} over {rival} (the best baseline on its {len(common)} unseen subjects): "
+                         f"{np.mean(margins):+.2f} dB mean (per subject {', '.join(f'{m:+.2f}' for m in margins)}).")
         lines.append("")
     return lines
 

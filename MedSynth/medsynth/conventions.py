@@ -8,7 +8,8 @@ difference maps are computed in one of these conventions, never with one side no
 - ``own-scale``: each image mapped by its own robust range inside the mask, the ``LOW``-th percentile to 0
   and the ``HIGH``-th to 1;
 - ``calibrated``: the synthetic image mapped onto the reference by the least-squares affine intensity fit
-  inside the mask (window/level invariant), the reference left in its units;
+  inside the mask, with a non-negative slope (a window/level change: it cannot turn a T1 contrast into a
+  T2 one by inverting it), the reference left in its units;
 - ``auto``: ``raw`` when the two robust ranges agree within a factor ``SCALE_TOLERANCE``, else ``own-scale``.
 """
 
@@ -36,10 +37,13 @@ def own_scale(array: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def calibrate(synthetic: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``a * synthetic + b`` with ``a, b`` the least-squares fit of the reference inside ``mask``."""
+    """``a * synthetic + b`` with ``a >= 0, b`` the least-squares fit of the reference inside ``mask`` (where
+    the unconstrained fit's slope is negative, the best non-negative one is 0: the reference's mean)."""
     s, r = synthetic[mask].astype(np.float64), reference[mask].astype(np.float64)
     design = np.stack([s, np.ones_like(s)], axis=1)
     (a, b), *_ = np.linalg.lstsq(design, r, rcond=None)
+    if a < 0:
+        a, b = 0.0, float(r.mean())
     return a * synthetic.astype(np.float64) + b
 
 

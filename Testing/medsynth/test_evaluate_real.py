@@ -39,6 +39,6 @@ def test_leave_one_subject_out_next_to_the_baselines_under_both_conventions(tmp_
     assert len(rows) == (3 * 3 + 2) * 2
     assert all(5 < float(r["psnr"]) < 80 for r in rows)
     report = (tmp_path / "out" / "results.md").read_text()
-    assert "Best baseline:" in report and "Margin of phantom-jointhist-T1-T2 over" in report
+    assert "Best baseline over all subjects:" in report and "Margin of phantom-jointhist-T1-T2 over" in report
     assert "| baseline jointhist |" in report and "(trained on)" in report
     assert "Margin of" in capsys.readouterr().out
