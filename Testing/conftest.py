@@ -25,6 +25,7 @@ def _load_helper(name: str):
 
 
 loaded_by = _load_helper("source_imports").loaded_by
+_load_helper("scripts_under_test")
 TORCH = importlib.util.find_spec("torch") is not None
 SMALL_SHAPE = (48, 56, 40)
 

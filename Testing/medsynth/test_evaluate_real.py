@@ -5,26 +5,19 @@ subjects."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
 from medsynth.phantom import write_phantom_dataset
+from scripts_under_test import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "evaluate_real.py"
-
-
-def load():
-    spec = importlib.util.spec_from_file_location("evaluate_real", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.torch
 def test_leave_one_subject_out_next_to_the_baselines_under_both_conventions(tmp_path, capsys):
     write_phantom_dataset(tmp_path / "data", 3, shape=(32, 36, 24), seed=5, contrasts=("T1", "T2"))
-    script = load()
+    script = load_script(SCRIPT)
     argv = ["--data", str(tmp_path / "data"), "--pattern", "{subject}-{contrast}.nii.gz", "--source", "T1",
             "--target", "T2", "--models", "phantom-jointhist-T1-T2", "--exclude-trained",
             "phantom-jointhist-T1-T2=phantom002", "--device", "cpu", "--out", str(tmp_path / "out")]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from medsynth.io import read_volume
 from medsynth.phantom import write_phantom_dataset
+from scripts_under_test import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "MedSynth" / "Resources" / "Scripts" / "SynthesizeBatch.py"
 
@@ -47,20 +48,11 @@ def test_batch_synthesizes_compares_and_reports_failures(tmp_path):
     assert empty.returncode == 1 and "nothing-here.txt" in empty.stderr
 
 
-def load_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("SynthesizeBatch", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 @pytest.mark.torch
 def test_any_error_of_one_volume_is_reported_and_the_rest_still_done(tmp_path, monkeypatch, caplog):
     data = tmp_path / "data"
     write_phantom_dataset(data, 3, shape=(32, 36, 24), seed=4, contrasts=("T1", "T2"))
-    script = load_script()
+    script = load_script(SCRIPT)
     real = script.process
 
     def flaky(path, args, scene):
