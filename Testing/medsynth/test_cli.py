@@ -44,14 +44,20 @@ def test_synthesize_then_evaluate(dataset, tmp_path, capsys):
     code = main(["-q", "evaluate", str(out), str(dataset / "phantom001-T2.nii.gz"),
                  "--mask", str(dataset / "phantom001-mask.nii.gz"), "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 0 and 10 < report["mask"]["psnr"] < 40 and report["mask_source"] == "given mask"
-    assert Path(report["csv"]).read_text().startswith("metric,mask,whole\npsnr,")
+    assert code == 0 and report["mask_source"] == "given mask"  # by default both conventions, side by side
+    assert all(5 < report[c]["mask"]["psnr"] < 40 for c in ("own-scale", "calibrated"))
+    assert Path(report["csv"]).read_text().startswith(
+        "metric,own-scale mask,calibrated mask,own-scale whole,calibrated whole\npsnr,")
     assert Path(report["mosaic"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second run refuses to overwrite the reports unless asked
     assert main(["-q", "evaluate", str(out), str(dataset / "phantom001-T2.nii.gz")]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["-q", "evaluate", str(out), str(dataset / "phantom001-T2.nii.gz"), "--overwrite"]) == 0
     assert "ssim_axial" in capsys.readouterr().out
+    assert main(["-q", "evaluate", str(out), str(dataset / "phantom001-T2.nii.gz"), "--overwrite", "--json",
+                 "--convention", "raw"]) == 0  # one convention: the mask and whole-image columns
+    single = json.loads(capsys.readouterr().out)
+    assert single["convention"] == "raw" and 10 < single["mask"]["psnr"] < 40
 
 
 def test_models_listing_and_card(capsys):
@@ -232,13 +238,17 @@ def test_evaluate_folders_gives_per_subject_rows_and_mean_sd(tmp_path, capsys):
         write_volume(subj.images["T2"], ref / f"s{i}.nii.gz")
         write_volume(subj.images["T2"].with_array(subj.images["T2"].array + 10.0 * (i + 1)), syn / f"s{i}.nii.gz")
         write_volume(subj.masks["T2"], masks / f"s{i}.nii.gz")
-    assert main(["-q", "evaluate", str(syn), str(ref), "--mask", str(masks), "--json"]) == 0
+    assert main(["-q", "evaluate", str(syn), str(ref), "--mask", str(masks), "--json", "--convention", "raw"]) == 0
     report = json.loads(capsys.readouterr().out)
-    mae = {(r[0], r[1]): r[report["header"].index("mae")] for r in report["rows"]}
+    mae = {(r[0], r[2]): r[report["header"].index("mae")] for r in report["rows"]}
     assert [mae[(f"s{i}", "mask")] for i in range(3)] == pytest.approx([10.0, 20.0, 30.0], rel=1e-4)
     assert mae[("mean", "mask")] == pytest.approx(20.0, rel=1e-4)
     assert mae[("sd", "mask")] == pytest.approx(10.0, rel=1e-4)
     assert (syn / "metrics.csv").exists()
+    assert main(["-q", "evaluate", str(syn), str(ref), "--mask", str(masks), "--json", "--overwrite"]) == 0
+    both = json.loads(capsys.readouterr().out)  # the default: every subject under both conventions
+    assert {(r[0], r[1]) for r in both["rows"] if r[2] == "mask"} >= {("s0", "own-scale"), ("s0", "calibrated"),
+                                                                       ("mean", "own-scale"), ("sd", "calibrated")}
     assert main(["-q", "evaluate", str(syn), str(tmp_path / "masks" / "s0.nii.gz")]) == 2
     assert "is not a folder" in capsys.readouterr().err
 

@@ -339,7 +339,7 @@ def test_evaluate_json_is_strict_json_with_notes(subject, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Infinity" not in text and "NaN" not in text
     report = json.loads(text)
-    assert report["mask"]["psnr"] is None and "identical" in report["notes"]["mask.psnr"]
+    assert report["own-scale"]["mask"]["psnr"] is None and "identical" in report["notes"]["own-scale.mask.psnr"]
 
 
 # --- wrong results accepted with exit 0: a full disk ---------------------------------------------------

@@ -35,11 +35,12 @@ def add_parser(sub) -> None:
     p.add_argument("--mask", default=None,
                    help="foreground mask volume (default: the reference's head, found automatically)")
     p.add_argument("--source", default=None, help="source volume to show in the mosaic too (optional)")
-    p.add_argument("--convention", default="auto", choices=CONVENTIONS,
-                   help="intensities compared: raw (as they are), own-scale (each image's 1st-99th percentile "
-                        "inside the mask mapped to 0-1), calibrated (the synthetic mapped onto the reference by the "
-                        "least-squares affine fit in the mask); auto (default): raw unless the two scales differ "
-                        "by more than 1.5x, then own-scale. Both sides always get the same convention")
+    p.add_argument("--convention", default="both", choices=(*CONVENTIONS, "both"),
+                   help="intensities compared, both sides alike: both (default: own-scale and calibrated side by "
+                        "side, the two conventions of every results table), own-scale (each image's 1st-99th "
+                        "percentile inside the mask mapped to 0-1), calibrated (the synthetic image fitted to the "
+                        "reference by a least-squares line with a non-negative slope: a window/level change), raw "
+                        "(as they are), auto (raw unless the two scales differ by more than 1.5x, then own-scale)")
     p.add_argument("--data-range", type=float, default=None,
                    help="data range for PSNR/SSIM (default: max - min of the reference)")
     p.add_argument("--csv", default=None, help="CSV file to write (default: SYNTHETIC's name + _metrics.csv)")
@@ -95,23 +96,47 @@ def run(args: argparse.Namespace) -> int:
     reference = read_volume(args.reference)
     mask = read_volume(args.mask, dtype=None) if args.mask else None
     source = read_volume(args.source) if args.source else None
-    evaluation = evaluate_volumes(synthetic, reference, mask, args.data_range, args.convention)
-    header, rows = metric_rows(evaluation.metrics)
+    evaluations = {c: evaluate_volumes(synthetic, reference, mask, args.data_range, c) for c in conventions(args)}
+    evaluation = next(iter(evaluations.values()))  # own-scale with "both": what the mosaic shows
+    header, rows = convention_rows(evaluations)
     with output_set(outputs) as temporary:  # both files, or neither
         write_csv(temporary[csv_path], header, rows)
         if png_path is not None:
             write_mosaic(temporary[png_path], synthetic, evaluation, source, title=Path(args.synthetic).name)
     if args.json:
-        metrics, notes = json_safe(evaluation.metrics)
-        echo(json.dumps({**metrics, "mask_source": evaluation.mask_source, "convention": evaluation.convention,
-                         "csv": str(csv_path), "mosaic": str(png_path) if png_path else None,
-                         **({"notes": notes} if notes else {})}, indent=2, allow_nan=False))
+        if len(evaluations) == 1:
+            report = {**evaluation.metrics, "convention": evaluation.convention}
+        else:
+            report = {e.convention: e.metrics for e in evaluations.values()}
+        report, notes = json_safe(report)
+        echo(json.dumps({**report, "mask_source": evaluation.mask_source, "csv": str(csv_path),
+                         "mosaic": str(png_path) if png_path else None, **({"notes": notes} if notes else {})},
+                        indent=2, allow_nan=False))
     else:
         echo(format_table(header, rows))
-        echo(f"mask: {evaluation.mask_source}; intensities: {evaluation.convention}; "
-             f"data range {evaluation.metrics['info']['data_range']:.4g}")
+        ranges = ", ".join(f"{e.convention} {e.metrics['info']['data_range']:.4g}" for e in evaluations.values())
+        echo(f"mask: {evaluation.mask_source}; intensities: {', '.join(evaluations)}; data range {ranges}")
         echo(f"metrics: {csv_path}" + (f"\nmosaic:  {png_path}" if png_path else ""))
     return 0
+
+
+def conventions(args: argparse.Namespace) -> list[str]:
+    return list(REPORTED) if args.convention == "both" else [args.convention]
+
+
+REPORTED = ("own-scale", "calibrated")
+
+
+def convention_rows(evaluations: dict) -> tuple[list[str], list[list]]:
+    """One row per metric; a mask and a whole-image column per convention (the convention's name first
+    when there are several)."""
+    if len(evaluations) == 1:
+        return metric_rows(next(iter(evaluations.values())).metrics)
+    header = ["metric", *(f"{c} {region}" for region in ("mask", "whole") for c in evaluations)]
+    keys = list(next(iter(evaluations.values())).metrics["mask"])
+    rows = [[key, *(evaluations[c].metrics[region][key] for region in ("mask", "whole") for c in evaluations)]
+            for key in keys]
+    return header, rows
 
 
 def run_folders(args: argparse.Namespace) -> int:
@@ -132,17 +157,20 @@ def run_folders(args: argparse.Namespace) -> int:
     per_subject = []
     for name in tqdm(names, unit="subject", disable=args.quiet, leave=False):
         mask = read_volume(mask_dir / name, dtype=None) if mask_dir else None
-        evaluation = evaluate_volumes(read_volume(syn_dir / name), read_volume(ref_dir / name), mask,
-                                      args.data_range, args.convention)
-        per_subject.append((volume_stem(name), evaluation.metrics["mask"], evaluation.metrics["whole"]))
-    keys = list(per_subject[0][1])
-    header = ["subject", "region", *keys]
-    rows = [[name, region, *(values[k] for k in keys)]
-            for name, m, w in per_subject for region, values in (("mask", m), ("whole", w))]
-    for region, index in (("mask", 1), ("whole", 2)):
-        stats = summarize([entry[index] for entry in per_subject])
-        rows.append(["mean", region, *(stats[k][0] for k in keys)])
-        rows.append(["sd", region, *(stats[k][1] for k in keys)])
+        synthetic, reference = read_volume(syn_dir / name), read_volume(ref_dir / name)
+        for convention in conventions(args):
+            evaluation = evaluate_volumes(synthetic, reference, mask, args.data_range, convention)
+            per_subject.append((volume_stem(name), evaluation.convention, evaluation.metrics["mask"],
+                                evaluation.metrics["whole"]))
+    keys = list(per_subject[0][2])
+    header = ["subject", "convention", "region", *keys]
+    rows = [[name, convention, region, *(values[k] for k in keys)]
+            for name, convention, m, w in per_subject for region, values in (("mask", m), ("whole", w))]
+    for convention in dict.fromkeys(entry[1] for entry in per_subject):
+        for region, index in (("mask", 2), ("whole", 3)):
+            stats = summarize([entry[index] for entry in per_subject if entry[1] == convention])
+            rows.append(["mean", convention, region, *(stats[k][0] for k in keys)])
+            rows.append(["sd", convention, region, *(stats[k][1] for k in keys)])
     write_csv(csv_path, header, rows)
     if args.json:
         safe_rows, notes = json_safe(rows)
@@ -150,7 +178,7 @@ def run_folders(args: argparse.Namespace) -> int:
         echo(json.dumps(report, indent=2, allow_nan=False))
     else:
         shown = ["psnr", "ssim_3d", "mae", "nmse"]
-        echo(format_table(["subject", *shown], [[r[0], *(r[2 + keys.index(k)] for k in shown)]
-                                               for r in rows if r[1] == "mask"]))
+        echo(format_table(["subject", "convention", *shown], [[r[0], r[1], *(r[3 + keys.index(k)] for k in shown)]
+                                                             for r in rows if r[2] == "mask"]))
         echo(f"{len(names)} subjects; inside the mask (sd: sample standard deviation). All values: {csv_path}")
     return 0
