@@ -35,7 +35,7 @@ from medsynth.contrasts import canonical_contrast
 from medsynth.dataset import find_subjects, require_contrasts
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.io import atomic_output, read_volume
-from medsynth.pipeline import evaluate_volumes
+from medsynth.pipeline import evaluate_conventions
 from tqdm import tqdm
 
 CONVENTIONS = ("own-scale", "calibrated")
@@ -71,7 +71,8 @@ def trained_on(entries: list[str]) -> dict[str, set[str]]:
 
 
 def evaluate(synthetic, reference) -> dict[str, dict[str, float]]:
-    return {c: evaluate_volumes(synthetic, reference, convention=c).metrics["mask"] for c in CONVENTIONS}
+    evaluations = evaluate_conventions(synthetic, reference, conventions=CONVENTIONS)
+    return {convention: evaluation.metrics["mask"] for convention, evaluation in evaluations.items()}
 
 
 def run(args: argparse.Namespace) -> list[dict]:

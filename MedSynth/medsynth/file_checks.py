@@ -135,11 +135,9 @@ def check_declared_size(path: Path, size: tuple[int, ...], bytes_per_voxel: int)
         shape = "x".join(map(str, size))
         raise InputError(f"{path}: declares {shape} = {voxels:,} voxels ({voxels * 4 / 2**30:.1f} GiB as float32), "
                          f"over the limit of {limit:,}; set ${VOXEL_LIMIT_VARIABLE} to allow more")
-    expected = voxels * bytes_per_voxel
-    where, offset, kind, skip = _data_location(path)
-    stored = _nifti_stored_bytes(path)
-    if stored is not None:  # ITK reports the scaled type (float for scl_slope); the file holds the stored one
-        expected = stored
+    where, offset, kind, skip, stored = _data_location(path)
+    # ITK reports a NIfTI's scaled type (float for scl_slope); the file holds its stored type
+    expected = voxels * bytes_per_voxel if stored is None else stored
     if kind is None:
         return  # a text encoding, or a layout whose size cannot be told in advance: the voxel limit holds
     try:
@@ -155,17 +153,16 @@ def check_declared_size(path: Path, size: tuple[int, ...], bytes_per_voxel: int)
                          f"{expected:,} ({'x'.join(map(str, size))} voxels): the file is truncated")
 
 
-def _data_location(path: Path) -> tuple[Path, int, str | None, int]:
+def _data_location(path: Path) -> tuple[Path, int, str | None, int, int | None]:
     """Where a volume's voxels are: (file, offset in it, "raw" | "gzip" | "zlib" | None when it cannot be
-    told, bytes of the decompressed stream before the voxels)."""
+    told, bytes of the decompressed stream before the voxels, the bytes a NIfTI header declares or None)."""
     name = path.name.lower()
     if name.endswith((".nii.gz", ".nii")):
-        import nibabel as nib
-
-        offset = _nifti_offset(nib, path)
-        if offset is None:
-            return path, 0, None, 0
-        return (path, 0, "gzip", offset) if name.endswith(".gz") else (path, offset, "raw", 0)
+        header = raw_nifti_header(path)
+        if header is None:
+            return path, 0, None, 0, None
+        offset, stored = int(header["vox_offset"]), _nifti_stored_bytes(header)
+        return (path, 0, "gzip", offset, stored) if name.endswith(".gz") else (path, offset, "raw", 0, stored)
     if name.endswith((".mhd", ".mha")):
         fields = _header_fields(path, "=")
         compressed = fields.get("compresseddata", "false").lower() == "true"
@@ -173,16 +170,16 @@ def _data_location(path: Path) -> tuple[Path, int, str | None, int]:
         offset = 0 if target != path else _end_of_text_header(path, "elementdatafile")
         if int(fields.get("headersize", "0") or 0) > 0:
             offset += int(fields["headersize"])
-        return target, offset, "zlib" if compressed else "raw", 0
+        return target, offset, "zlib" if compressed else "raw", 0, None
     if name.endswith((".nrrd", ".nhdr")):
         fields = _header_fields(path, ":")
         encoding = fields.get("encoding", "raw").lower()
         target = data_file(path) or path
         offset = 0 if target != path else _end_of_nrrd_header(path)
         if fields.get("byte skip", fields.get("byteskip", "0")) not in ("0", ""):
-            return target, offset, None, 0
-        return target, offset, {"raw": "raw", "gzip": "gzip", "gz": "gzip"}.get(encoding), 0
-    return path, 0, None, 0
+            return target, offset, None, 0, None
+        return target, offset, {"raw": "raw", "gzip": "gzip", "gz": "gzip"}.get(encoding), 0, None
+    return path, 0, None, 0, None
 
 
 def raw_nifti_header(path: Path):
@@ -201,22 +198,12 @@ def raw_nifti_header(path: Path):
         return None
 
 
-def _nifti_stored_bytes(path: Path) -> int | None:
-    """The bytes of voxel data a NIfTI header declares (shape x bitpix), or None for other formats."""
-    if not path.name.lower().endswith((".nii", ".nii.gz")):
-        return None
-    header = raw_nifti_header(path)
-    if header is None:
-        return None
+def _nifti_stored_bytes(header) -> int:
+    """The bytes of voxel data a NIfTI header declares (shape x bitpix)."""
     count = 1
     for extent in header.get_data_shape():
         count *= max(int(extent), 1)
     return count * max(int(header["bitpix"]), 8) // 8
-
-
-def _nifti_offset(nib, path: Path) -> int | None:
-    header = raw_nifti_header(path)
-    return int(header["vox_offset"]) if header is not None else None
 
 
 def _end_of_text_header(path: Path, last_key: str) -> int:

@@ -307,7 +307,10 @@ def write_volume_to(volume: Volume, temporary: Path, dtype: np.dtype | type | No
 
 def verify_volume_file(path: Path, temporary: Path) -> None:
     """A written volume holds all its data: ITK's NIfTI writer reports a full disk only on the console and
-    leaves a short file, so the result is read back (its header, and the size of its data) before it is kept."""
+    leaves a short file, so the result is read back (its header, and the size of its data) before it is kept.
+    Outputs that are not volumes (a CSV, a PNG) pass as they are."""
+    if volume_extension(path) is None:
+        return
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(temporary))
     try:

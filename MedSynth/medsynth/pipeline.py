@@ -71,6 +71,17 @@ def evaluate_volumes(
 ) -> Evaluation:
     """Metrics of ``synthetic`` against ``reference`` (resampled onto the synthetic grid if needed), both in
     the intensity ``convention`` (see ``medsynth.conventions``; ``auto``: raw unless the scales differ)."""
+    return evaluate_conventions(synthetic, reference, mask, data_range, [convention])[convention]
+
+
+def evaluate_conventions(
+    synthetic: Volume,
+    reference: Volume,
+    mask: Volume | None = None,
+    data_range: float | None = None,
+    conventions=("own-scale", "calibrated"),
+) -> dict[str, Evaluation]:
+    """``evaluate_volumes`` under each of ``conventions``; the reference is resampled and the mask found once."""
     if not reference.same_grid(synthetic):
         covered = field_of_view_overlap(synthetic, reference)
         if covered < MIN_OVERLAP:
@@ -90,9 +101,13 @@ def evaluate_volumes(
     else:
         m = foreground_mask(reference.array)
         mask_source = "foreground of the reference (automatic)"
-    s, r, chosen = common_space(synthetic.array, reference.array, m, convention)
-    synthetic, reference = synthetic.with_array(s), reference.with_array(r)
-    return Evaluation(compare(synthetic, reference, m, data_range), reference, m, mask_source, chosen, synthetic)
+    evaluations = {}
+    for convention in conventions:
+        s, r, chosen = common_space(synthetic.array, reference.array, m, convention)
+        shown_synthetic, shown_reference = synthetic.with_array(s), reference.with_array(r)
+        evaluations[convention] = Evaluation(compare(shown_synthetic, shown_reference, m, data_range),
+                                             shown_reference, m, mask_source, chosen, shown_synthetic)
+    return evaluations
 
 
 MIN_OVERLAP = 0.5

@@ -1,5 +1,5 @@
-"""A training run's folder, read without the ``medsynth`` package (the widget asks these at every refresh,
-also before MedSynth's Python packages are installed).
+"""A training run's folder, read without torch or any other pip package (the widget asks these at every
+refresh, also before MedSynth's Python packages are installed); the file names are ``medsynth.run_folder``'s.
 
 The run folder is the whole truth: ``history.csv`` gives the curves, ``state.safetensors`` (written
 atomically after each epoch) lets a stopped run resume exactly, and ``model.safetensors`` (at the end) or
@@ -12,8 +12,10 @@ import csv
 from pathlib import Path
 from typing import Any
 
-STATE_FILE, BEST_FILE, MODEL_FILE, HISTORY_FILE = "state.safetensors", "best.safetensors", "model.safetensors", \
-    "history.csv"
+from medsynth.run_folder import BEST_FILE, HISTORY_FILE, MODEL_FILE, STATE_FILE, holds_state
+
+__all__ = ["BEST_FILE", "HISTORY_FILE", "MODEL_FILE", "STATE_FILE", "canResume", "hasTrainedModel", "readHistory",
+           "trainedModel"]
 
 
 def readHistory(runFolder: str | Path) -> list[dict[str, Any]]:
@@ -26,7 +28,7 @@ def readHistory(runFolder: str | Path) -> list[dict[str, Any]]:
 
 
 def canResume(runFolder: str | Path) -> bool:
-    return bool(str(runFolder)) and (Path(runFolder) / STATE_FILE).is_file()
+    return bool(str(runFolder)) and holds_state(runFolder)
 
 
 def hasTrainedModel(runFolder: str | Path) -> bool:

@@ -81,8 +81,7 @@ def _run(args: argparse.Namespace, out: Path, grid) -> int:
     files["metrics"], files["mosaic"] = out / "metrics.csv", out / "difference.png"
     evaluation = evaluate_volumes(synthetic, t2, mask)
     header, rows = metric_rows(evaluation.metrics)
-    with output_set(files.values(), verify=lambda path, tmp: verify_volume_file(path, tmp)
-                    if path.suffix == ".gz" else None) as temporary:  # all of the demo's files, or none
+    with output_set(files.values(), verify=verify_volume_file) as temporary:  # all of the demo's files, or none
         for label, (volume, _, dtype) in volumes.items():
             write_volume_to(volume, temporary[files[label]], dtype)
         write_csv(temporary[files["metrics"]], header, rows)

@@ -14,7 +14,7 @@ from ..errors import InputError, OutputError
 from ..io import check_output_path, output_set, read_volume, volume_extension, volume_stem
 from ..metrics import __doc__ as metrics_doc
 from ..metrics import summarize
-from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
+from ..pipeline import evaluate_conventions, metric_rows, write_mosaic
 from .common import echo, format_table, write_csv
 
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     reference = read_volume(args.reference)
     mask = read_volume(args.mask, dtype=None) if args.mask else None
     source = read_volume(args.source) if args.source else None
-    evaluations = {c: evaluate_volumes(synthetic, reference, mask, args.data_range, c) for c in conventions(args)}
+    evaluations = evaluate_conventions(synthetic, reference, mask, args.data_range, conventions(args))
     evaluation = next(iter(evaluations.values()))  # own-scale with "both": what the mosaic shows
     header, rows = convention_rows(evaluations)
     with output_set(outputs) as temporary:  # both files, or neither
@@ -157,9 +157,9 @@ def run_folders(args: argparse.Namespace) -> int:
     per_subject = []
     for name in tqdm(names, unit="subject", disable=args.quiet, leave=False):
         mask = read_volume(mask_dir / name, dtype=None) if mask_dir else None
-        synthetic, reference = read_volume(syn_dir / name), read_volume(ref_dir / name)
-        for convention in conventions(args):
-            evaluation = evaluate_volumes(synthetic, reference, mask, args.data_range, convention)
+        evaluations = evaluate_conventions(read_volume(syn_dir / name), read_volume(ref_dir / name), mask,
+                                           args.data_range, conventions(args))
+        for evaluation in evaluations.values():
             per_subject.append((volume_stem(name), evaluation.convention, evaluation.metrics["mask"],
                                 evaluation.metrics["whole"]))
     keys = list(per_subject[0][2])

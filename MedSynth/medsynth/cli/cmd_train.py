@@ -8,9 +8,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..models import architecture_names
+from ..run_folder import clear_run
 from ..training import load_config, train
 from ..training.config import parse_override
-from ..training.trainer import clear_run
 from .common import echo, progress_bar
 
 TRAINABLE = ("pgan", "unet", "convnet", "nie", "nie_cascade")

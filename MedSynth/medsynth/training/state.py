@@ -21,15 +21,10 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..io import atomic_output
+from ..run_folder import previous_state
 
 log = logging.getLogger(__name__)
 META_KEY = "medsynth.training_state"
-PREVIOUS_SUFFIX = ".previous"
-
-
-def previous_state(path: Path) -> Path:
-    """Where the state before ``path`` is kept (``state.safetensors`` -> ``state.previous.safetensors``)."""
-    return path.with_name(path.stem + PREVIOUS_SUFFIX + path.suffix)
 
 
 def save_state(

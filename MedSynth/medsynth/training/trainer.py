@@ -36,17 +36,17 @@ from ..losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
 from ..models import build_model, get_architecture
 from ..models.nie import AutoContextCascade
 from ..progress import CancelToken, ProgressCallback
+from ..run_folder import BEST_FILE, MODEL_FILE, SPLIT_FILE, STATE_FILE, holds_state
 from . import distributed
 from .augment import augment, epoch_seed
 from .config import TrainConfig
 from .data import SliceDataset, discover, load_subject, normalization_for, read_split, split_subjects, write_split
 from .logs import RunLog, sample_mosaic
 from .patches import PatchDataset
-from .state import load_state, previous_state, save_state
+from .state import load_state, save_state
 from .validate import evaluate
 
 log = logging.getLogger(__name__)
-STATE_FILE, BEST_FILE, MODEL_FILE = "state.safetensors", "best.safetensors", "model.safetensors"
 
 
 def lr_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
@@ -70,14 +70,14 @@ class Trainer:
         state = self.folder / STATE_FILE
         if self.folder.exists() and not self.folder.is_dir():
             raise ConfigError(f"{self.folder}: is a file; the run's output (output, --out) must be a folder")
-        held = state.is_file() or previous_state(state).is_file()
+        held = holds_state(self.folder)
         if resume and not held:
             raise ConfigError(f"{self.folder}: no training state ({STATE_FILE}) to resume from")
         if not resume and held:
             raise ConfigError(f"{self.folder}: already holds a training run; resume it with --resume {self.folder}, "
                               f"start it afresh with --resume {self.folder} --restart, or choose another output folder")
         self.subjects = discover(cfg.data)
-        split_file = self.folder / "split.json"
+        split_file = self.folder / SPLIT_FILE
         self.split = read_split(split_file) if resume else split_subjects(sorted(self.subjects), cfg.data)
         absent = sorted(s for names in self.split.values() for s in names if s not in self.subjects)
         if absent:
@@ -441,13 +441,3 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressCallback 
     finally:
         distributed.teardown(context)
 
-
-RUN_FILES = (STATE_FILE, "state.previous.safetensors", BEST_FILE, MODEL_FILE, "history.csv", "split.json")
-
-
-def clear_run(folder: Path) -> None:
-    """Remove a run's state, models, history and split (``--restart``); its config.yaml and data are kept."""
-    if not folder.is_dir():
-        raise ConfigError(f"{folder}: no run folder to restart")
-    for name in RUN_FILES:
-        (folder / name).unlink(missing_ok=True)
