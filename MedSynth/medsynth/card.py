@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ ARCHITECTURE_DIMS = {"pgan": 2, "unet": 2, "nie": 3, "nie_cascade": 3, "convnet"
                      "histogram_matching": 0, "joint_histogram": 0}
 MAX_HYPERPARAMETER = 4096  # channels, blocks, levels, bins: anything larger is a hostile or broken card
 MAX_LIST = 64
-INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend"}
+INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles"}
+MAX_QUANTILES = 1025
 MAX_PATCH = 512
 STRING_FIELDS = ("name", "architecture", "source_contrast", "target_contrast", "description", "medsynth_version")
 MAPPING_FIELDS = ("hyperparameters", "source_normalization", "target_intensity", "inference", "training", "metrics")
@@ -170,7 +172,7 @@ class ModelCard:
             raise ConfigError(f"unknown inference setting(s) {', '.join(unknown)}; expected {sorted(INFERENCE_KEYS)}")
         settings = self.inference
         checks = [
-            ("plane", lambda v: v in PLANES, f"one of {', '.join(PLANES)}"),
+            ("plane", lambda v: v in (*PLANES, "all"), f"one of {', '.join(PLANES)} or all"),
             ("context", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 16,
              "0 to 16 slices"),
             ("patch_size", lambda v: v == "full" or (isinstance(v, int) and 8 <= v <= MAX_PATCH),
@@ -178,6 +180,8 @@ class ModelCard:
             ("stride", lambda v: v == "full" or (isinstance(v, int) and 1 <= v <= MAX_PATCH),
              f"1 to {MAX_PATCH} voxels or 'full'"),
             ("blend", lambda v: v in BLEND_MODES, f"one of {', '.join(BLEND_MODES)}"),
+            ("outside", lambda v: v == "background", "'background'"),
+            ("output_quantiles", _quantiles, f"a non-decreasing list of 2 to {MAX_QUANTILES} finite numbers"),
         ]
         for key, ok, wanted in checks:
             if key in settings and (isinstance(settings[key], bool) or not ok(settings[key])):
@@ -242,3 +246,9 @@ class ModelCard:
                     lines.append(f"  {split}: {shown}")
         lines += [f"  cite: {reference}" for reference in citations_for(self.architecture, self.references)]
         return "\n".join(line for line in lines if line)
+
+
+def _quantiles(value: Any) -> bool:
+    return (isinstance(value, list) and 2 <= len(value) <= MAX_QUANTILES
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+            and all(a <= b for a, b in itertools.pairwise(value)))

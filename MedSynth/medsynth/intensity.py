@@ -12,6 +12,9 @@ Kinds:
   foreground (so it does not depend on how much air the field of view holds).
 - ``zscore``: ``(x - mean) / std`` over the foreground (seeds 001/002). No clipping.
 - ``window``: like ``minmax`` with fixed ``lo``/``hi`` (CT in HU, default -1024..3071).
+- ``percentile``: the ``percentiles`` (default 1st and 99th) of the *foreground* map linearly to -1 and 1, so
+  neither the amount of air nor the background level of another scanner moves the scale; values are kept up
+  to half a range beyond (clipped to [-2, 2]), so the background stays below the darkest tissue.
 
 ``invert(apply(x))`` returns ``x`` exactly for every kind, except where ``minmax``/``window`` clipped it.
 """
@@ -24,8 +27,10 @@ import numpy as np
 
 from .errors import ConfigError
 
-KINDS = ("minmax", "zscore", "window")
+KINDS = ("minmax", "zscore", "window", "percentile")
 DEFAULT_PERCENTILES = (0.0, 99.5)
+FOREGROUND_PERCENTILES = (1.0, 99.0)
+PERCENTILE_CLIP = 2.0  # |normalized value| kept for the percentile kind
 CT_WINDOW = (-1024.0, 3071.0)
 
 
@@ -40,6 +45,14 @@ def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None)
         hi = float(np.percentile(fg, p_hi))
         if hi <= lo:
             hi = float(data.max())
+        params = {"lo": lo, "hi": hi}
+    elif kind == "percentile":
+        p_lo, p_hi = spec.get("percentiles", FOREGROUND_PERCENTILES)
+        lo, hi = (float(v) for v in np.percentile(fg, [p_lo, p_hi]))
+        if hi <= lo:
+            lo, hi = float(fg.min()), float(fg.max())
+        if hi <= lo:
+            hi = lo + 1.0
         params = {"lo": lo, "hi": hi}
     elif kind == "zscore":
         std = float(fg.std())
@@ -57,6 +70,8 @@ def apply(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     if kind == "zscore":
         return ((x - p["mean"]) / p["std"]).astype(np.float32)
     lo, hi = p["lo"], p["hi"]
+    if kind == "percentile":
+        return np.clip(2.0 * (x - lo) / (hi - lo) - 1.0, -PERCENTILE_CLIP, PERCENTILE_CLIP).astype(np.float32)
     return (2.0 * (np.clip(x, lo, hi) - lo) / (hi - lo) - 1.0).astype(np.float32)
 
 

@@ -47,5 +47,8 @@ class Reporter:
     def step(self, n: int = 1) -> None:
         self.done = min(self.done + n, self.total)
         if self.progress is not None:
-            self.progress(self.done, self.total, self.what)
+            self.report()
         self.check()
+
+    def report(self) -> None:
+        self.progress(self.done, self.total, self.what)

@@ -7,12 +7,12 @@ import pytest
 import torch
 from medsynth.device import resolve_device, resolve_precision
 from medsynth.errors import Cancelled, ConfigError, InputError
-from medsynth.inference import InferenceOptions, check_contrast, synthesize
+from medsynth.inference import InferenceOptions, check_contrast, synthesize, synthesize_with_uncertainty
 from medsynth.inference.engine import patch_settings
 from medsynth.inference.patchwise import count_windows
 from medsynth.mask import bounding_box, foreground_mask
 from medsynth.progress import CancelToken
-from medsynth.volume import Volume
+from medsynth.volume import PLANES, Volume
 
 CPU = {"device": "cpu"}
 
@@ -188,3 +188,66 @@ def test_device_fallback_and_validation(caplog):
         resolve_precision("int8", torch.device("cpu"))
     with pytest.raises(ConfigError, match="axis must be"):
         InferenceOptions(axis="oblique")
+
+
+def test_all_planes_fuse_three_slice_directions(subject, tiny):
+    t1 = subject.images["T1"]
+    loaded = tiny()
+    per_plane = [synthesize(t1, loaded, InferenceOptions(axis=plane, **CPU)).array for plane in PLANES]
+    fused = synthesize(t1, loaded, InferenceOptions(axis="all", **CPU))
+    np.testing.assert_allclose(fused.array, np.mean(per_plane, axis=0), rtol=1e-5, atol=1e-3)
+    trained_on_all = tiny(plane="all")  # a multi-planar model fuses by default
+    np.testing.assert_allclose(synthesize(t1, trained_on_all, InferenceOptions(**CPU)).array, fused.array, atol=1e-3)
+    with pytest.raises(ConfigError, match="axis must be auto, all or one of"):
+        InferenceOptions(axis="oblique")
+
+
+def test_uncertainty_is_the_spread_of_the_test_time_ensemble(subject, tiny):
+    t1 = subject.images["T1"]
+    loaded = tiny()
+    done = []
+    result = synthesize_with_uncertainty(t1, loaded, InferenceOptions(**CPU),
+                                         progress=lambda d, t, w: done.append((d, t)))
+    assert result.uncertainty.same_grid(t1)
+    assert done[-1][0] == done[-1][1]  # one progress bar over both members
+    assert {t for _, t in done} == {done[-1][1]}
+    fg = foreground_mask(t1.array)
+    plain = synthesize(t1, loaded, InferenceOptions(**CPU)).array
+    assert (result.uncertainty.array[~fg] == 0).all() and result.uncertainty.array[fg].max() > 0
+    # two members (with and without a left-right flip): the SD is half their difference, in T2 units
+    mirrored = 2 * result.image.array - plain
+    np.testing.assert_allclose(result.uncertainty.array[fg], np.abs(plain - mirrored)[fg] / 2, rtol=1e-3, atol=0.05)
+    multi = synthesize_with_uncertainty(t1, tiny(plane="all"), InferenceOptions(**CPU))
+    assert multi.uncertainty.array[fg].mean() > 0  # six members
+    baseline = tiny_baseline()
+    with pytest.raises(InputError, match="test-time ensemble cannot disagree"):
+        synthesize_with_uncertainty(t1, baseline, InferenceOptions(**CPU))
+
+
+def test_outside_background_and_output_calibration_from_the_card(subject, tiny):
+    t1 = subject.images["T1"]
+    fg = foreground_mask(t1.array)
+    free = synthesize(t1, tiny(), InferenceOptions(skip_background=False, **CPU)).array
+    assert np.abs(free[~fg]).max() > 0
+    masked = synthesize(t1, tiny(outside="background"), InferenceOptions(skip_background=False, **CPU)).array
+    assert (masked[~fg] == 0).all()  # the card's background (0 in T2 units)
+    np.testing.assert_allclose(masked[fg], free[fg], rtol=1e-5)
+    quantiles = np.linspace(-0.5, 0.9, 101).tolist()  # a uniform target distribution in normalized units
+    calibrated = synthesize(t1, tiny(output_quantiles=quantiles), InferenceOptions(**CPU)).array
+    values = (calibrated[fg] / 800.0) * 2 - 1  # back to normalized units (the card's minmax 0..800)
+    np.testing.assert_allclose(np.quantile(values, [0.1, 0.5, 0.9]), [-0.36, 0.2, 0.76], atol=0.03)
+    plain = synthesize(t1, tiny(), InferenceOptions(**CPU)).array
+    order = np.argsort(plain[fg])
+    assert (np.diff(calibrated[fg][order]) >= -1e-3).all()  # monotone: the network's ranking is kept
+    off = synthesize(t1, tiny(output_quantiles=quantiles), InferenceOptions(calibrate=False, **CPU)).array
+    np.testing.assert_array_equal(off, plain)
+
+
+def tiny_baseline():
+    from medsynth.baselines import fit_baseline
+    from medsynth.checkpoint import LoadedModel
+    from medsynth.phantom import make_subject, phantom_grid
+
+    pair = make_subject(phantom_grid((24, 24, 16)), seed=1, index=0, contrasts=("T1", "T2"))
+    model, card = fit_baseline("joint_histogram", [(pair.images["T1"], pair.images["T2"], None)], "T1", "T2")
+    return LoadedModel(model.eval(), card)

@@ -36,6 +36,23 @@ def test_minmax_maps_fitted_range_to_minus_one_one():
     assert intensity.apply_value(fitted, 50.0) == pytest.approx(0.0)
 
 
+def test_percentile_uses_the_foreground_only_and_keeps_the_background_below_tissue(subject):
+    raw = subject.images["T1"].array
+    mask = subject.masks["T1"].array > 0
+    fitted = intensity.fit({"kind": "percentile"}, raw, mask)
+    lo, hi = np.percentile(raw[mask], [1, 99])
+    assert fitted["params"] == pytest.approx({"lo": lo, "hi": hi})
+    padded = np.pad(raw, 20)  # more air around the head does not move the scale
+    assert intensity.fit({"kind": "percentile"}, padded, np.pad(mask, 20))["params"] == fitted["params"]
+    scaled = intensity.fit({"kind": "percentile"}, raw * 3 + 50, mask)  # another site's scale: same image
+    np.testing.assert_allclose(intensity.apply(scaled, raw * 3 + 50), intensity.apply(fitted, raw), atol=1e-4)
+    normalized = intensity.apply(fitted, raw)
+    assert normalized.min() >= -2 and normalized.max() <= 2
+    assert np.median(normalized[~mask]) < np.percentile(normalized[mask], 1)  # background under the darkest tissue
+    inside = np.abs(normalized) < 2
+    np.testing.assert_allclose(intensity.invert(fitted, normalized)[inside], raw[inside], rtol=1e-5, atol=1e-3)
+
+
 def test_ct_default_is_a_fixed_hu_window():
     spec = intensity.default_normalization("CT")
     assert intensity.apply_value(spec, -1024.0) == -1.0 and intensity.apply_value(spec, 3071.0) == 1.0

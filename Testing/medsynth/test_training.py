@@ -216,20 +216,49 @@ def test_state_file_refuses_another_configuration(dataset, tmp_path):
         load_state(tmp_path / "r" / "state.safetensors", {"generator": g}, {})
 
 
-def test_augmentation_moves_source_and_target_together_and_is_reproducible():
+def test_augmentation_moves_source_target_and_mask_together_and_is_reproducible():
     from medsynth.training.augment import augment
     from medsynth.training.config import AugmentConfig
 
     image = torch.zeros(4, 1, 32, 32)
     image[:, :, 8:20, 6:14] = 1.0
     config = AugmentConfig(rotate=20, scale=0.1, shift=0.1, intensity=0.0, probability=1.0)
-    s1, t1 = augment(image.clone(), image.clone(), config, torch.Generator().manual_seed(5), (0.0, 0.0))
-    s2, t2 = augment(image.clone(), image.clone(), config, torch.Generator().manual_seed(5), (0.0, 0.0))
-    assert torch.equal(s1, s2) and torch.equal(t1, t2)  # same seed, same draw
+    s1, t1, m1 = augment(image.clone(), image.clone(), image.clone(), config, torch.Generator().manual_seed(5), (0, 0))
+    s2, t2, m2 = augment(image.clone(), image.clone(), image.clone(), config, torch.Generator().manual_seed(5), (0, 0))
+    assert torch.equal(s1, s2) and torch.equal(t1, t2) and torch.equal(m1, m2)  # same seed, same draw
     assert torch.allclose(s1, t1) and not torch.allclose(s1, image)  # one geometry for both
+    assert set(m1.unique().tolist()) <= {0.0, 1.0} and (m1 - (t1 > 0.5).float()).abs().mean() < 0.02  # mask follows
     jitter = AugmentConfig(rotate=0, scale=0, shift=0, flip=False, intensity=0.3, probability=1.0)
-    s3, t3 = augment(image + 0.5, image.clone(), jitter, torch.Generator().manual_seed(1), (-1.0, -1.0))
+    s3, t3, _ = augment(image + 0.5, image.clone(), image.clone(), jitter, torch.Generator().manual_seed(1), (-1, -1))
     assert torch.equal(t3, image) and not torch.allclose(s3, image + 0.5)  # intensity: source only
+
+
+def test_scanner_simulation_keeps_tissue_order_and_range_and_replays_exactly():
+    from medsynth.training.config import AugmentConfig
+    from medsynth.training.scanner import simulate_scanner
+
+    ramp = torch.linspace(-1, 1, 64).repeat(64, 1)[None, None].repeat(3, 1, 1, 1)  # (3, 1, 64, 64)
+    curve = AugmentConfig(curve=1.0, intensity=0.0)
+    a = simulate_scanner(ramp.clone(), curve, torch.Generator().manual_seed(3))
+    b = simulate_scanner(ramp.clone(), curve, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)  # seeded: a resumed run replays the same draws
+    assert not torch.allclose(a, ramp, atol=1e-3)  # the contrast between intensities changed
+    assert (a[..., 1:] - a[..., :-1] >= -1e-6).all()  # monotone: brighter stays brighter
+    assert torch.allclose(a.amin(dim=(1, 2, 3)), ramp.amin(dim=(1, 2, 3))) and (a <= 1 + 1e-6).all()
+    shaded = simulate_scanner(torch.ones(8, 1, 32, 32) * 0.5 + 0.5 * (torch.rand(8, 1, 32, 32) > 0.5),
+                              AugmentConfig(bias_field=0.9), torch.Generator().manual_seed(0))
+    assert shaded.std(dim=(1, 2, 3)).max() > 0  # some samples got a field; values stay in the sample's range
+    assert simulate_scanner(ramp, AugmentConfig(), torch.Generator()) is ramp  # off by default
+
+
+def test_masked_loss_ignores_errors_outside_the_head():
+    from medsynth.training.trainer import _mean_within
+
+    error = torch.zeros(1, 1, 4, 4)
+    error[..., :2] = 5.0  # wrong only outside the head
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 2:] = 1.0
+    assert float(_mean_within(error, mask)) == 0.0 and float(_mean_within(error, None)) == 2.5
 
 
 def test_unet_trains_through_the_same_engine_with_2p5d_context(dataset, tmp_path):
@@ -240,6 +269,24 @@ def test_unet_trains_through_the_same_engine_with_2p5d_context(dataset, tmp_path
     card = load_model(train(config_for(dataset, tmp_path / "unet", **unet))).card
     assert card.architecture == "unet" and card.hyperparameters["in_channels"] == 3
     assert card.inference["context"] == 1
+
+
+def test_generalization_recipe_is_recorded_in_the_card_and_applied_at_inference(dataset, tmp_path):
+    recipe = {"data.normalization": "percentile", "data.plane": "all", "loss.masked": True,
+              "model.calibrate_output": True, "augment.curve": 0.8, "augment.bias_field": 0.3, "optim.epochs": 1}
+    loaded = load_model(train(config_for(dataset, tmp_path / "recipe", **recipe)))
+    card = loaded.card
+    assert card.source_normalization == {"kind": "percentile", "percentiles": [1.0, 99.0]}
+    assert card.target_intensity["kind"] == "percentile"
+    assert card.inference["plane"] == "all" and card.inference["outside"] == "background"
+    quantiles = card.inference["output_quantiles"]
+    assert len(quantiles) == 101 and quantiles == sorted(quantiles) and -2 <= quantiles[0] < quantiles[-1] <= 2
+    assert card.training["slices"] > 24  # slices of all three planes (24 axial slices per phantom)
+    from medsynth.inference import InferenceOptions, synthesize
+
+    t1 = read_volume(next(dataset.glob("*T1.nii.gz")))
+    out = synthesize(t1, loaded, InferenceOptions(device="cpu"))
+    assert out.same_grid(t1) and np.isfinite(out.array).all()
 
 
 # --- careless settings and damaged runs: one line naming the setting, and a way out ----------------------
@@ -253,6 +300,9 @@ def test_unet_trains_through_the_same_engine_with_2p5d_context(dataset, tmp_path
     ("optim.lr", float("nan"), "optim.lr must be a finite number"),
     ("validation.stride", 0, "validation.stride must be a positive number of voxels"),
     ("augment.probability", 2.0, "augment.probability must be in"),
+    ("augment.curve", 1.5, "augment.curve (a chance) and augment.bias_field"),
+    ("data.plane", "oblique", "data.plane must be one of sagittal, coronal, axial or all"),
+    ("data.normalization", "robust", "data.normalization must be one of auto, minmax, zscore, percentile"),
     ("optim.epochs", 10**9, "optim.epochs must be between 1 and 100000"),
 ])
 def test_careless_settings_are_named(dataset, tmp_path, setting, value, message):

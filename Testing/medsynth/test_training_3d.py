@@ -69,8 +69,8 @@ def test_patches_are_paired_biased_to_the_head_and_reproducible(dataset):
     for name, data in (("head", head), ("anywhere", anywhere)):
         values = []
         for seed in range(40):
-            source, target = data.sample(0, torch.Generator().manual_seed(seed))
-            assert source.shape == target.shape == (1, 16, 16, 16)
+            source, target, mask = data.sample(0, torch.Generator().manual_seed(seed))
+            assert source.shape == target.shape == mask.shape == (1, 16, 16, 16)
             values.append(float((source > subject.source_fill + 0.5).float().mean()))
         fractions[name] = np.mean(values)
     assert fractions["head"] > fractions["anywhere"] + 0.1
@@ -88,8 +88,8 @@ def test_3d_augmentation_flips_source_and_target_together():
     cfg = AugmentConfig(intensity=0.0)
     flipped = False
     for seed in range(8):
-        s, t = augment(x, x.clone(), cfg, torch.Generator().manual_seed(seed), (0.0, 0.0), flip_dim=2)
-        assert torch.equal(s, t)
+        s, t, m = augment(x, x.clone(), x.clone(), cfg, torch.Generator().manual_seed(seed), (0.0, 0.0), flip_dim=2)
+        assert torch.equal(s, t) and torch.equal(s, m)  # the mask follows the flip
         for n in range(2):
             assert torch.equal(s[n], x[n]) or torch.equal(s[n], x[n].flip(-1))
             flipped |= not torch.equal(s[n], x[n])

@@ -6,11 +6,11 @@ the model in a child); ``synthesize`` and ``check_contrast``, which need torch, 
 
 from .options import InferenceOptions
 
-__all__ = ["InferenceOptions", "check_contrast", "synthesize"]
+__all__ = ["InferenceOptions", "Synthesis", "check_contrast", "synthesize", "synthesize_with_uncertainty"]
 
 
 def __getattr__(name: str):
-    if name in ("check_contrast", "synthesize"):
+    if name in ("Synthesis", "check_contrast", "synthesize", "synthesize_with_uncertainty"):
         from . import engine
 
         return getattr(engine, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -15,8 +16,8 @@ from ..errors import InputError
 from ..io import check_volume
 from ..mask import foreground_mask
 from ..progress import CancelToken, ProgressCallback, Reporter
-from ..volume import Volume
-from .options import InferenceOptions
+from ..volume import PLANES, Volume
+from .options import ALL_PLANES, InferenceOptions
 from .patchwise import run_patchwise
 from .slicewise import run_slicewise
 from .voxelwise import run_voxelwise
@@ -50,6 +51,14 @@ def patch_settings(options: InferenceOptions, card_settings: dict) -> tuple:
     return patch, stride, options.blend or card_settings.get("blend", "gaussian")
 
 
+@dataclass
+class Synthesis:
+    """A synthetic volume and, when asked for, its voxel-wise uncertainty (target intensity units)."""
+
+    image: Volume
+    uncertainty: Volume | None = None
+
+
 def synthesize(
     volume: Volume,
     loaded: LoadedModel,
@@ -64,9 +73,27 @@ def synthesize(
     selects, and mapped back to the target's intensity scale. ``mask`` (default: the head found in the
     input) limits the work to the foreground. Raises ``Cancelled`` if ``cancel`` is set in between.
     """
+    return synthesize_with_uncertainty(volume, loaded, options, progress, cancel, mask, uncertainty=False).image
+
+
+def synthesize_with_uncertainty(
+    volume: Volume,
+    loaded: LoadedModel,
+    options: InferenceOptions | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    mask: np.ndarray | None = None,
+    uncertainty: bool = True,
+) -> Synthesis:
+    """:func:`synthesize`, and with ``uncertainty`` the standard deviation over a test-time ensemble: the
+    model run with and without a left-right flip of the input, in each plane it is run in (three for a
+    multi-planar model). The image is the ensemble's mean."""
     options = options or InferenceOptions()
     card = loaded.card
     check_volume(volume, "input")
+    if uncertainty and card.spatial_dims == 0:
+        raise InputError(f"model '{card.name}' maps each intensity to one value, so a test-time ensemble cannot "
+                         "disagree: uncertainty needs a network model (2D or 3D)")
     device = resolve_device(options.device)
     precision = resolve_precision(options.precision, device)
     fg = foreground_mask(volume.array) if mask is None else np.asarray(mask, dtype=bool)
@@ -78,24 +105,79 @@ def synthesize(
     x = intensity.apply(source_norm, volume.array)
     background = intensity.apply_value(card.target_intensity, card.background)
     work_mask = fg if options.skip_background else None
-    reporter = partial(Reporter, progress=progress, cancel=cancel, what=f"{card.mapping} {card.engine}")
     model = loaded.model.to(device).eval()
+    planes = _planes(card, options)
+    lr = volume.slice_axis("sagittal")
+    members = [(plane, flip) for plane in planes for flip in ((False, True) if uncertainty else (False,))]
+    outputs = []
+    for number, (plane, flip) in enumerate(members):
+        reporter = partial(_MemberReporter, progress=progress, cancel=cancel, member=number, members=len(members),
+                           what=f"{card.mapping} {card.engine}")
+        flipped = np.flip(x, lr) if flip else x
+        flipped_mask = None if work_mask is None else (np.flip(work_mask, lr) if flip else work_mask)
+        y = _run(model, card, volume, flipped, plane, background, flipped_mask, reporter, options, device, precision)
+        outputs.append(np.flip(y, lr) if flip else y)
+    y = outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0, dtype=np.float32)
+    if card.inference.get("outside") == "background":
+        y[~fg] = background
+    quantiles = card.inference.get("output_quantiles")
+    if quantiles and options.calibrate:
+        y[fg] = calibrate_output(y[fg], np.asarray(quantiles, dtype=np.float64))
+    image = volume.with_array(intensity.invert(card.target_intensity, y))
+    if not uncertainty:
+        return Synthesis(image)
+    spread = np.std(outputs, axis=0, dtype=np.float32)
+    spread[~fg] = 0.0
+    zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
+    sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
+    return Synthesis(image, volume.with_array(sd))
+
+
+def _planes(card, options: InferenceOptions) -> list[str | None]:
+    """The planes a 2D model runs in: the user's, else the card's; "all" means the three, fused."""
+    if card.spatial_dims != 2:
+        return [None]
+    plane = card.inference.get("plane", "axial") if options.axis == "auto" else options.axis
+    return list(PLANES) if plane == ALL_PLANES else [plane]
+
+
+def _run(model, card, volume: Volume, x: np.ndarray, plane: str | None, background: float,
+         work_mask: np.ndarray | None, reporter, options: InferenceOptions, device, precision: str) -> np.ndarray:
+    """One pass of the engine ``card.spatial_dims`` selects over the normalized array ``x``."""
     if card.spatial_dims == 0:
-        y = run_voxelwise(model, x, background, work_mask, reporter)
-    elif card.spatial_dims == 2:
-        plane = card.inference.get("plane", "axial") if options.axis == "auto" else options.axis
+        return run_voxelwise(model, x, background, work_mask, reporter)
+    if card.spatial_dims == 2:
         axis = volume.slice_axis(plane)
         log.info("slice-wise %s along array axis %d (%s plane)", card.mapping, axis, plane)
-        y = run_slicewise(
+        return run_slicewise(
             model, x, axis, background, work_mask, reporter,
             batch_size=options.batch_size, context=int(card.inference.get("context", 0)),
             margin=options.margin, device=device, precision=precision,
         )
-    else:
-        patch, stride, blend = patch_settings(options, card.inference)
-        log.info("patch-wise %s: patch %s, stride %s, %s blending", card.mapping, patch, stride, blend)
-        y = run_patchwise(
-            model, x, background, work_mask, reporter, patch_size=patch, stride=stride, blend=blend,
-            batch_size=options.batch_size, margin=options.margin, device=device, precision=precision,
-        )
-    return volume.with_array(intensity.invert(card.target_intensity, y))
+    patch, stride, blend = patch_settings(options, card.inference)
+    log.info("patch-wise %s: patch %s, stride %s, %s blending", card.mapping, patch, stride, blend)
+    return run_patchwise(
+        model, x, background, work_mask, reporter, patch_size=patch, stride=stride, blend=blend,
+        batch_size=options.batch_size, margin=options.margin, device=device, precision=precision,
+    )
+
+
+def calibrate_output(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """``values`` mapped monotonically so that their histogram follows ``quantiles`` (evenly spaced
+    probabilities): each value goes to the training targets' intensity at its own quantile."""
+    q = np.linspace(0.0, 1.0, len(quantiles))
+    own = np.quantile(values, q)
+    own = own + np.arange(len(own)) * 1e-9 * max(float(own[-1] - own[0]), 1.0)  # strictly increasing for interp
+    return np.interp(values, own, quantiles).astype(np.float32)
+
+
+class _MemberReporter(Reporter):
+    """Progress of one ensemble member, reported as a share of the whole ensemble's work."""
+
+    def __init__(self, total: int, progress: ProgressCallback | None, cancel: CancelToken | None, what: str,
+                 member: int = 0, members: int = 1) -> None:
+        self.member, self.members = member, members
+        super().__init__(total, progress, cancel, what)
+
+    def report(self) -> None:
+        self.progress(self.member * self.total + self.done, self.members * self.total, self.what)

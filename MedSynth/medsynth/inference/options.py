@@ -9,18 +9,22 @@ from ..errors import ConfigError
 from ..volume import PLANES
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
+ALL_PLANES = "all"  # 2D models: the three planes, fused
 
 
 @dataclass
 class InferenceOptions:
     """How to run a model over a volume.
 
-    ``axis``: plane of the slices for 2D models; ``"auto"`` uses the plane the model was trained on.
+    ``axis``: plane of the slices for 2D models; ``"auto"`` uses the plane the model was trained on (the
+    three, fused, for a model trained on all planes); ``"all"`` runs along all three planes and averages.
     ``batch_size``: slices or patches per forward pass. ``skip_background``: process only slices and
     patches holding foreground, and only the foreground bounding box grown by ``margin`` voxels.
     ``patch_size`` / ``stride``: 3D sliding window (``None``: the card's, else 32 and 16); a stride equal
     to the patch size means no overlap, ``"full"`` one pass over the whole volume. ``blend``: how
-    overlapping patches are combined (``None``: the card's, else gaussian).
+    overlapping patches are combined (``None``: the card's, else gaussian). ``calibrate``: apply the
+    card's output calibration where it has one (the output's histogram inside the head mapped to the
+    training targets'); ``False`` gives the network's own output.
     """
 
     axis: str = "auto"
@@ -32,10 +36,11 @@ class InferenceOptions:
     blend: str | None = None
     device: str = "auto"
     precision: str = "fp32"
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
-        if self.axis != "auto" and self.axis not in PLANES:
-            raise ConfigError(f"axis must be auto or one of {', '.join(PLANES)}, got '{self.axis}'")
+        if self.axis not in ("auto", ALL_PLANES) and self.axis not in PLANES:
+            raise ConfigError(f"axis must be auto, {ALL_PLANES} or one of {', '.join(PLANES)}, got '{self.axis}'")
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
         if self.margin < 0:

@@ -1,6 +1,7 @@
-"""Batch augmentation for paired slices and patches: the same geometric transform on source and target,
-intensity jitter on the source only (so the network learns the mapping, not a particular scanner's scale).
-3D patches get the left-right flip and the intensity jitter; rotation, scaling and shift are 2D only."""
+"""Batch augmentation for paired slices and patches: the same geometric transform on source, target and
+foreground mask, intensity changes on the source only (so the network learns the mapping, not a particular
+scanner's scale: gamma and gain here, monotone curves and bias fields in ``scanner.py``). 3D patches get
+the left-right flip and the intensity changes; rotation, scaling and shift are 2D only."""
 
 from __future__ import annotations
 
@@ -10,26 +11,28 @@ import torch
 import torch.nn.functional as F
 
 from .config import AugmentConfig
+from .scanner import simulate_scanner
 
 
 def augment(
     source: torch.Tensor,
     target: torch.Tensor,
+    mask: torch.Tensor,
     config: AugmentConfig,
     generator: torch.Generator,
     fill: tuple[float, float],
     flip_dim: int = -1,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augment a batch ``(N, C, H, W)`` or ``(N, C, D, H, W)``; random draws come from ``generator`` only
-    (reproducible). ``flip_dim``: the left-right spatial axis of a 3D batch."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Augment a batch ``(N, C, H, W)`` or ``(N, C, D, H, W)`` and its ``(N, 1, ...)`` foreground mask;
+    random draws come from ``generator`` only (reproducible). ``flip_dim``: the left-right spatial axis of
+    a 3D batch."""
     n = source.shape[0]
     u = torch.rand(n, 6, generator=generator)
     if source.ndim == 5:
         flip = (u[:, 3] < 0.5) & torch.tensor(config.flip)
         dim = 2 + flip_dim % 3
-        source = torch.where(flip.view(n, 1, 1, 1, 1), source.flip(dim), source)
-        target = torch.where(flip.view(n, 1, 1, 1, 1), target.flip(dim), target)
-        return _jitter(source, u, config.intensity), target
+        source, target, mask = (torch.where(flip.view(n, 1, 1, 1, 1), x.flip(dim), x) for x in (source, target, mask))
+        return _intensity(source, u, config, generator), target, mask
     apply = u[:, 0] < config.probability
     angle = torch.deg2rad((u[:, 1] * 2 - 1) * config.rotate) * apply
     scale = 1 + (u[:, 2] * 2 - 1) * config.scale * apply
@@ -42,7 +45,13 @@ def augment(
         grid = F.affine_grid(theta.to(source.dtype), list(source.shape), align_corners=False)
         source = _resample(source, grid, fill[0])
         target = _resample(target, grid, fill[1])
-    return _jitter(source, u, config.intensity), target
+        mask = (_resample(mask, grid, 0.0) > 0.5).to(mask.dtype)
+    return _intensity(source, u, config, generator), target, mask
+
+
+def _intensity(source: torch.Tensor, u: torch.Tensor, config: AugmentConfig,
+               generator: torch.Generator) -> torch.Tensor:
+    return _jitter(simulate_scanner(source, config, generator), u, config.intensity)
 
 
 def _jitter(source: torch.Tensor, u: torch.Tensor, strength: float) -> torch.Tensor:

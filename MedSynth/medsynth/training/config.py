@@ -24,11 +24,11 @@ import yaml
 from ..contrasts import canonical_contrast
 from ..errors import ConfigError, InputError
 from ..file_checks import regular_file
-from ..inference.options import BLEND_MODES
+from ..inference.options import ALL_PLANES, BLEND_MODES
 from ..volume import PLANES
 from .recipes import recipe_for
 
-NORMALIZATIONS = ("auto", "minmax", "zscore")
+NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile")
 
 
 @dataclass
@@ -37,12 +37,13 @@ class DataConfig:
     patterns: list[str] = field(default_factory=list)  # e.g. "{subject}_{contrast}_bet.nii.gz"
     source: str = "T1"
     target: str = "T2"
-    plane: str = "axial"  # slices are taken in this anatomical plane
+    plane: str = "axial"  # slices are taken in this anatomical plane ("all": the three, fused at inference)
     context: int = 0  # neighbouring slices on each side given as extra input channels (2.5D)
     size: int = 256  # 2D: slices are cropped / padded to size x size around the head for batching
     patch_size: int = 32  # 3D: cubic training patches (seeds 001/002: 32^3)
     foreground_bias: float = 0.9  # 3D: fraction of patches centred on a head voxel (the rest anywhere)
-    normalization: str = "auto"  # auto (2D: seed 000's min-max to [-1, 1]; 3D: z-score), minmax or zscore
+    normalization: str = "auto"  # auto (2D: seed 000's min-max to [-1, 1]; 3D: z-score), minmax, zscore or
+    # percentile (the foreground's 1st-99th percentiles to [-1, 1]: robust to another site's scale)
     min_foreground: float = 0.02  # skip slices whose head mask covers less than this fraction
     validation: float = 0.2  # fraction of subjects (or a list of subject names)
     test: float = 0.2
@@ -56,6 +57,7 @@ class ModelConfig:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     discriminator: str = "patchgan"
     discriminator_hyperparameters: dict[str, Any] = field(default_factory=dict)
+    calibrate_output: bool = False  # map the output's histogram inside the head to the training targets'
 
 
 @dataclass
@@ -70,6 +72,7 @@ class LossConfig:
     vgg_weights: str | None = None
     vgg_layer: str = "relu2_2"
     discriminator_factor: float = 0.5  # seed 000 halves the discriminator loss
+    masked: bool = False  # L1 / L2 inside the foreground only (the output outside it is set to background)
 
 
 @dataclass
@@ -91,6 +94,8 @@ class AugmentConfig:
     scale: float = 0.05  # relative, uniform +-
     shift: float = 0.03  # fraction of the slice, uniform +-
     intensity: float = 0.1  # source contrast jitter (gamma and scale), 0 = off
+    curve: float = 0.0  # chance of a random monotone intensity curve on the source (another protocol)
+    bias_field: float = 0.0  # largest coefficient of a random smooth bias field on the source, 0 = off
     probability: float = 0.5  # chance that a slice is transformed geometrically
 
 
@@ -125,8 +130,8 @@ class TrainConfig:
             raise ConfigError(f"data: {exc}") from None
         if d.source == d.target:
             raise ConfigError(f"data: source and target are both {d.source}")
-        if d.plane not in PLANES:
-            raise ConfigError(f"data.plane must be one of {', '.join(PLANES)}, got '{d.plane}'")
+        if d.plane not in (*PLANES, ALL_PLANES):
+            raise ConfigError(f"data.plane must be one of {', '.join(PLANES)} or {ALL_PLANES}, got '{d.plane}'")
         _check_finite(self, "")
         a, loss = self.augment, self.loss
         checks = [
@@ -149,6 +154,9 @@ class TrainConfig:
             (0 <= a.probability <= 1, f"augment.probability must be in [0, 1], got {a.probability}"),
             (0 <= a.rotate <= 180 and 0 <= a.scale < 1 and 0 <= a.shift < 1 and 0 <= a.intensity < 1,
              "augment ranges: rotate in [0, 180] degrees, scale, shift and intensity in [0, 1)"),
+            (0 <= a.curve <= 1 and 0 <= a.bias_field <= 1,
+             f"augment.curve (a chance) and augment.bias_field (a coefficient) must be in [0, 1], got {a.curve}, "
+             f"{a.bias_field}"),
             (self.validation.max_subjects is None or self.validation.max_subjects >= 1,
              f"validation.max_subjects must be at least 1, got {self.validation.max_subjects}"),
             (o.decay_epochs is None or 0 <= o.decay_epochs <= o.epochs,

@@ -23,8 +23,8 @@ from ..dataset import MASK, find_subjects, require_contrasts
 from ..errors import ConfigError, InputError
 from ..io import read_volume
 from ..mask import bounding_box, foreground_mask
-from ..volume import Volume
-from .config import DataConfig
+from ..volume import PLANES, Volume
+from .config import ALL_PLANES, DataConfig
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
@@ -94,11 +94,20 @@ def normalization_for(contrast: str, config: DataConfig, spatial_dims: int) -> d
         kind = "minmax" if spatial_dims == 2 else "zscore"
         if contrast == "CT":
             return intensity.default_normalization(contrast)
+    if kind == "percentile":
+        return {"kind": "percentile", "percentiles": list(intensity.FOREGROUND_PERCENTILES)}
     return {"kind": "zscore"} if kind == "zscore" else intensity.default_normalization(contrast)
 
 
-def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_dims: int = 2) -> PairedSubject:
-    """Read, check and normalize one subject; 2D moves the slice axis first, 3D keeps the array's axes."""
+def training_planes(config: DataConfig) -> tuple[str, ...]:
+    """The planes 2D training slices are taken in: the configured one, or all three."""
+    return PLANES if config.plane == ALL_PLANES else (config.plane,)
+
+
+def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_dims: int = 2,
+                 plane: str | None = None) -> PairedSubject:
+    """Read, check and normalize one subject; 2D moves the slice axis of ``plane`` (default: the
+    configured one, axial for "all") first, 3D keeps the array's axes."""
     source, target = read_volume(files[config.source]), read_volume(files[config.target])
     if not source.same_grid(target):
         raise InputError(
@@ -117,7 +126,8 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
         raise InputError(f"subject {name}: no foreground (head) found in {files[config.source].name}")
     source_norm = intensity.fit(normalization_for(config.source, config, spatial_dims), source.array, mask)
     target_norm = intensity.fit(normalization_for(config.target, config, spatial_dims), target.array, mask)
-    axis = source.slice_axis(config.plane) if spatial_dims == 2 else 0
+    plane = plane or training_planes(config)[0]
+    axis = source.slice_axis(plane) if spatial_dims == 2 else 0
     s = np.moveaxis(intensity.apply(source_norm, source.array), axis, 0)
     t = np.moveaxis(intensity.apply(target_norm, target.array), axis, 0)
     outside = target.array[~mask]
@@ -130,7 +140,7 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
 
 
 class SliceDataset(torch.utils.data.Dataset):
-    """``(source [C, size, size], target [1, size, size])`` pairs from the head-holding slices."""
+    """``(source [C, size, size], target [1, size, size], mask [1, size, size])`` from the head-holding slices."""
 
     def __init__(self, subjects: list[PairedSubject], config: DataConfig) -> None:
         self.subjects, self.size, self.context = subjects, config.size, config.context
@@ -154,8 +164,8 @@ class SliceDataset(torch.utils.data.Dataset):
     def subject(self, item: int) -> PairedSubject:
         return self.subjects[self.index[item][0]]
 
-    def sample(self, item: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Slice ``item`` (with its context slices) in a size x size window around the head."""
+    def sample(self, item: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+        """Slice ``item`` (with its context slices) and its mask in a size x size window around the head."""
         number, k = self.index[item]
         subject = self.subjects[number]
         last = subject.source.shape[0] - 1
@@ -163,7 +173,8 @@ class SliceDataset(torch.utils.data.Dataset):
         starts = tuple(c - self.size // 2 for c in self.centres[number])
         source = window(subject.source[neighbours], starts, self.size, subject.source_fill)
         target = window(subject.target[k : k + 1], starts, self.size, subject.target_fill)
-        return torch.from_numpy(source), torch.from_numpy(target)
+        mask = window(subject.mask[k : k + 1], starts, self.size, 0.0)
+        return torch.from_numpy(source), torch.from_numpy(target), torch.from_numpy(mask)
 
     __getitem__ = sample
 

@@ -14,7 +14,7 @@ from .data import PairedSubject, window
 
 
 class PatchDataset:
-    """``(source [1, p, p, p], target [1, p, p, p])`` patches drawn from whole subjects.
+    """``(source, target, mask)`` patches ``[1, p, p, p]`` drawn from whole subjects.
 
     With probability ``foreground_bias`` a patch is centred on a random head voxel, otherwise on any
     voxel; patches stay inside the volume where it is large enough, and are padded with the background
@@ -38,7 +38,7 @@ class PatchDataset:
     def subject(self, item: int) -> PairedSubject:
         return self.subjects[item]
 
-    def sample(self, item: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, item: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """A random patch of subject ``item``; the draws come from ``generator`` only."""
         subject = self.subjects[item]
         shape = subject.source.shape
@@ -53,4 +53,5 @@ class PatchDataset:
                        for c, n in zip(centre, shape, strict=True))
         source = window(subject.source[None], starts, p, subject.source_fill)
         target = window(subject.target[None], starts, p, subject.target_fill)
-        return torch.from_numpy(source), torch.from_numpy(target)
+        mask = window(subject.mask[None], starts, p, 0.0)
+        return torch.from_numpy(source), torch.from_numpy(target), torch.from_numpy(mask)

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import __version__
@@ -40,13 +39,23 @@ from ..run_folder import BEST_FILE, MODEL_FILE, SPLIT_FILE, STATE_FILE, holds_st
 from . import distributed
 from .augment import augment, epoch_seed
 from .config import TrainConfig
-from .data import SliceDataset, discover, load_subject, normalization_for, read_split, split_subjects, write_split
+from .data import (
+    SliceDataset,
+    discover,
+    load_subject,
+    normalization_for,
+    read_split,
+    split_subjects,
+    training_planes,
+    write_split,
+)
 from .logs import RunLog, sample_mosaic
 from .patches import PatchDataset
 from .state import load_state, save_state
 from .validate import evaluate
 
 log = logging.getLogger(__name__)
+OUTPUT_QUANTILES = 101
 
 
 def lr_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
@@ -90,7 +99,8 @@ class Trainer:
             write_split(split_file, self.split, self.subjects)
         log.info("subjects: %d train, %d validation, %d test", *(len(self.split[k]) for k in self.split))
         self._build()
-        self.train_subjects = [self._load(s) for s in self.split["train"]]
+        planes = training_planes(cfg.data) if self.spatial_dims == 2 else (None,)
+        self.train_subjects = [self._load(s, plane) for s in self.split["train"] for plane in planes]
         val = self.split["validation"][: cfg.validation.max_subjects]
         self.val_subjects = [self._load(s) for s in val] if self.context.main else []
         per_step = cfg.optim.batch_size * self.context.world
@@ -122,8 +132,8 @@ class Trainer:
                               f"{self.config.data.context} gives {self.config.in_channels} input channel(s)")
         return hyper
 
-    def _load(self, name: str):
-        return load_subject(name, self.subjects[name], self.config.data, self.spatial_dims)
+    def _load(self, name: str, plane: str | None = None):
+        return load_subject(name, self.subjects[name], self.config.data, self.spatial_dims, plane)
 
     def _build(self) -> None:
         cfg = self.config
@@ -224,8 +234,9 @@ class Trainer:
         scaler.step(self.optimizers[name])
         scaler.update()
 
-    def step(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    def step(self, source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, float]:
         cfg = self.config.loss
+        weight = mask if cfg.masked and mask is not None else None
         with self._autocast():
             fake = self.g(source, **({"stages_to_run": self.stage + 1} if self.stages > 1 else {}))
         values = {}
@@ -248,9 +259,9 @@ class Trainer:
                     self.discriminator(torch.cat([source, fake], 1)).float(), True)
             fake32 = fake.float()
             if cfg.l1:
-                terms["l1"] = cfg.l1 * F.l1_loss(fake32, target)
+                terms["l1"] = cfg.l1 * _mean_within((fake32 - target).abs(), weight)
             if cfg.l2:
-                terms["l2"] = cfg.l2 * F.mse_loss(fake32, target)
+                terms["l2"] = cfg.l2 * _mean_within((fake32 - target).square(), weight)
             if cfg.gdl:
                 terms["gdl"] = cfg.gdl * gradient_difference_loss(fake32, target, cfg.gdl_power)
             if self.perceptual is not None:
@@ -262,18 +273,16 @@ class Trainer:
         return values
 
     # ---- epochs --------------------------------------------------------------------------------------
-    def _batch(self, positions: np.ndarray, order: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        sources, targets = [], []
+    def _batch(self, positions: np.ndarray, order: np.ndarray, seed: int) -> tuple[torch.Tensor, ...]:
+        samples = []
         for position in positions:
             item = int(order[position])
             subject = self.dataset.subject(item)
             generator = torch.Generator().manual_seed(seed + int(position))  # per sample: same in DDP
-            source, target = self.dataset.sample(item, generator)
-            source, target = augment(source[None], target[None], self.config.augment, generator,
-                                     (subject.source_fill, subject.target_fill), subject.lr_axis)
-            sources.append(source)
-            targets.append(target)
-        return tuple(torch.cat(x).to(self.device, memory_format=self.memory_format) for x in (sources, targets))
+            source, target, mask = self.dataset.sample(item, generator)
+            samples.append(augment(source[None], target[None], mask[None], self.config.augment, generator,
+                                   (subject.source_fill, subject.target_fill), subject.lr_axis))
+        return tuple(torch.cat(x).to(self.device, memory_format=self.memory_format) for x in zip(*samples, strict=True))
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         cfg, ctx = self.config, self.context
@@ -395,8 +404,15 @@ class Trainer:
     def inference_settings(self) -> dict[str, Any]:
         cfg = self.config
         if self.spatial_dims == 2:
-            return {"plane": cfg.data.plane, "context": cfg.data.context}
-        return {"patch_size": cfg.data.patch_size, "stride": cfg.validation.stride, "blend": cfg.validation.blend}
+            settings = {"plane": cfg.data.plane, "context": cfg.data.context}
+        else:
+            settings = {"patch_size": cfg.data.patch_size, "stride": cfg.validation.stride,
+                        "blend": cfg.validation.blend}
+        if cfg.loss.masked:
+            settings["outside"] = "background"  # the model never learned what lies outside the head
+        if cfg.model.calibrate_output:
+            settings["output_quantiles"] = output_quantiles(self.train_subjects)
+        return settings
 
     def card(self, metrics: dict[str, Any]) -> ModelCard:
         cfg = self.config
@@ -429,6 +445,20 @@ class Trainer:
                         f"trained with `medsynth train` on " + (f"{cfg.data.plane} slices." if self.spatial_dims == 2
                                                                 else f"{cfg.data.patch_size}^3 patches."),
         )
+
+
+def _mean_within(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """The mean of ``values``, over the voxels where ``weight`` is 1 when a mask is given."""
+    if weight is None:
+        return values.mean()
+    return (values * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def output_quantiles(subjects: list, count: int = OUTPUT_QUANTILES) -> list[float]:
+    """The training targets' normalized intensity distribution inside the head: ``count`` quantiles, the
+    mean over subjects, which ``medsynth.inference`` maps an output's own histogram onto."""
+    q = np.linspace(0.0, 1.0, count)
+    return [round(float(v), 6) for v in np.mean([np.quantile(s.target[s.mask], q) for s in subjects], axis=0)]
 
 
 def train(config: TrainConfig, resume: bool = False, progress: ProgressCallback | None = None,
