@@ -5,9 +5,10 @@ intensity conventions.
     .venv/bin/python scripts/evaluate_real.py --data ../shared/data/multicontrast --source T1 --target T2 \\
         --models real-pgan-T1-T2 --out results/real-T1-T2
 
-For each subject of ``--data`` held out in turn, the three baselines (identity, histogram matching, joint
-histogram) are fitted on the *other* subjects and run on it, as is every ``--models`` entry (a bundled name
-or a model file; ``--exclude-trained`` leaves out, per model, the subjects its card says it was trained on).
+For each subject of ``--data`` held out in turn, the baselines (identity, histogram matching, joint
+histogram, and the joint histogram under the percentile normalization) are fitted on the *other* subjects
+and run on it, as is every ``--models`` entry (a bundled name or a model file; ``--exclude-trained`` leaves
+out, per model, the subjects its card says it was trained on).
 Each result is compared with the subject's real target inside the reference's foreground under both
 conventions of ``medsynth.conventions``, applied to every method alike:
 
@@ -21,28 +22,16 @@ and SD, and each model's margin over the best baseline per convention) and print
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-from medsynth.baselines import BASELINES, fit_baseline
 from medsynth.catalog import resolve_model
-from medsynth.checkpoint import LoadedModel, load_model
+from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
-from medsynth.dataset import find_subjects, require_contrasts
 from medsynth.inference import InferenceOptions, synthesize
-from medsynth.io import atomic_output, read_volume
-from medsynth.pipeline import evaluate_conventions
+from medsynth.loso import baselines, load_pairs, rows_for, score, summary, write_report
 from tqdm import tqdm
-
-CONVENTIONS = ("own-scale", "calibrated")
-METRICS = ("psnr", "ssim_3d", "mae")
-SHORT = {"identity": "identity", "histogram_matching": "histmatch", "joint_histogram": "jointhist"}
-DEFAULT_PATTERNS = ["{subject}/{subject}_{contrast}_bet_normalized.nii.gz", "{subject}/{subject}-000-{contrast}.nii.gz",
-                    "{subject}/{subject}-{contrast}.nii.gz"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -70,19 +59,9 @@ def trained_on(entries: list[str]) -> dict[str, set[str]]:
     return seen
 
 
-def evaluate(synthetic, reference) -> dict[str, dict[str, float]]:
-    evaluations = evaluate_conventions(synthetic, reference, conventions=CONVENTIONS)
-    return {convention: evaluation.metrics["mask"] for convention, evaluation in evaluations.items()}
-
-
 def run(args: argparse.Namespace) -> list[dict]:
     source, target = canonical_contrast(args.source), canonical_contrast(args.target)
-    subjects = find_subjects(args.data, args.pattern or DEFAULT_PATTERNS)
-    subjects = {name: files for name, files in subjects.items() if source in files and target in files}
-    require_contrasts(subjects, [source, target], args.data)
-    if len(subjects) < 2:
-        raise SystemExit(f"{args.data}: leave-one-subject-out needs 2 or more subjects with {source} and {target}")
-    volumes = {name: (read_volume(files[source]), read_volume(files[target])) for name, files in subjects.items()}
+    volumes = load_pairs(args.data, args.pattern, source, target)
     models = {name: load_model(resolve_model(name)) for name in args.models}
     seen = trained_on(args.exclude_trained)
     for name, loaded in models.items():  # what the card says it was trained or validated on
@@ -91,56 +70,12 @@ def run(args: argparse.Namespace) -> list[dict]:
     options = InferenceOptions(device=args.device)
     rows = []
     for held in tqdm(sorted(volumes), unit="subject", desc=f"{source}->{target}"):
-        train = [(s, t, None) for name, (s, t) in volumes.items() if name != held]
-        methods: dict[str, LoadedModel] = {}
-        for kind in BASELINES:
-            model, card = fit_baseline(kind, train, source, target)
-            methods[f"baseline {SHORT[kind]}"] = LoadedModel(model.eval(), card)
-        for name, loaded in models.items():
-            if held not in seen.get(name, set()):
-                methods[name] = loaded
+        methods = baselines([pair for name, pair in volumes.items() if name != held], source, target)
+        methods.update({name: loaded for name, loaded in models.items() if held not in seen.get(name, set())})
         acquired, reference = volumes[held]
         for method, loaded in methods.items():
-            result = evaluate(synthesize(acquired, loaded, options), reference)
-            for convention, values in result.items():
-                rows.append({"subject": held, "method": method, "convention": convention,
-                             **{k: float(values[k]) for k in METRICS}})
+            rows += rows_for(held, method, score(synthesize(acquired, loaded, options), reference))
     return rows
-
-
-def summary(rows: list[dict], source: str, target: str) -> list[str]:
-    """The markdown report: per-subject PSNR, mean and SD of every metric, and margins over the best baseline."""
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    subjects = sorted({r["subject"] for r in rows})
-    lines = [f"### {source} -> {target}: leave-one-subject-out on {len(subjects)} real subjects", ""]
-    for convention in CONVENTIONS:
-        picked = [r for r in rows if r["convention"] == convention]
-        lines += [f"**{convention}** (inside the reference's foreground)", "",
-                  "| method | " + " | ".join(f"PSNR {s}" for s in subjects) + " | PSNR mean ± SD | SSIM mean ± SD | "
-                  "MAE mean ± SD |", "|---" * (len(subjects) + 4) + "|"]
-        means = {}
-        for method in methods:
-            mine = {r["subject"]: r for r in picked if r["method"] == method}
-            cells = [f"{mine[s]['psnr']:.2f}" if s in mine else "(trained on)" for s in subjects]
-            stats = {k: (np.mean([m[k] for m in mine.values()]), np.std([m[k] for m in mine.values()], ddof=1)
-                         if len(mine) > 1 else 0.0) for k in METRICS}
-            means[method] = {s: mine[s]["psnr"] for s in mine}
-            lines.append(f"| {method} | " + " | ".join(cells) + " | " + " | ".join(
-                f"{stats[k][0]:.{2 if k == 'psnr' else 3 if k == 'ssim_3d' else 4}f} ± "
-                f"{stats[k][1]:.{2 if k == 'psnr' else 3 if k == 'ssim_3d' else 4}f}" for k in METRICS) + " |")
-        baselines = [m for m in methods if m.startswith("baseline ")]
-        best = max(baselines, key=lambda m: np.mean(list(means[m].values())))
-        lines += ["", f"Best baseline over all subjects: {best}."]
-        for method in methods:
-            if method in baselines or not means[method]:
-                continue
-            common = sorted(means[method])  # the best baseline on the subjects this model has not seen
-            rival = max(baselines, key=lambda m: np.mean([means[m][s] for s in common]))
-            margins = [means[method][s] - means[rival][s] for s in common]
-            lines.append(f"Margin of {method} over {rival} (the best baseline on its {len(common)} unseen subjects): "
-                         f"{np.mean(margins):+.2f} dB mean (per subject {', '.join(f'{m:+.2f}' for m in margins)}).")
-        lines.append("")
-    return lines
 
 
 def main(argv: list[str]) -> int:
@@ -148,15 +83,7 @@ def main(argv: list[str]) -> int:
     rows = run(args)
     lines = summary(rows, canonical_contrast(args.source), canonical_contrast(args.target))
     lines.append(f"`scripts/evaluate_real.py {' '.join(argv)}` ({date.today().isoformat()}).")
-    args.out.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    with atomic_output(args.out / "results.csv") as tmp:
-        tmp.write_text(buffer.getvalue())
-    with atomic_output(args.out / "results.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_report(args.out, rows, lines)
     print("\n".join(lines))
     return 0
 

@@ -295,6 +295,18 @@ def write_volume(
     return path
 
 
+def write_volumes(volumes: dict, overwrite: bool = False, dtype: np.dtype | type | None = None,
+                  inputs=()) -> list[Path]:
+    """Write ``{path: volume}`` together: all of them, or (on any failure) none."""
+    paths = [check_output_path(path, overwrite, inputs) for path in volumes]
+    if len(set(paths)) < len(paths):
+        raise OutputError(f"two outputs have one name ({', '.join(map(str, paths))}); give each its own file")
+    with output_set(paths, verify=verify_volume_file) as temporary:
+        for path, volume in zip(paths, volumes.values(), strict=True):
+            write_volume_to(volume, temporary[path], dtype)
+    return paths
+
+
 def write_volume_to(volume: Volume, temporary: Path, dtype: np.dtype | type | None = None) -> None:
     """Write ``volume`` to ``temporary`` (a name from ``output_set``), as it is: no checks, no rename."""
     array = volume.array if dtype is None else volume.array.astype(dtype, copy=False)

@@ -14,8 +14,8 @@ from .contrasts import contrast_from_filename
 from .conventions import common_space
 from .device import resolve_device
 from .errors import InputError
-from .inference import InferenceOptions, check_contrast, synthesize
-from .io import check_output_path, read_volume, write_volume
+from .inference import InferenceOptions, check_contrast, synthesize_with_uncertainty
+from .io import check_output_path, read_volume, write_volumes
 from .mask import foreground_mask
 from .metrics import compare
 from .mosaic import difference_mosaic
@@ -35,20 +35,30 @@ def synthesize_file(
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    uncertainty_path: str | Path | None = None,
 ) -> tuple[Path, LoadedModel]:
     """Read, check, synthesize and write atomically. Everything that can be checked is checked before
-    the long work starts; on any failure or cancellation no output file exists."""
+    the long work starts; on any failure or cancellation no output file exists. ``uncertainty_path``: also
+    write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean)."""
     options = options or InferenceOptions()
     inputs = [Path(input_path), *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
     output_path = check_output_path(output_path, overwrite, inputs)
+    if uncertainty_path is not None:
+        uncertainty_path = check_output_path(uncertainty_path, overwrite, inputs)
+        if uncertainty_path.resolve() == output_path.resolve():
+            raise InputError(f"{uncertainty_path}: the uncertainty map needs another file than the synthetic volume")
     loaded = model if isinstance(model, LoadedModel) else load_model(
         resolve_model(model), device=resolve_device(options.device)
     )
     declared = input_contrast or contrast_from_filename(str(input_path))
     check_contrast(loaded, declared, str(input_path))
     volume = read_volume(input_path)
-    result = synthesize(volume, loaded, options, progress=progress, cancel=cancel)
-    write_volume(result, output_path, overwrite=overwrite, dtype=np.float32, inputs=inputs)
+    result = synthesize_with_uncertainty(volume, loaded, options, progress=progress, cancel=cancel,
+                                         uncertainty=uncertainty_path is not None)
+    outputs = {output_path: result.image}
+    if uncertainty_path is not None:
+        outputs[uncertainty_path] = result.uncertainty
+    write_volumes(outputs, overwrite=overwrite, dtype=np.float32, inputs=inputs)
     return output_path, loaded
 
 

@@ -11,7 +11,7 @@ import SimpleITK as sitk
 from medsynth.catalog import find_models
 from medsynth.cli.main import main
 from medsynth.errors import Cancelled
-from medsynth.io import write_volume
+from medsynth.io import read_volume, write_volume
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.pipeline import synthesize_file
 from medsynth.progress import CancelToken
@@ -58,6 +58,24 @@ def test_synthesize_then_evaluate(dataset, tmp_path, capsys):
                  "--convention", "raw"]) == 0  # one convention: the mask and whole-image columns
     single = json.loads(capsys.readouterr().out)
     assert single["convention"] == "raw" and 10 < single["mask"]["psnr"] < 40
+
+
+def test_synthesize_with_uncertainty_writes_both_or_neither(dataset, tmp_path, capsys):
+    source = str(dataset / "phantom001-T1.nii.gz")
+    out, sd = tmp_path / "syn-T2.nii.gz", tmp_path / "syn-T2-sd.nrrd"
+    assert main(["-q", "synthesize", source, str(out), "-m", "phantom-pgan-T1-T2", "--uncertainty", str(sd)]) == 0
+    assert f"and its uncertainty {sd}" in capsys.readouterr().out
+    image, spread = read_volume(out), read_volume(sd)
+    assert spread.same_grid(image) and (spread.array >= 0).all() and spread.array.max() > 0
+    assert (spread.array[image.array == image.array.min()] == 0).mean() > 0.9  # zero outside the head
+    # a baseline's ensemble cannot disagree: refused before anything is written
+    other, other_sd = tmp_path / "b.nii.gz", tmp_path / "b-sd.nii.gz"
+    assert main(["-q", "synthesize", source, str(other), "-m", "phantom-jointhist-T1-T2",
+                 "--uncertainty", str(other_sd)]) == 2
+    assert "cannot disagree" in capsys.readouterr().err and not other.exists() and not other_sd.exists()
+    assert main(["-q", "synthesize", source, str(other), "-m", "phantom-pgan-T1-T2", "--uncertainty",
+                 str(other)]) == 2
+    assert "needs another file" in capsys.readouterr().err and not other.exists()
 
 
 def test_models_listing_and_card(capsys):

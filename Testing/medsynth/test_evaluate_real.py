@@ -25,11 +25,12 @@ def test_leave_one_subject_out_next_to_the_baselines_under_both_conventions(tmp_
     with (tmp_path / "out" / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
     methods = {r["method"] for r in rows}
-    assert methods == {"baseline identity", "baseline histmatch", "baseline jointhist", "phantom-jointhist-T1-T2"}
+    assert methods == {"baseline identity", "baseline histmatch", "baseline jointhist", "baseline jointhist-pct",
+                       "phantom-jointhist-T1-T2"}
     assert {r["convention"] for r in rows} == {"own-scale", "calibrated"}
     per = {(r["subject"], r["method"], r["convention"]) for r in rows}
     assert ("phantom002", "phantom-jointhist-T1-T2", "own-scale") not in per  # it was trained on phantom002
-    assert len(rows) == (3 * 3 + 2) * 2
+    assert len(rows) == (3 * 4 + 2) * 2
     assert all(5 < float(r["psnr"]) < 80 for r in rows)
     report = (tmp_path / "out" / "results.md").read_text()
     assert "Best baseline over all subjects:" in report and "Margin of phantom-jointhist-T1-T2 over" in report

@@ -23,7 +23,12 @@ def add_parser(sub) -> None:
     p.add_argument("--input-contrast", default=None,
                    help="contrast of INPUT (e.g. T1); refused if the model expects another. Default: guessed from "
                         "an IXI/BraTS-style file name such as sub-T1.nii.gz, else not checked")
-    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    p.add_argument("--uncertainty", metavar="FILE", default=None,
+                   help="also write a voxel-wise uncertainty map to FILE: the standard deviation (in the target's "
+                        "intensity units) over a test-time ensemble (with and without a left-right flip, in each "
+                        "plane the model runs in); OUTPUT is then the ensemble's mean. Costs 2x the time (6x for "
+                        "--axis all)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT (and FILE) if it exists")
     add_inference_options(p)
     p.set_defaults(run=run)
 
@@ -33,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(args, "batch") as progress:
         out, loaded = synthesize_file(
             args.input, args.output, args.model, inference_options(args), args.input_contrast,
-            args.overwrite, progress,
+            args.overwrite, progress, uncertainty_path=args.uncertainty,
         )
-    echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out} ({time.perf_counter() - start:.1f} s)")
+    extra = f" and its uncertainty {args.uncertainty}" if args.uncertainty else ""
+    echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out}{extra} ({time.perf_counter() - start:.1f} s)")
     return 0

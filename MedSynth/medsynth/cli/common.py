@@ -63,9 +63,11 @@ def progress_bar(args: argparse.Namespace, unit: str) -> Iterator:
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inference")
-    g.add_argument("--axis", default="auto", choices=("auto", *PLANES),
-                   help="plane of the slices for 2D models; auto = the plane the model was trained on "
-                        "(chosen from the volume's direction matrix, not the array order)")
+    g.add_argument("--axis", default="auto", choices=("auto", *PLANES, "all"),
+                   help="plane of the slices for 2D models; auto = the plane the model was trained on (chosen from "
+                        "the volume's direction matrix, not the array order; the three, fused, for a model trained "
+                        "on all planes); all = run along the three planes and average (3x the time, no stripes "
+                        "between slices in the other views)")
     g.add_argument("--batch-size", type=int, default=8, help="slices or patches per forward pass (default 8)")
     g.add_argument("--patch-size", type=_int_or_full, default=None,
                    help="3D models: patch edge in voxels, or 'full' for one pass over the whole volume "
@@ -78,6 +80,9 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-skip-background", dest="skip_background", action="store_false",
                    help="process every slice/patch, not only those holding foreground (slower, same result "
                         "inside the head)")
+    g.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="skip the model's output calibration (its output histogram inside the head mapped to the "
+                        "training targets'), where the model has one")
     g.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto = CUDA, else Apple MPS, else CPU; an unavailable device falls back to the CPU")
     g.add_argument("--precision", default="fp32", choices=tuple(PRECISIONS),
@@ -92,7 +97,7 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
     return InferenceOptions(
         axis=args.axis, batch_size=args.batch_size, skip_background=args.skip_background,
         patch_size=args.patch_size, stride=args.stride, blend=args.blend,
-        device=args.device, precision=args.precision,
+        device=args.device, precision=args.precision, calibrate=args.calibrate,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -12,6 +12,7 @@ from .. import intensity
 from ..checkpoint import LoadedModel
 from ..contrasts import canonical_contrast
 from ..device import resolve_device, resolve_precision
+from ..domain import domain_warnings
 from ..errors import InputError
 from ..io import check_volume
 from ..mask import foreground_mask
@@ -57,6 +58,7 @@ class Synthesis:
 
     image: Volume
     uncertainty: Volume | None = None
+    warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
 
 
 def synthesize(
@@ -101,6 +103,9 @@ def synthesize_with_uncertainty(
         raise InputError(f"mask shape {fg.shape} does not match the input volume {volume.array.shape}")
     if not fg.any():
         raise InputError("input: no foreground (head) found; expected a volume showing anatomy")
+    warnings = domain_warnings(volume, fg, card)
+    for warning in warnings:
+        log.warning("%s", warning)
     source_norm = intensity.fit(card.source_normalization, volume.array, fg)
     x = intensity.apply(source_norm, volume.array)
     background = intensity.apply_value(card.target_intensity, card.background)
@@ -125,12 +130,12 @@ def synthesize_with_uncertainty(
         y[fg] = calibrate_output(y[fg], np.asarray(quantiles, dtype=np.float64))
     image = volume.with_array(intensity.invert(card.target_intensity, y))
     if not uncertainty:
-        return Synthesis(image)
+        return Synthesis(image, warnings=warnings)
     spread = np.std(outputs, axis=0, dtype=np.float32)
     spread[~fg] = 0.0
     zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
     sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
-    return Synthesis(image, volume.with_array(sd))
+    return Synthesis(image, volume.with_array(sd), warnings)
 
 
 def _planes(card, options: InferenceOptions) -> list[str | None]:

@@ -13,6 +13,7 @@ resumed from its last state continues exactly as if it had never stopped, in one
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import math
@@ -30,6 +31,7 @@ from .. import __version__
 from ..baselines import typical_target_intensity
 from ..card import ModelCard
 from ..checkpoint import load_model, save_model
+from ..domain import summarize
 from ..errors import Cancelled, ConfigError
 from ..losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
 from ..models import build_model, get_architecture
@@ -414,6 +416,13 @@ class Trainer:
             settings["output_quantiles"] = output_quantiles(self.train_subjects)
         return settings
 
+    @functools.cached_property
+    def domain(self) -> dict[str, Any]:
+        """What the training inputs were like (``medsynth.domain``), for out-of-domain warnings."""
+        unique = {s.name: s for s in self.train_subjects}.values()  # one entry per subject, whatever the planes
+        inputs = [(s.geometry, np.moveaxis(s.mask, 0, s.axis)) for s in unique]
+        return summarize(inputs, normalization_for(self.config.data.source, self.config.data, self.spatial_dims))
+
     def card(self, metrics: dict[str, Any]) -> ModelCard:
         cfg = self.config
         subjects = self.train_subjects
@@ -438,7 +447,7 @@ class Trainer:
                     len(self.dataset) if self.spatial_dims == 2 else cfg.data.patch_size,
                 "losses": {k: v for k, v in vars(cfg.loss).items() if v},
                 "optimizer": vars(cfg.optim), "seed": cfg.seed, "device": str(self.device),
-                "processes": self.context.world,
+                "processes": self.context.world, "domain": self.domain,
             },
             metrics=metrics,
             description=f"{cfg.model.architecture} generator for {cfg.data.source}->{cfg.data.target}, "

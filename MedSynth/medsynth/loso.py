@@ -1,0 +1,127 @@
+"""Leave-one-subject-out on real subjects: the voxel-wise baselines fitted on the other subjects, every
+method scored on the held-out one under both intensity conventions, and the markdown report with margins.
+
+Shared by ``scripts/evaluate_real.py`` (bundled or given models) and ``scripts/study_recipes.py`` (recipes
+trained per fold), so every real-data figure in docs/results.md is made by one protocol.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .baselines import BASELINES, fit_baseline
+from .checkpoint import LoadedModel
+from .contrasts import canonical_contrast
+from .dataset import find_subjects, require_contrasts
+from .errors import InputError
+from .intensity import FOREGROUND_PERCENTILES
+from .io import atomic_output, read_volume
+from .pipeline import evaluate_conventions
+from .volume import Volume
+
+CONVENTIONS = ("own-scale", "calibrated")
+METRICS = ("psnr", "ssim_3d", "mae")
+SHORT = {"identity": "identity", "histogram_matching": "histmatch", "joint_histogram": "jointhist"}
+DEFAULT_PATTERNS = ["{subject}/{subject}_{contrast}_bet_normalized.nii.gz", "{subject}/{subject}-000-{contrast}.nii.gz",
+                    "{subject}/{subject}-{contrast}.nii.gz"]
+PERCENTILE = {"kind": "percentile", "percentiles": list(FOREGROUND_PERCENTILES)}
+
+
+def load_pairs(data: Path, patterns: list[str] | None, source: str, target: str) -> dict[str, tuple[Volume, Volume]]:
+    """``{subject: (source volume, target volume)}`` for every subject of ``data`` holding both contrasts."""
+    source, target = canonical_contrast(source), canonical_contrast(target)
+    subjects = find_subjects(data, patterns or DEFAULT_PATTERNS)
+    subjects = {name: files for name, files in subjects.items() if source in files and target in files}
+    require_contrasts(subjects, [source, target], data)
+    if len(subjects) < 2:
+        raise InputError(f"{data}: leave-one-subject-out needs 2 or more subjects with {source} and {target}")
+    return {name: (read_volume(files[source]), read_volume(files[target])) for name, files in sorted(subjects.items())}
+
+
+def baselines(train: Iterable[tuple[Volume, Volume]], source: str, target: str) -> dict[str, LoadedModel]:
+    """The voxel-wise baselines fitted on ``train``: identity, histogram matching and the joint histogram
+    under the default (min-max) normalization, and the joint histogram under the percentile normalization
+    inside the head too (the one the learned recipes use), so a model is measured against the best of them."""
+    pairs = [(s, t, None) for s, t in train]
+    methods = {}
+    for kind in BASELINES:
+        model, card = fit_baseline(kind, pairs, source, target)
+        methods[f"baseline {SHORT[kind]}"] = LoadedModel(model.eval(), card)
+    model, card = fit_baseline("joint_histogram", pairs, source, target, normalizations=(PERCENTILE, PERCENTILE))
+    methods["baseline jointhist-pct"] = LoadedModel(model.eval(), card)
+    return methods
+
+
+def score(synthetic: Volume, reference: Volume) -> dict[str, dict[str, float]]:
+    """``{convention: {metric: value}}`` inside the reference's foreground."""
+    evaluations = evaluate_conventions(synthetic, reference, conventions=CONVENTIONS)
+    return {convention: {k: float(evaluation.metrics["mask"][k]) for k in METRICS}
+            for convention, evaluation in evaluations.items()}
+
+
+def rows_for(subject: str, method: str, scores: dict[str, dict[str, float]]) -> list[dict]:
+    return [{"subject": subject, "method": method, "convention": c, **values} for c, values in scores.items()]
+
+
+def margins(rows: list[dict], method: str, convention: str) -> tuple[str, list[float], list[str]] | None:
+    """The best baseline on the subjects ``method`` was scored on, and its per-subject margins over it."""
+    picked = [r for r in rows if r["convention"] == convention]
+    mine = {r["subject"]: r["psnr"] for r in picked if r["method"] == method}
+    if not mine:
+        return None
+    common = sorted(mine)
+    rivals = {m for m in (r["method"] for r in picked) if m.startswith("baseline ")}
+    psnr = {(r["method"], r["subject"]): r["psnr"] for r in picked}
+    rival = max(sorted(rivals), key=lambda m: np.mean([psnr[m, s] for s in common]))
+    return rival, [mine[s] - psnr[rival, s] for s in common], common
+
+
+def summary(rows: list[dict], source: str, target: str, title: str | None = None) -> list[str]:
+    """The markdown report: per-subject PSNR, mean and SD of every metric, and margins over the best baseline."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    subjects = sorted({r["subject"] for r in rows})
+    lines = [title or f"### {source} -> {target}: leave-one-subject-out on {len(subjects)} real subjects", ""]
+    digits = {"psnr": 2, "ssim_3d": 3, "mae": 4}
+    for convention in CONVENTIONS:
+        picked = [r for r in rows if r["convention"] == convention]
+        lines += [f"**{convention}** (inside the reference's foreground)", "",
+                  "| method | " + " | ".join(f"PSNR {s}" for s in subjects) + " | PSNR mean ± SD | SSIM mean ± SD | "
+                  "MAE mean ± SD |", "|---" * (len(subjects) + 4) + "|"]
+        for method in methods:
+            mine = {r["subject"]: r for r in picked if r["method"] == method}
+            cells = [f"{mine[s]['psnr']:.2f}" if s in mine else "(trained on)" for s in subjects]
+            stats = [(np.mean([m[k] for m in mine.values()]),
+                      np.std([m[k] for m in mine.values()], ddof=1) if len(mine) > 1 else 0.0) for k in METRICS]
+            lines.append(f"| {method} | " + " | ".join(cells) + " | " + " | ".join(
+                f"{mean:.{digits[k]}f} ± {sd:.{digits[k]}f}" for k, (mean, sd) in zip(METRICS, stats, strict=True))
+                + " |")
+        baseline_names = [m for m in methods if m.startswith("baseline ")]
+        best = max(baseline_names, key=lambda m: np.mean([r["psnr"] for r in picked if r["method"] == m]))
+        lines += ["", f"Best baseline over all subjects: {best}."]
+        for method in methods:
+            found = None if method in baseline_names else margins(rows, method, convention)
+            if found is None:
+                continue
+            rival, values, common = found
+            lines.append(f"Margin of {method} over {rival} (the best baseline on its {len(common)} unseen subjects): "
+                         f"{np.mean(values):+.2f} dB mean (per subject {', '.join(f'{m:+.2f}' for m in values)}).")
+        lines.append("")
+    return lines
+
+
+def write_report(out: Path, rows: list[dict], lines: list[str]) -> None:
+    """``results.csv`` and ``results.md`` in ``out``, each written whole or not at all."""
+    out.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_output(out / "results.csv") as tmp:
+        tmp.write_text(buffer.getvalue())
+    with atomic_output(out / "results.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")

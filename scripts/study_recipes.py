@@ -1,0 +1,195 @@
+#!/usr/bin/env python
+"""Which training recipe generalizes from few real subjects: a leave-one-subject-out ablation.
+
+    .venv/bin/python scripts/study_recipes.py --data ../shared/data/multicontrast --source T1 --target T2 \\
+        --out results/study-T1-T2 --work runs/study-T1-T2 --uncertainty
+
+Each recipe adds one ingredient to the one before it (an ablation by accumulation):
+
+- ``seed000``: seed 000's min-max normalization over the volume, light gamma/gain jitter, L1 everywhere,
+  axial slices;
+- ``+percentile``: the foreground's 1st-99th percentiles to [-1, 1] (``data.normalization: percentile``);
+- ``+scanner``: strong input-intensity augmentation, simulating other protocols (random monotone curves,
+  bias fields, stronger gamma: ``augment.curve``, ``augment.bias_field``, ``augment.intensity``);
+- ``+masked``: L1 inside the head only, background set at inference (``loss.masked``);
+- ``+2.5D``: one neighbouring slice on each side as input channels (``data.context: 1``);
+- ``+planes``: slices of all three planes, the three directions fused at inference (``data.plane: all``).
+
+Two inference-time variants of the last recipe reuse its models: ``+calibration`` (the output's histogram
+inside the head mapped to the training targets', stored in the card) and ``+flip ensemble`` (the mean of
+the test-time ensemble, with and without a left-right flip). For every subject held out in turn, each
+recipe is trained with ``medsynth train`` on the *other* subjects (no validation subject, last epoch kept)
+and scored on it next to the voxel-wise baselines fitted on the same subjects, under both conventions
+(``medsynth.loso``). ``--uncertainty`` adds the test-time-ensemble uncertainty of the last recipe: the
+Spearman correlation between its SD and the absolute error, and the mean error of the top-decile-SD voxels
+against the rest. Finished runs in ``--work`` are reused, so an interrupted study resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from medsynth.checkpoint import load_model
+from medsynth.contrasts import canonical_contrast
+from medsynth.conventions import own_scale
+from medsynth.inference import InferenceOptions, synthesize, synthesize_with_uncertainty
+from medsynth.loso import DEFAULT_PATTERNS, baselines, load_pairs, rows_for, score, summary, write_report
+from medsynth.mask import foreground_mask
+from medsynth.run_folder import MODEL_FILE
+from medsynth.training import load_config, train
+from scipy.stats import spearmanr
+from tqdm import tqdm
+
+RECIPES: dict[str, dict] = {
+    "seed000": {"data.normalization": "minmax"},
+    "+percentile": {"data.normalization": "percentile"},
+    "+scanner": {"augment.curve": 0.8, "augment.bias_field": 0.3, "augment.intensity": 0.3},
+    "+masked": {"loss.masked": True},
+    "+2.5D": {"data.context": 1},
+    "+planes": {"data.plane": "all"},
+}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="folder of real subjects (co-registered contrasts)")
+    parser.add_argument("--pattern", action="append", default=None,
+                        help="file pattern with {subject} and {contrast} (repeatable; default: the layouts of "
+                             "../shared/data/multicontrast)")
+    parser.add_argument("--source", required=True, help="acquired contrast, e.g. T1")
+    parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES),
+                        help="recipes to train (each holds every ingredient before it; default: all)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per run (half of them with a decaying rate)")
+    parser.add_argument("--slices", type=int, default=400, help="training slices drawn per epoch")
+    parser.add_argument("--batch-size", type=int, default=4, help="slices per update")
+    parser.add_argument("--ngf", type=int, default=32, help="U-Net width (filters of its first stage)")
+    parser.add_argument("--size", type=int, default=192, help="training window in pixels (a multiple of 64)")
+    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (pix2pix's 2e-4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every run")
+    parser.add_argument("--uncertainty", action="store_true",
+                        help="measure the last recipe's test-time-ensemble uncertainty against its error")
+    parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    parser.add_argument("--work", type=Path, required=True, help="folder of the training runs (reused if finished)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for results.csv and results.md")
+    return parser.parse_args(argv)
+
+
+def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[str], held: str) -> dict:
+    """The ``medsynth train`` settings of ``recipe`` on ``train_on``: the common ones, then every ingredient up
+    to and including the recipe's own."""
+    settings = {
+        "name": f"study-{recipe}-{args.source}-{args.target}", "output": str(args.work / recipe / held),
+        "seed": args.seed, "device": args.device, "data.root": str(data),
+        "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source, "data.target": args.target,
+        "data.size": args.size, "data.subjects": {"train": train_on, "validation": [], "test": []},
+        "model.architecture": "unet", "model.hyperparameters": {"ngf": args.ngf, "num_downs": 6},
+        "model.discriminator_hyperparameters": {"ndf": args.ngf}, "model.calibrate_output": True,
+        "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, "optim.batch_size": args.batch_size,
+        "optim.lr": args.lr, "validation.samples": False,
+    }
+    for name, ingredient in RECIPES.items():
+        settings.update(ingredient)
+        if name == recipe:
+            return settings
+    raise KeyError(recipe)
+
+
+def trained(recipe: str, args: argparse.Namespace, train_on: list[str], held: str):
+    """The recipe's model for fold ``held``: the finished run's, or trained now."""
+    folder = args.work / recipe / held
+    if not (folder / MODEL_FILE).exists():
+        config = load_config(overrides=overrides(recipe, args, args.data, train_on, held))
+        bar = tqdm(total=1, desc=f"{recipe} without {held}", leave=False)
+
+        def progress(done, total, message):
+            bar.total, bar.n = total, done
+            bar.set_postfix_str(message, refresh=False)
+            bar.refresh()
+
+        train(config, resume=(folder / "state.safetensors").exists(), progress=progress)
+        bar.close()
+    return load_model(folder / MODEL_FILE)
+
+
+def uncertainty_figures(result, reference, seconds: dict[str, float]) -> dict[str, float]:
+    """How well the ensemble's SD flags error, inside the reference's foreground (own-scale errors)."""
+    mask = foreground_mask(reference.array)
+    error = np.abs(own_scale(result.image.array, mask) - own_scale(reference.array, mask))[mask]
+    sd = result.uncertainty.array[mask]
+    pick = np.random.default_rng(0).permutation(sd.size)[:200_000]  # Spearman on a large random sample
+    top = sd >= np.quantile(sd, 0.9)
+    return {"spearman": float(spearmanr(sd[pick], error[pick]).statistic), "top_decile_error": float(error[top].mean()),
+            "rest_error": float(error[~top].mean()), **seconds}
+
+
+def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float]]]:
+    source, target = canonical_contrast(args.source), canonical_contrast(args.target)
+    args.source, args.target = source, target
+    volumes = load_pairs(args.data, args.pattern, source, target)
+    plain, calibrated = (InferenceOptions(device=args.device, calibrate=flag) for flag in (False, True))
+    rows, flagged = [], {}
+    last = args.recipes[-1]
+    for held in tqdm(sorted(volumes), unit="fold", desc=f"{source}->{target}"):
+        train_on = [name for name in volumes if name != held]
+        acquired, reference = volumes[held]
+        for method, loaded in baselines([volumes[n] for n in train_on], source, target).items():
+            rows += rows_for(held, method, score(synthesize(acquired, loaded, plain), reference))
+        for recipe in args.recipes:
+            loaded = trained(recipe, args, train_on, held)
+            start = time.perf_counter()
+            image = synthesize(acquired, loaded, plain)
+            seconds = {"seconds": time.perf_counter() - start}
+            rows += rows_for(held, recipe, score(image, reference))
+            if recipe != last:
+                continue
+            rows += rows_for(held, f"{recipe} +calibration", score(synthesize(acquired, loaded, calibrated), reference))
+            start = time.perf_counter()
+            ensemble = synthesize_with_uncertainty(acquired, loaded, plain)
+            seconds["ensemble_seconds"] = time.perf_counter() - start
+            rows += rows_for(held, f"{recipe} +flip ensemble", score(ensemble.image, reference))
+            if args.uncertainty:
+                flagged[held] = uncertainty_figures(ensemble, reference, seconds)
+    return rows, flagged
+
+
+def uncertainty_lines(flagged: dict[str, dict[str, float]], recipe: str) -> list[str]:
+    if not flagged:
+        return []
+    lines = [f"**Uncertainty of {recipe}** (SD over the test-time ensemble; own-scale absolute error inside the "
+             "reference's foreground)", "",
+             "| held-out subject | Spearman(SD, error) | mean error, top-decile SD | mean error, other voxels | "
+             "ratio | synthesis s | with uncertainty s |", "|---|---|---|---|---|---|---|"]
+    for held, f in flagged.items():
+        lines.append(f"| {held} | {f['spearman']:.3f} | {f['top_decile_error']:.4f} | {f['rest_error']:.4f} | "
+                     f"{f['top_decile_error'] / f['rest_error']:.2f} | {f['seconds']:.1f} | "
+                     f"{f['ensemble_seconds']:.1f} |")
+    mean = {k: np.mean([f[k] for f in flagged.values()]) for k in next(iter(flagged.values()))}
+    lines += [f"| mean | {mean['spearman']:.3f} | {mean['top_decile_error']:.4f} | {mean['rest_error']:.4f} | "
+              f"{mean['top_decile_error'] / mean['rest_error']:.2f} | {mean['seconds']:.1f} | "
+              f"{mean['ensemble_seconds']:.1f} |", ""]
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.WARNING)
+    rows, flagged = run(args)
+    lines = summary(rows, args.source, args.target,
+                    f"### {args.source} -> {args.target}: training recipes, leave-one-subject-out on "
+                    f"{len({r['subject'] for r in rows})} real subjects")
+    lines += uncertainty_lines(flagged, args.recipes[-1])
+    lines.append(f"`scripts/study_recipes.py {' '.join(argv)}` ({date.today().isoformat()}).")
+    write_report(args.out, rows, lines)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
