@@ -298,7 +298,9 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
                 result = self.logic.finish(job)
                 slicer.util.resetSliceViews()
                 self.ui.metricsLabel.text = self.logic.metricsHtml(result)
-                self.ui.statusLabel.text = _("Done: {name}").format(name=result.parameters.outputVolume.GetName())
+                name = result.parameters.outputVolume.GetName()
+                self.ui.statusLabel.text = (_("Done: {name} (see the warnings below)") if result.warnings
+                                            else _("Done: {name}")).format(name=name)
         else:
             job.cancel()  # removes its temporary files
             self.ui.statusLabel.text = _("Failed: {error}").format(error=job.error)

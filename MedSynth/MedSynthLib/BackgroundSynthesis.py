@@ -18,18 +18,19 @@ import time
 from pathlib import Path
 
 from medsynth.catalog import resolve_model
-from medsynth.errors import Cancelled, MedSynthError
-from medsynth.inference import InferenceOptions
+from medsynth.errors import Cancelled, InputError, MedSynthError
+from medsynth.inference import InferenceOptions, Synthesis
 from medsynth.io import read_volume, write_volume
 from medsynth.model_file import read_card
 from medsynth.progress import ProgressCallback
 from medsynth.volume import Volume
 
 from .BackgroundProcess import BackgroundProcess, State, medsynthCommand
-from .OutputNodes import storeResult
+from .OutputNodes import StoredSynthesis, storeSynthesis
 from .VolumeConversion import volumeFromNode
 
 __all__ = ["BackgroundSynthesis", "State", "cliOptions"]
+WARNING_PREFIX = "medsynth: WARNING: "  # how the child's logging writes a warning (medsynth.cli.main)
 
 
 def cliOptions(options: InferenceOptions) -> list[str]:
@@ -38,15 +39,21 @@ def cliOptions(options: InferenceOptions) -> list[str]:
     for flag, value in (("--patch-size", options.patch_size), ("--stride", options.stride), ("--blend", options.blend)):
         if value is not None:
             args += [flag, str(value)]
+    args += [] if options.calibrate else ["--no-calibrate"]
     return args + ([] if options.skip_background else ["--no-skip-background"])
 
 
 class BackgroundSynthesis:
     """One synthesis of ``inputNode`` with ``model`` (catalog name or file) in a child process."""
 
-    def __init__(self, inputNode, model: str, options: InferenceOptions | None = None) -> None:
+    def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
+                 uncertainty: bool = False) -> None:
         self.card = read_card(resolve_model(model))  # a wrong model fails here, before any process starts
+        if uncertainty and self.card.spatial_dims == 0:
+            raise InputError(f"model '{self.card.name}' maps each intensity to one value, so a test-time ensemble "
+                             "cannot disagree: uncertainty needs a network model (2D or 3D)")
         self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()
+        self.uncertainty = uncertainty
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
         self.inputGrid = None  # the input's exact voxel shape and IJK-to-RAS matrix when the run started
@@ -73,10 +80,12 @@ class BackgroundSynthesis:
         self.workdir = Path(tempfile.mkdtemp(prefix="medsynth-"))
         # uncompressed: gzip would cost seconds per IXI-sized volume on both sides
         sourcePath, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
+        self.uncertaintyPath = self.workdir / "uncertainty.nii"
+        extra = ["--uncertainty", str(self.uncertaintyPath)] if self.uncertainty else []
         try:
             write_volume(source, sourcePath)
             self.job = BackgroundProcess(medsynthCommand("synthesize", str(sourcePath), str(self.outputPath),
-                                                         "--model", self.model, *cliOptions(self.options)))
+                                                         "--model", self.model, *cliOptions(self.options), *extra))
             self.job.start()
         except BaseException:
             self.cleanup()
@@ -95,23 +104,36 @@ class BackgroundSynthesis:
             self.job.cancel()
         self.cleanup()
 
-    def result(self):
-        """After success: the synthetic volume on the input's exact grid (the temporary folder is removed)."""
+    @property
+    def warnings(self) -> list[str]:
+        """The child's out-of-domain warnings (its ``medsynth: WARNING:`` lines)."""
+        messages = self.job.messages if self.job is not None else []
+        return [m.split(WARNING_PREFIX, 1)[1] for m in messages if WARNING_PREFIX in m]
+
+    def result(self) -> Synthesis:
+        """After success: the synthetic volume (and uncertainty map) on the input's exact grid, and the
+        warnings (the temporary folder is removed)."""
         if self.state is not State.SUCCEEDED:
             self.cleanup()
             raise MedSynthError(f"no result to take: the synthesis {self.state.value}")
         try:
-            result = read_volume(self.outputPath)
+            image = read_volume(self.outputPath)
+            spread = read_volume(self.uncertaintyPath) if self.uncertainty else None
         finally:
             self.cleanup()
         shape, matrix = self.inputGrid
-        if result.array.shape != shape:
-            raise MedSynthError(f"the synthetic volume has shape {result.array.shape}, the input {shape}")
-        return Volume(result.array, matrix)
+        if image.array.shape != shape:
+            raise MedSynthError(f"the synthetic volume has shape {image.array.shape}, the input {shape}")
+        return Synthesis(Volume(image.array, matrix), None if spread is None else Volume(spread.array, matrix),
+                         self.warnings)
+
+    def store(self, outputNode=None, uncertaintyNode=None) -> StoredSynthesis:
+        """After success: the result in the scene (nodes created where ``None``), next to the input."""
+        return storeSynthesis(self.inputNode, self.result(), self.card.mapping, outputNode, uncertaintyNode)
 
     def finish(self, outputNode=None):
         """After success: the synthetic volume in ``outputNode`` (created if ``None``), next to the input."""
-        return storeResult(self.inputNode, self.result(), self.card.mapping, outputNode)
+        return self.store(outputNode).output
 
     def cleanup(self) -> None:
         if self.workdir is not None:

@@ -3,7 +3,7 @@ their typed parameter nodes when Slicer starts, before PyTorch and the ``medsynt
 installed (Testing/slicer_logic/test_choices.py keeps them equal to what ``medsynth`` accepts)."""
 
 MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
-AXES = ("auto", "sagittal", "coronal", "axial")
+AXES = ("auto", "sagittal", "coronal", "axial", "all")  # all: the three planes, fused
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("fp32", "bf16", "fp16")
 TRAINABLE_ARCHITECTURES = ("pgan", "unet", "convnet", "nie", "nie_cascade")

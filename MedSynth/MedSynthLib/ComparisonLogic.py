@@ -24,7 +24,7 @@ from medsynth.metrics import compare
 from medsynth.resample import resample_to
 from medsynth.volume import Volume
 
-from .OutputNodes import checkNotAcquired, placeNextTo, showInViews
+from .OutputNodes import checkNotAcquired, colorNode, placeNextTo, showInViews
 from .VolumeConversion import updateNodeFromVolume, volumeFromNode
 
 DIFFERENCE_COLORS_NAME = "MedSynthDifference"
@@ -33,17 +33,7 @@ TABLE_METRICS = ("psnr", "ssim_3d", "mae", "mse", "nmse")
 
 def differenceColorNode(scene):
     """The scene's blue-black-red colour node (created once): negative, zero, positive differences."""
-    node = scene.GetFirstNodeByName(DIFFERENCE_COLORS_NAME)
-    if node is not None:
-        return node
-    node = scene.AddNewNodeByClass("vtkMRMLProceduralColorNode", DIFFERENCE_COLORS_NAME)
-    function = vtk.vtkColorTransferFunction()
-    function.AddRGBPoint(0.0, 0.2, 0.5, 1.0)
-    function.AddRGBPoint(0.5, 0.0, 0.0, 0.0)
-    function.AddRGBPoint(1.0, 1.0, 0.3, 0.1)
-    node.SetAndObserveColorTransferFunction(function)
-    node.SetAttribute("Category", "MedSynth")
-    return node
+    return colorNode(scene, DIFFERENCE_COLORS_NAME, ((0.0, 0.2, 0.5, 1.0), (0.5, 0.0, 0.0, 0.0), (1.0, 1.0, 0.3, 0.1)))
 
 
 def linearWorldVolume(node) -> Volume:

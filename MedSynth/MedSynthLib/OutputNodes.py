@@ -9,8 +9,12 @@ stores results of a background run with it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import slicer
+import vtk
 from medsynth.errors import InputError
 from medsynth.mask import foreground_mask
 from medsynth.volume import Volume
@@ -19,6 +23,9 @@ from .VolumeConversion import updateNodeFromVolume
 
 INPUT_ATTRIBUTE, MAPPING_ATTRIBUTE = "MedSynth.inputNodeID", "MedSynth.mapping"
 SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's default layouts
+UNCERTAINTY_COLORS_NAME = "MedSynthUncertainty"
+HEAT = ((0.0, 0.0, 0.0, 0.0), (0.35, 0.7, 0.0, 0.0), (0.7, 1.0, 0.6, 0.0), (1.0, 1.0, 1.0, 0.8))  # dark-red-yellow
+UNCERTAINTY_OPACITY = 0.6
 
 
 def outputName(inputNode, targetContrast: str) -> str:
@@ -81,6 +88,51 @@ def showInViews(scene, background, foreground=None) -> None:
             composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Add)
 
 
+def colorNode(scene, name: str, points) -> object:
+    """The scene's procedural colour node ``name`` (created once) through ``(position, r, g, b)`` points."""
+    node = scene.GetFirstNodeByName(name)
+    if node is not None:
+        return node
+    node = scene.AddNewNodeByClass("vtkMRMLProceduralColorNode", name)
+    function = vtk.vtkColorTransferFunction()
+    for position, red, green, blue in points:
+        function.AddRGBPoint(position, red, green, blue)
+    node.SetAndObserveColorTransferFunction(function)
+    node.SetAttribute("Category", "MedSynth")
+    return node
+
+
+def storeUncertainty(outputNode, uncertainty: Volume, uncertaintyNode=None):
+    """The uncertainty map of ``outputNode`` in ``uncertaintyNode`` (created if ``None``) as a heat map: zero
+    (outside the head, or full agreement) transparent, the 99th percentile of the head at full colour."""
+    scene = outputNode.GetScene()
+    if uncertaintyNode is None:
+        uncertaintyNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", f"{outputNode.GetName()}-uncertainty")
+    updateNodeFromVolume(uncertaintyNode, uncertainty)
+    uncertaintyNode.CreateDefaultDisplayNodes()
+    display = uncertaintyNode.GetDisplayNode()
+    display.SetAndObserveColorNodeID(colorNode(scene, UNCERTAINTY_COLORS_NAME, HEAT).GetID())
+    inside = uncertainty.array[uncertainty.array > 0]
+    top = float(np.percentile(inside, 99)) if inside.size else 1.0
+    display.AutoWindowLevelOff()
+    display.SetWindowLevelMinMax(0.0, max(top, 1e-6))
+    display.SetApplyThreshold(True)
+    display.SetLowerThreshold(0.02 * max(top, 1e-6))  # no tint where the ensemble agrees
+    placeNextTo(uncertaintyNode, outputNode)
+    return uncertaintyNode
+
+
+def showUncertainty(scene, outputNode, uncertaintyNode) -> None:
+    """The synthetic volume in the three slice views with its uncertainty map over it, half transparent."""
+    showInViews(scene, outputNode, uncertaintyNode)
+    composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    for index in range(composites.GetNumberOfItems()):
+        composite = composites.GetItemAsObject(index)
+        if composite.GetLayoutName() in SLICE_VIEWS:
+            composite.SetForegroundOpacity(UNCERTAINTY_OPACITY)
+            composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Alpha)
+
+
 def setWindowLevelFromForeground(node, array: np.ndarray) -> None:
     """Window the 0.5-99.5th percentiles of the head (the background would squeeze the contrast)."""
     mask = foreground_mask(array)
@@ -104,3 +156,22 @@ def storeResult(inputNode, result: Volume, mapping: str, outputNode=None, scene=
     placeNextTo(outputNode, inputNode)
     markOutput(outputNode, inputNode, mapping)
     return outputNode
+
+
+@dataclass
+class StoredSynthesis:
+    """A run's nodes in the scene, and the input's out-of-domain warnings."""
+
+    output: Any  # vtkMRMLScalarVolumeNode
+    uncertainty: Any = None  # vtkMRMLScalarVolumeNode when an uncertainty map was made
+    warnings: list[str] = field(default_factory=list)
+
+
+def storeSynthesis(inputNode, synthesis, mapping: str, outputNode=None, uncertaintyNode=None,
+                   scene=None) -> StoredSynthesis:
+    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``) and its uncertainty map."""
+    output = storeResult(inputNode, synthesis.image, mapping, outputNode, scene)
+    uncertainty = None
+    if synthesis.uncertainty is not None:
+        uncertainty = storeUncertainty(output, synthesis.uncertainty, uncertaintyNode)
+    return StoredSynthesis(output, uncertainty, list(synthesis.warnings))

@@ -37,7 +37,9 @@ class SynthesisParameters(ModuleParameters):
     precision: Annotated[str, OneOf(PRECISIONS)] = "fp32"
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
+    uncertainty: bool = False  # also make the test-time ensemble's SD map, shown as a heat overlay
     outputVolume: vtkMRMLScalarVolumeNode = None
+    uncertaintyVolume: vtkMRMLScalarVolumeNode = None
     differenceVolume: vtkMRMLScalarVolumeNode = None
     metricsTable: vtkMRMLTableNode = None
 

@@ -13,6 +13,7 @@ start, before MedSynth's Python packages may be installed.
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +30,7 @@ CONVENTION_TEXT = {"raw": "intensities as they are",
 class RunResult:
     parameters: SynthesisParameters
     metrics: dict | None = None  # {"mask": {...}, "whole": {...}, "info": {...}} when a reference was compared
+    warnings: list[str] = field(default_factory=list)  # the input lies far outside the model's training domain
 
 
 @dataclass
@@ -39,6 +41,7 @@ class SynthesisJob:
     process: Any  # a BackgroundSynthesis
     modelName: str = ""
     outputVolume: Any = None  # the node the result goes into (None: a new one)
+    uncertaintyVolume: Any = None  # the node the uncertainty map goes into (None: a new one, if asked for)
 
     @property
     def state(self):
@@ -161,6 +164,7 @@ class RunLogic:
                                                                          parameters.mapping):
             return
         parameters.outputVolume = parameters.differenceVolume = parameters.metricsTable = None
+        parameters.uncertaintyVolume = None
         parameters.write(node)
 
     def prepare(self, parameterNode) -> tuple[SynthesisParameters, Any]:
@@ -181,6 +185,11 @@ class RunLogic:
         kept = {"input": parameters.inputVolume, "reference": parameters.referenceVolume,
                 "output": parameters.outputVolume}
         checkNotAcquired(parameters.differenceVolume, "difference volume", kept)
+        checkNotAcquired(parameters.uncertaintyVolume, "uncertainty map",
+                         {**kept, "difference volume": parameters.differenceVolume})
+        if parameters.uncertainty and choice.card.spatial_dims == 0:
+            raise InputError(f"model '{choice.name}' maps each intensity to one value, so a test-time ensemble cannot "
+                             "disagree: uncheck \"Uncertainty map\" or choose a network model")
         return parameters, choice
 
     def start(self, parameterNode) -> SynthesisJob:
@@ -188,24 +197,28 @@ class RunLogic:
         from .BackgroundSynthesis import BackgroundSynthesis
 
         parameters, choice = self.prepare(parameterNode)
-        process = BackgroundSynthesis(parameters.inputVolume, choice.key, parameters.inferenceOptions())
+        process = BackgroundSynthesis(parameters.inputVolume, choice.key, parameters.inferenceOptions(),
+                                      uncertainty=parameters.uncertainty)
         process.start()
-        return SynthesisJob(rawNode(parameterNode), process, choice.name, parameters.outputVolume)
+        return SynthesisJob(rawNode(parameterNode), process, choice.name, parameters.outputVolume,
+                            parameters.uncertaintyVolume if parameters.uncertainty else None)
 
     def finish(self, job: SynthesisJob) -> RunResult:
         """After the job succeeded: its result in the scene, recorded in the job's node, compared and shown.
         The job's temporary files are removed whatever happens."""
-        outputNode = job.process.finish(job.outputVolume)
-        return self.completeRun(job.parameterNode, outputNode)
+        return self.completeRun(job.parameterNode, job.process.store(job.outputVolume, job.uncertaintyVolume))
 
-    def completeRun(self, parameterNode, outputNode) -> RunResult:
-        """Record ``outputNode`` as the run's output, show it, and compare it with the reference if any."""
+    def completeRun(self, parameterNode, stored) -> RunResult:
+        """Record the run's nodes (an ``OutputNodes.StoredSynthesis``), show them, and compare the output with
+        the reference if any; the uncertainty map, when made, is the overlay shown."""
         from .ComparisonLogic import ComparisonLogic
-        from .OutputNodes import showInViews
+        from .OutputNodes import showInViews, showUncertainty
 
         node = rawNode(parameterNode)
         parameters = SynthesisParameters.read(node)
-        parameters.outputVolume = outputNode
+        outputNode = parameters.outputVolume = stored.output
+        if stored.uncertainty is not None:
+            parameters.uncertaintyVolume = stored.uncertainty
         scene = outputNode.GetScene()
         metrics = None
         if parameters.referenceVolume is not None:
@@ -214,8 +227,12 @@ class RunLogic:
                 tableNode=parameters.metricsTable, convention=parameters.comparison)
         else:
             showInViews(scene, outputNode)
+        if stored.uncertainty is not None:
+            showUncertainty(scene, outputNode, stored.uncertainty)
         parameters.write(node)
-        return RunResult(parameters, metrics)
+        for warning in stored.warnings:
+            logging.warning("MedSynth: %s", warning)
+        return RunResult(parameters, metrics, list(stored.warnings))
 
     def run(self, parameterNode=None, progress=None, cancel=None) -> RunResult:
         """Blocking, in this process: synthesize with the node's settings, then ``completeRun``."""
@@ -223,14 +240,16 @@ class RunLogic:
 
         node = rawNode(parameterNode) if parameterNode is not None else getParameterNode(self.scene)
         parameters, choice = self.prepare(node)
-        output = SynthesisLogic(node.GetScene()).synthesize(
-            parameters.inputVolume, choice.key, parameters.inferenceOptions(), parameters.outputVolume, progress,
-            cancel)
-        return self.completeRun(node, output)
+        stored = SynthesisLogic(node.GetScene()).synthesizeAll(
+            parameters.inputVolume, choice.key, parameters.inferenceOptions(), parameters.outputVolume,
+            parameters.uncertaintyVolume, parameters.uncertainty, progress, cancel)
+        return self.completeRun(node, stored)
 
     @staticmethod
     def metricsHtml(result: RunResult | None) -> str:
-        return metricsHtml(result.metrics if result is not None else None)
+        if result is None:
+            return ""
+        return metricsHtml(result.metrics) + warningsHtml(result.warnings)
 
 
 def metricsHtml(metrics: dict | None) -> str:
@@ -242,6 +261,14 @@ def metricsHtml(metrics: dict | None) -> str:
     convention = metrics.get("info", {}).get("convention", "raw")
     return (f"<table cellspacing='8'><tr>{cells}</tr></table><i>inside the head mask of the reference; "
             f"{html.escape(CONVENTION_TEXT.get(convention, convention))}</i>")
+
+
+def warningsHtml(warnings: list[str]) -> str:
+    """The out-of-domain warnings, in the results area where the user looks at the output."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return f"<p style='color:#b35900'><b>Check this result:</b></p><ul>{items}</ul>"
 
 
 def runFromParameters(parameterNode, catalog=None, progress=None, cancel=None) -> RunResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from medsynth.progress import CancelToken, ProgressCallback
 
-from .OutputNodes import reusableOutput, storeResult
+from .OutputNodes import StoredSynthesis, reusableOutput, storeSynthesis
 from .VolumeConversion import volumeFromNode
 
 
@@ -34,11 +34,18 @@ class SynthesisLogic:
 
         ``outputNode`` is reused if given and free for this run (see ``OutputNodes.reusableOutput``), else
         a new node is created. On an error or a cancel, nothing is added to the scene and a given
-        ``outputNode`` is left as it was.
+        ``outputNode`` is left as it was. Out-of-domain warnings go to the log (Slicer's Python console).
         """
-        from medsynth.inference import synthesize
+        return self.synthesizeAll(inputNode, model, options, outputNode, progress=progress, cancel=cancel).output
+
+    def synthesizeAll(self, inputNode, model, options=None, outputNode=None, uncertaintyNode=None,
+                      uncertainty: bool = False, progress: ProgressCallback | None = None,
+                      cancel: CancelToken | None = None) -> StoredSynthesis:
+        """``synthesize``, with the uncertainty map (``uncertainty``) and the out-of-domain warnings."""
+        from medsynth.inference import synthesize_with_uncertainty
 
         loaded = self.loadModel(model)
         outputNode = reusableOutput(outputNode, inputNode, loaded.card.mapping)
-        result = synthesize(volumeFromNode(inputNode), loaded, options, progress=progress, cancel=cancel)
-        return storeResult(inputNode, result, loaded.card.mapping, outputNode, self.scene)
+        result = synthesize_with_uncertainty(volumeFromNode(inputNode), loaded, options, progress=progress,
+                                             cancel=cancel, uncertainty=uncertainty)
+        return storeSynthesis(inputNode, result, loaded.card.mapping, outputNode, uncertaintyNode, self.scene)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import slicer
 from medsynth.errors import InputError
+from MedSynthLib.OutputNodes import StoredSynthesis
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
 from MedSynthLib.RunLogic import RunLogic, metricsHtml, runFromParameters
 from MedSynthLib.SampleVolumes import loadSample
@@ -51,7 +52,60 @@ def test_without_a_reference_the_output_is_shown_alone(scene, views):
     assert output.GetName() == "MedSynthPhantom-PD-synthetic-T2"
     assert composites(scene)["Yellow"].GetBackgroundVolumeID() == output.GetID()
     assert composites(scene)["Yellow"].GetForegroundVolumeID() is None
-    assert RunLogic(scene).completeRun(node, output).parameters.outputVolume is output
+    assert RunLogic(scene).completeRun(node, StoredSynthesis(output)).parameters.outputVolume is output
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("background", [False, True])
+def test_uncertainty_map_is_a_second_node_shown_as_a_heat_overlay(scene, views, background):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", architecture="pgan", device="cpu",
+                        uncertainty=True).write(node)
+    logic = RunLogic(scene)
+    if background:  # the GUI's route: a child process writes both volumes
+        job = logic.start(node)
+        while job.poll().value == "running":
+            pass
+        result = logic.finish(job)
+    else:
+        result = logic.run(node)
+    stored = SynthesisParameters.read(node)
+    sd = stored.uncertaintyVolume
+    assert sd is not None and sd.GetName() == "MedSynthPhantom-T1-synthetic-T2-uncertainty"
+    values = slicer.util.arrayFromVolume(sd)
+    assert values.shape == slicer.util.arrayFromVolume(stored.outputVolume).shape and values.max() > 0
+    assert (values >= 0).all()
+    display = sd.GetDisplayNode()
+    assert display.GetColorNode().GetName() == "MedSynthUncertainty" and display.GetApplyThreshold()
+    for view in ("Red", "Yellow", "Green"):
+        composite = composites(scene)[view]
+        assert composite.GetBackgroundVolumeID() == stored.outputVolume.GetID()
+        assert composite.GetForegroundVolumeID() == sd.GetID() and 0 < composite.GetForegroundOpacity() < 1
+    assert result.warnings == []
+    volumes = scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
+    logic.run(node)  # again: the same nodes are updated
+    assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == volumes
+
+
+def test_uncertainty_with_a_baseline_is_refused_before_anything_runs(scene):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", architecture="joint_histogram", device="cpu",
+                        uncertainty=True).write(node)
+    volumes = scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
+    with pytest.raises(InputError, match="cannot disagree"):
+        RunLogic(scene).start(node)
+    assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == volumes
+
+
+def test_out_of_domain_warnings_are_shown_with_the_results():
+    from MedSynthLib.RunLogic import RunResult, warningsHtml
+
+    result = RunResult(SynthesisParameters(), None, ["the input's voxels are 3 x 3 x 3 mm, <far> from it"])
+    text = RunLogic.metricsHtml(result)
+    assert "Check this result" in text and "&lt;far&gt;" in text  # escaped
+    assert warningsHtml([]) == "" and RunLogic.metricsHtml(None) == ""
 
 
 def test_missing_or_wrong_inputs_are_named(scene):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -21,6 +20,7 @@ from ..volume import PLANES, Volume
 from .options import ALL_PLANES, InferenceOptions
 from .patchwise import run_patchwise
 from .slicewise import run_slicewise
+from .synthesis import Synthesis
 from .voxelwise import run_voxelwise
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,6 @@ def patch_settings(options: InferenceOptions, card_settings: dict) -> tuple:
     if stride == "full" and options.patch_size not in (None, "full"):
         stride = max(int(options.patch_size) // 2, 1)
     return patch, stride, options.blend or card_settings.get("blend", "gaussian")
-
-
-@dataclass
-class Synthesis:
-    """A synthetic volume and, when asked for, its voxel-wise uncertainty (target intensity units)."""
-
-    image: Volume
-    uncertainty: Volume | None = None
-    warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
 
 
 def synthesize(

@@ -1,0 +1,16 @@
+"""The result of a synthesis run; torch-free, so the Slicer side can hold one without loading the engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..volume import Volume
+
+
+@dataclass
+class Synthesis:
+    """A synthetic volume and, when asked for, its voxel-wise uncertainty (target intensity units)."""
+
+    image: Volume
+    uncertainty: Volume | None = None
+    warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
