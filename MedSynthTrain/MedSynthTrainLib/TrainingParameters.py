@@ -36,6 +36,7 @@ class TrainingParameters(ModuleParameters):
     outputFolder: str = ""  # the run folder
     modelName: str = ""  # "" = the run folder's name
     extraSettings: str = ""  # more settings, e.g. "model.hyperparameters.ngf=32 loss.gdl=1"
+    initModel: str = ""  # fine-tune this model (bundled name or file); "" = train from scratch
     historyTable: vtkMRMLTableNode = None
     lossChart: vtkMRMLPlotChartNode = None
     metricChart: vtkMRMLPlotChartNode = None
@@ -51,9 +52,11 @@ class TrainingParameters(ModuleParameters):
         if canonical_contrast(self.source) == canonical_contrast(self.target):
             raise ConfigError(f"source and target contrasts must differ (both are {self.source})")
         args = ["--data", self.dataFolder, "--source", self.source, "--target", self.target,
-                "--arch", self.architecture, "--epochs", str(self.epochs), "--lr", repr(self.learningRate),
+                "--epochs", str(self.epochs), "--lr", repr(self.learningRate),
                 "--device", self.device, "--out", self.outputFolder,
                 "--name", self.modelName or Path(self.outputFolder).name]
+        # a fine-tuned model keeps its own architecture
+        args += ["--init", self.initModel.strip()] if self.initModel.strip() else ["--arch", self.architecture]
         if self.pattern:
             args += ["--pattern", self.pattern]
         if self.batchSize > 0:

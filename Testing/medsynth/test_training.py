@@ -289,6 +289,36 @@ def test_generalization_recipe_is_recorded_in_the_card_and_applied_at_inference(
     assert out.same_grid(t1) and np.isfinite(out.array).all()
 
 
+def test_fine_tuning_starts_from_the_models_weights_and_keeps_its_settings(dataset, tmp_path, capsys):
+    first = train(config_for(dataset, tmp_path / "first", **{"optim.epochs": 1, "data.normalization": "percentile",
+                                                             "data.context": 1}))
+    loaded = load_model(first)
+    config = load_config(overrides={"init": str(first), "data.root": str(dataset), "output": str(tmp_path / "tuned"),
+                                    "data.size": 48, "optim.slices_per_epoch": 4, "device": "cpu",
+                                    "data.validation": 0.25, "data.test": 0.25})
+    assert config.model.architecture == "pgan" and config.data.context == 1
+    assert config.data.normalization == "percentile"
+    assert config.model.hyperparameters == {k: v for k, v in loaded.card.hyperparameters.items() if k != "in_channels"}
+    assert (config.optim.epochs, config.optim.lr) == (10, 5e-5)  # the short fine-tuning recipe
+    trainer = Trainer(config)
+    trainer._prepare(resume=False)
+    start = trainer.generator.state_dict()
+    assert all(torch.equal(start[k], v) for k, v in loaded.model.state_dict().items())
+    assert main(["-q", "train", "--init", str(first), "--data", str(dataset), "--out", str(tmp_path / "cli"),
+                 "--epochs", "1", "--device", "cpu", "--set", "data.size=48", "--set", "optim.slices_per_epoch=4"]) == 0
+    card = load_model(tmp_path / "cli" / "model.safetensors").card
+    assert card.training["fine_tuned_from"] == str(first) and card.mapping == loaded.card.mapping
+    capsys.readouterr()
+    assert main(["-q", "train", "--init", str(first), "--arch", "unet", "--data", str(dataset),
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "model.architecture is unet, but the model to fine-tune" in capsys.readouterr().err
+    assert main(["-q", "train", "--init", "phantom-jointhist-T1-T2", "--data", str(dataset),
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "non-learned baseline" in capsys.readouterr().err
+    assert main(["-q", "train", "--init", "no-such-model", "--data", str(dataset), "--out", str(tmp_path / "bad")]) == 2
+    assert "init: " in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
 # --- careless settings and damaged runs: one line naming the setting, and a way out ----------------------
 
 

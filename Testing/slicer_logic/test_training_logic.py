@@ -88,6 +88,14 @@ def test_stop_keeps_finished_epochs_and_resume_completes_the_run(dataset, tmp_pa
     assert model.name == "model.safetensors" and [row["epoch"] for row in history] == [1, 2, 3, 4]
 
 
+def test_start_from_a_model_fine_tunes_it_with_its_own_architecture(dataset, tmp_path):
+    arguments = TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path / "tuned"), architecture="unet",
+                                   initModel=" real-pgan-T1-T2 ").trainArguments()
+    assert arguments[arguments.index("--init") + 1] == "real-pgan-T1-T2" and "--arch" not in arguments
+    scratch = TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path / "new")).trainArguments()
+    assert "--init" not in scratch and scratch[scratch.index("--arch") + 1] == "pgan"
+
+
 def test_bad_settings_are_refused_before_anything_runs(dataset, tmp_path):
     with pytest.raises(ConfigError, match="dataset folder"):
         TrainingParameters(dataFolder=str(tmp_path / "nowhere"), outputFolder=str(tmp_path)).trainArguments()

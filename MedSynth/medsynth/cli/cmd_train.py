@@ -20,6 +20,7 @@ EXAMPLE = """examples:
   medsynth train --config my.yaml --set optim.lr=2e-4 --set model.hyperparameters.dense_blocks=3
   medsynth train --data data --source PD --target T2 --arch nie --out runs/pd-t2-3d   # Nie et al.'s 3D GAN
   medsynth train --data data --source PD --target T2 --arch nie_cascade --set model.hyperparameters.residual=true
+  medsynth train --init real-pgan-T1-T2 --data my-site --out runs/my-site   # fine-tune on your own subjects
   medsynth train --resume runs/t1t2                       # after an interruption: continues exactly
   torchrun --nproc_per_node 4 -m medsynth.cli.main train --config my.yaml   # 4 GPUs (DDP)"""
 
@@ -49,6 +50,10 @@ def add_parser(sub) -> None:
     p.add_argument("--arch", choices=[a for a in architecture_names() if a in TRAINABLE],
                    help="generator architecture (model.architecture): pgan (default), unet, convnet (2D); nie, "
                         "nie_cascade (3D, auto-context)")
+    p.add_argument("--init", metavar="MODEL",
+                   help="fine-tune MODEL (a bundled name or a .safetensors file) on your own 1-3 paired subjects: "
+                        "its architecture, hyperparameters, mapping and normalization are kept and its generator "
+                        "weights are the start; default recipe 10 epochs at lr 5e-5 (init)")
     p.add_argument("--epochs", type=int, help="number of epochs, per stage for a cascade (optim.epochs; default 100)")
     p.add_argument("--batch-size", type=int, help="slices or patches per iteration and process (optim.batch_size; "
                                                   "default 1 for 2D, 7 for 3D)")
@@ -69,7 +74,7 @@ def add_parser(sub) -> None:
 
 FLAGS = {"data": "data.root", "pattern": "data.patterns", "source": "data.source", "target": "data.target",
          "arch": "model.architecture", "epochs": "optim.epochs", "batch_size": "optim.batch_size", "lr": "optim.lr",
-         "out": "output", "name": "name", "device": "device", "seed": "seed"}
+         "out": "output", "name": "name", "device": "device", "seed": "seed", "init": "init"}
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:

@@ -114,6 +114,7 @@ class TrainConfig:
     output: str = "runs/medsynth"
     seed: int = 0
     device: str = "auto"
+    init: str = ""  # fine-tune this model (bundled name or file): its architecture, normalization and weights
     amp: bool = True  # mixed precision on GPU (bf16 where supported, else fp16 with loss scaling)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -295,6 +296,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     for key, value in (overrides or {}).items():
         _set(tree, key, value)
+    if tree.get("init"):
+        base = init_settings(str(tree["init"]))
+        _check_init(base, tree, str(tree["init"]))
+        tree = _merged(base, tree)
     model = tree.get("model")
     architecture = model.get("architecture", ModelConfig.architecture) if isinstance(model, dict) else None
     tree = _merged(recipe_for(architecture), tree)
@@ -302,3 +307,46 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         return _build(TrainConfig, tree, "")
     except TypeError as exc:
         raise ConfigError(f"configuration: {exc}") from None
+
+
+FINE_TUNING = {"optim": {"epochs": 10, "lr": 5e-5}}  # a short, gentle recipe: the model already knows the mapping
+
+
+def init_settings(model: str) -> dict[str, Any]:
+    """The settings a run fine-tuning ``model`` starts from: its card's architecture, hyperparameters,
+    mapping, normalization and slice settings, and the short fine-tuning recipe (read without torch)."""
+    from ..catalog import resolve_model
+    from ..errors import MedSynthError
+    from ..model_file import read_card
+
+    try:
+        card = read_card(resolve_model(model))
+    except MedSynthError as exc:
+        raise ConfigError(f"init: {exc}") from None
+    if card.spatial_dims == 0:
+        raise ConfigError(f"init: '{card.name}' is a non-learned baseline ({card.architecture}); nothing to fine-tune")
+    kind = card.source_normalization.get("kind")
+    data = {"source": card.source_contrast, "target": card.target_contrast,
+            "normalization": kind if kind in NORMALIZATIONS else "auto"}
+    if card.spatial_dims == 2:
+        data.update(plane=card.inference.get("plane", "axial"), context=int(card.inference.get("context", 0)))
+    hyper = {k: v for k, v in card.hyperparameters.items() if k != "in_channels"}
+    return _merged(FINE_TUNING, {"model": {"architecture": card.architecture, "hyperparameters": hyper},
+                                 "data": data})
+
+
+def _check_init(base: dict[str, Any], tree: dict[str, Any], model: str) -> None:
+    """What the model to fine-tune fixes may not be set otherwise."""
+    for section, key in (("model", "architecture"), ("data", "source"), ("data", "target")):
+        given = tree.get(section, {}).get(key) if isinstance(tree.get(section), dict) else None
+        fixed = base[section][key]
+        if given is not None and canonical_or_same(given) != canonical_or_same(fixed):
+            raise ConfigError(f"{section}.{key} is {given}, but the model to fine-tune ('{model}') is {fixed}: leave "
+                              f"{section}.{key} unset (it comes from the model) or choose another model")
+
+
+def canonical_or_same(value: Any) -> Any:
+    try:
+        return canonical_contrast(value)
+    except ConfigError:
+        return value

@@ -101,6 +101,8 @@ class Trainer:
             write_split(split_file, self.split, self.subjects)
         log.info("subjects: %d train, %d validation, %d test", *(len(self.split[k]) for k in self.split))
         self._build()
+        if cfg.init and not resume:
+            self._start_from(cfg.init)
         planes = training_planes(cfg.data) if self.spatial_dims == 2 else (None,)
         self.train_subjects = [self._load(s, plane) for s in self.split["train"] for plane in planes]
         val = self.split["validation"][: cfg.validation.max_subjects]
@@ -162,6 +164,18 @@ class Trainer:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         enabled = self.amp_dtype == torch.float16
         self.scalers = {k: torch.amp.GradScaler("cuda", enabled=enabled) for k in self.optimizers}
+
+    def _start_from(self, model: str) -> None:
+        """Fine-tuning: the generator starts from ``model``'s weights (the discriminator starts afresh)."""
+        from ..catalog import resolve_model
+
+        loaded = load_model(resolve_model(model))
+        try:
+            self.generator.load_state_dict(loaded.model.state_dict())
+        except RuntimeError as exc:
+            raise ConfigError(f"init: the weights of '{loaded.card.name}' do not fit this configuration's generator "
+                              f"({str(exc).splitlines()[0]}); leave model.hyperparameters to the model") from None
+        log.info("fine-tuning '%s'", loaded.card.name)
 
     def _check_dims(self) -> None:
         cfg, arch = self.config, self.config.model.architecture
@@ -448,6 +462,7 @@ class Trainer:
                 "losses": {k: v for k, v in vars(cfg.loss).items() if v},
                 "optimizer": vars(cfg.optim), "seed": cfg.seed, "device": str(self.device),
                 "processes": self.context.world, "domain": self.domain,
+                **({"fine_tuned_from": cfg.init} if cfg.init else {}),
             },
             metrics=metrics,
             description=f"{cfg.model.architecture} generator for {cfg.data.source}->{cfg.data.target}, "
