@@ -18,7 +18,7 @@ import time
 from datetime import date
 
 import torch
-from medsynth.catalog import find_models
+from medsynth.catalog import default_model
 from medsynth.checkpoint import load_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.mask import foreground_mask
@@ -47,7 +47,7 @@ def main() -> None:
     t1, t2 = subject.images["T1"], subject.images["T2"]
     t, mask = timed(lambda: foreground_mask(t1.array), args.repeats)
     rows.append(("head mask (foreground_mask)", t))
-    loaded = load_model(find_models("T1", "T2")[0].path)
+    loaded = load_model(default_model("T1", "T2").path)
     options = InferenceOptions(device="cpu")
     t, synthetic = timed(lambda: synthesize(t1, loaded, options), args.repeats)
     rows.append((f"synthesize T1->T2 with {loaded.card.name} (incl. mask, normalization)", t))

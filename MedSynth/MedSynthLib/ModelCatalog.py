@@ -16,7 +16,7 @@ from pathlib import Path
 
 import slicer
 from medsynth.card import ModelCard
-from medsynth.catalog import load_catalog
+from medsynth.catalog import kind_rank, load_catalog, model_kind
 from medsynth.citations import citations_for
 from medsynth.errors import MedSynthError, ModelError
 from medsynth.io import atomic_output
@@ -39,8 +39,13 @@ class ModelChoice:
         return self.name if self.bundled else str(self.path)
 
     @property
+    def kind(self) -> str:
+        return model_kind(self.card)
+
+    @property
     def label(self) -> str:
-        return f"{self.name} ({self.card.architecture}, {self.card.engine})" + ("" if self.bundled else " [user]")
+        what = {"real data": "", "phantom demo": "phantom demo; ", "baseline": "baseline; "}[self.kind]
+        return f"{self.name} ({what}{self.card.architecture}, {self.card.engine})" + ("" if self.bundled else " [user]")
 
 
 @dataclass
@@ -119,7 +124,8 @@ class ModelCatalog:
         return [Path(p) for p in files]
 
     def models(self, mapping: str | None = None, architecture: str | None = None) -> list[ModelChoice]:
-        """Bundled and user models for ``mapping`` (e.g. ``"T1->T2"``); defaults first, then by name."""
+        """Bundled and user models for ``mapping`` (e.g. ``"T1->T2"``): real-data models first, then phantom demo
+        models, then the baselines; within each, defaults, bundled before the user's, then by name."""
         choices = [ModelChoice(e.name, e.path, e.card, True, e.default) for e in load_catalog()]
         self.problems = []
         for path in self.userFiles():
@@ -128,7 +134,8 @@ class ModelCatalog:
                 choices.append(ModelChoice(card.name, path, card, False))
             except MedSynthError as exc:
                 self.problems.append(f"{path}: {exc}")
-        return sorted(select(choices, mapping, architecture), key=lambda c: (not c.default, not c.bundled, c.name))
+        return sorted(select(choices, mapping, architecture),
+                      key=lambda c: (kind_rank(c.card), not c.default, not c.bundled, c.name))
 
     def choose(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelChoice:
         """The model to run: ``model`` (a name or file) if given, else the first of the mapping's models

@@ -89,13 +89,30 @@ def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
     return entries
 
 
+KINDS = ("real data", "phantom demo", "baseline")  # the order menus and listings show models in
+
+
+def model_kind(card) -> str:
+    """What a user should know first about a model: a network trained on real data, a demonstration network
+    trained on phantoms, or a non-learned voxel-wise baseline."""
+    if card.spatial_dims == 0:
+        return "baseline"
+    data = str(card.training.get("data", "")) if isinstance(card.training, dict) else ""
+    return "phantom demo" if card.name.startswith("phantom-") or "phantom" in data.lower() else "real data"
+
+
+def kind_rank(card) -> int:
+    return KINDS.index(model_kind(card))
+
+
 def find_models(source: str | None = None, target: str | None = None, folder: Path | None = None) -> list[CatalogEntry]:
-    """Catalog entries for a mapping (either side may be left open), defaults first."""
+    """Catalog entries for a mapping (either side may be left open): real-data models, then phantom demo
+    models, then baselines; defaults first within each."""
     src = canonical_contrast(source) if source else None
     tgt = canonical_contrast(target) if target else None
     hits = [e for e in load_catalog(folder)
             if (src is None or e.card.source_contrast == src) and (tgt is None or e.card.target_contrast == tgt)]
-    return sorted(hits, key=lambda e: (not e.default, e.name))
+    return sorted(hits, key=lambda e: (kind_rank(e.card), not e.default, e.name))
 
 
 def resolve_model(name_or_path: str | Path, folder: Path | None = None) -> Path:
@@ -126,6 +143,13 @@ def verify_entry(entry: CatalogEntry) -> None:
             f"{entry.sha256[:12]}...; the file is corrupt or was replaced"
         )
     _verified.add(key)
+
+
+def default_model(source: str, target: str, folder: Path | None = None) -> CatalogEntry | None:
+    """The mapping's default model (the demo's, a phantom model: nothing real is bundled as data), else its
+    first listed one; ``None`` when the catalog has none."""
+    entries = find_models(source, target, folder)
+    return next((e for e in entries if e.default), entries[0] if entries else None)
 
 
 def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None) -> CatalogEntry:

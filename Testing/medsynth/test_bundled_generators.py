@@ -1,7 +1,7 @@
 """The bundled trained generators (pGAN, 3D Nie): present, documented, small, and better than the baselines."""
 
 import pytest
-from medsynth.catalog import find_models, load_catalog
+from medsynth.catalog import default_model, load_catalog
 from medsynth.checkpoint import load_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.metrics import compare
@@ -32,7 +32,7 @@ def test_trained_generator_is_bundled_with_an_honest_card(name):
 
 
 def test_demo_default_is_a_trained_generator():
-    default = find_models("T1", "T2")[0]
+    default = default_model("T1", "T2")
     assert default.default and default.card.architecture == "pgan"
 
 
@@ -51,7 +51,7 @@ def test_phantom_generator_beats_the_joint_histogram_on_a_new_phantom():
 
 def test_bundled_3d_generator_runs_patch_mode_and_beats_the_joint_histogram():
     entry = next((e for e in load_catalog() if e.name == "phantom-nie-PD-T2"), None)
-    assert entry is not None and entry.default and find_models("PD", "T2")[0].name == entry.name
+    assert entry is not None and entry.default and default_model("PD", "T2").name == entry.name
     card = entry.card
     assert (card.architecture, card.spatial_dims, card.inference["stride"]) == ("nie", 3, "full")
     assert "2-core CPU" in card.description and entry.path.stat().st_size < 10 * 1024 * 1024

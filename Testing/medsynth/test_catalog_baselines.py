@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 from medsynth.baselines import fit_baseline
-from medsynth.catalog import add_to_catalog, find_models, load_catalog, resolve_model, sha256_of
+from medsynth.catalog import add_to_catalog, default_model, find_models, load_catalog, resolve_model, sha256_of
 from medsynth.checkpoint import LoadedModel, load_model, read_card, save_model
 from medsynth.errors import ModelError
 from medsynth.inference import InferenceOptions, synthesize
@@ -24,7 +24,7 @@ def test_bundled_catalog_is_consistent():
 
 
 def test_resolve_by_name_and_unknown_name():
-    name = find_models("T1", "T2")[0].name
+    name = default_model("T1", "T2").name
     assert resolve_model(name).exists()
     with pytest.raises(ModelError, match="no model named 'nope'.*bundled models: .*phantom-"):
         resolve_model("nope")

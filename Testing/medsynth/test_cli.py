@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from medsynth.catalog import find_models
+from medsynth import catalog
 from medsynth.cli.main import main
 from medsynth.errors import Cancelled
 from medsynth.io import read_volume, write_volume
@@ -29,7 +29,7 @@ def dataset(tmp_path_factory):
 
 
 def default_model() -> str:
-    return find_models("T1", "T2")[0].name
+    return catalog.default_model("T1", "T2").name
 
 
 def test_phantom_command_writes_ixi_folder(dataset):
@@ -80,7 +80,10 @@ def test_synthesize_with_uncertainty_writes_both_or_neither(dataset, tmp_path, c
 
 def test_models_listing_and_card(capsys):
     assert main(["models"]) == 0
-    assert default_model() + " *" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert default_model() + " *" in listing and "phantom demo" in listing
+    kinds = [k for line in listing.splitlines() for k in ("real data", "phantom demo", "baseline") if f" {k} " in line]
+    assert kinds == sorted(kinds, key=["real data", "phantom demo", "baseline"].index)  # real data first
     assert main(["models", "--source", "T2", "--target", "T1", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed and all(m["card"]["source_contrast"] == "T2" for m in listed)

@@ -106,7 +106,8 @@ def test_bundled_models_go_to_the_child_by_name_so_it_checks_their_sha256(scene)
     from MedSynthLib.RunLogic import RunLogic
 
     node = getParameterNode(scene)
-    SynthesisParameters(inputVolume=input_node(scene), mapping="T1->T2", device="cpu").write(node)
+    SynthesisParameters(inputVolume=input_node(scene), mapping="T1->T2", model="phantom-pgan-T1-T2",
+                        device="cpu").write(node)
     job = RunLogic(scene).start(node)
     try:
         command = job.process.job.command

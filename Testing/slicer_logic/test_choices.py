@@ -12,6 +12,7 @@ from medsynth.contrasts import CONTRASTS
 from medsynth.conventions import CONVENTIONS
 from medsynth.device import DEVICES, PRECISIONS
 from medsynth.errors import ConfigError, ModelError
+from medsynth.inference.options import ALL_PLANES
 from medsynth.volume import PLANES
 from MedSynthLib import Choices
 from MedSynthLib.ModelCatalog import ModelCatalog, cardHtml
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_choices_match_the_package():
-    assert set(Choices.AXES) == {"auto", *PLANES}
+    assert set(Choices.AXES) == {"auto", ALL_PLANES, *PLANES}
     assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
     assert Choices.TRAINABLE_ARCHITECTURES == TRAINABLE
     assert tuple(CONTRASTS) == Choices.CONTRASTS
@@ -30,7 +31,12 @@ def test_choices_match_the_package():
 
 def test_settings_choose_the_model_and_the_options(tmp_path):
     catalog = ModelCatalog(tmp_path / "models.json")
-    assert SynthesisParameters(mapping="T1->T2").chooseModel(catalog).name == "phantom-pgan-T1-T2"
+    assert SynthesisParameters(mapping="T1->T2").chooseModel(catalog).kind == "real data"  # real data first
+    menu = catalog.models("T1->T2")
+    kinds = [c.kind for c in menu]
+    assert kinds == sorted(kinds, key=["real data", "phantom demo", "baseline"].index)  # grouped, in this order
+    assert "phantom demo;" in next(c for c in menu if c.kind == "phantom demo").label
+    assert "baseline;" in menu[-1].label
     assert SynthesisParameters(mapping="PD->T2", mode="patch").chooseModel(catalog).name == "phantom-nie-PD-T2"
     assert SynthesisParameters(mapping="PD->T2", mode="slice").chooseModel(catalog).card.spatial_dims == 0
     with pytest.raises(ModelError, match="no pgan patch-mode model for T1->T2"):
@@ -49,7 +55,7 @@ def test_settings_choose_the_model_and_the_options(tmp_path):
 
 
 def test_the_model_card_shown_before_running_names_the_method_and_what_to_cite(tmp_path):
-    choice = ModelCatalog(tmp_path / "models.json").choose("T1->T2")
+    choice = ModelCatalog(tmp_path / "models.json").choose("T1->T2", model="phantom-pgan-T1-T2")
     text = cardHtml(choice.card)
     assert "phantom-pgan-T1-T2" in text and "pgan (slicewise)" in text
     assert re.search(r"Dar.*IEEE Trans\. Med\. Imaging", text) and "Mirza" in text

@@ -20,11 +20,13 @@ def user_model(path, name="my-pd-flair"):
     return save_model(build_model("convnet", **hyper), card, path)
 
 
-def test_bundled_models_are_offered_by_mapping_defaults_first(tmp_path):
+def test_bundled_models_are_offered_by_mapping_real_data_first(tmp_path):
     catalog = ModelCatalog(tmp_path / "models.json")
     choices = catalog.models("T1->T2")
     assert choices and all(c.card.mapping == "T1->T2" for c in choices)
-    assert choices[0].default and choices[0].card.architecture == "pgan"  # the trained generator, not a baseline
+    assert choices[0].kind == "real data" and choices[0].card.spatial_dims == 2  # a trained generator
+    demo = [c for c in choices if c.kind == "phantom demo"]
+    assert demo[0].default  # the demo's default leads the phantom group
     assert {"T1->T2", "PD->T2", "T2->T1"} <= set(catalog.mappings())
     assert [c.name for c in catalog.models("PD->T2", "nie")] == ["phantom-nie-PD-T2"]
 

@@ -23,7 +23,7 @@ def test_a_run_with_a_reference_records_compares_and_shows(scene, views, tmp_pat
     sample = loadSample(scene=scene)
     node = getParameterNode(scene)
     SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T2"], mapping="T1->T2",
-                        device="cpu").write(node)
+                        model="phantom-pgan-T1-T2", device="cpu").write(node)
     result = runFromParameters(node)
     stored = SynthesisParameters.read(node)
     assert stored.outputVolume.GetName() == "MedSynthPhantom-T1-synthetic-T2"
@@ -60,7 +60,7 @@ def test_without_a_reference_the_output_is_shown_alone(scene, views):
 def test_uncertainty_map_is_a_second_node_shown_as_a_heat_overlay(scene, views, background):
     sample = loadSample(scene=scene)
     node = getParameterNode(scene)
-    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", architecture="pgan", device="cpu",
+    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", model="phantom-pgan-T1-T2", device="cpu",
                         uncertainty=True).write(node)
     logic = RunLogic(scene)
     if background:  # the GUI's route: a child process writes both volumes

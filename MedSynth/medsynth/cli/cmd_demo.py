@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import find_models, resolve_model, verify_entry
+from ..catalog import default_model, resolve_model, verify_entry
 from ..checkpoint import load_model
 from ..errors import ModelError, OutputError
 from ..inference import InferenceOptions, synthesize
@@ -60,11 +60,11 @@ def _run(args: argparse.Namespace, out: Path, grid) -> int:
     if args.model:
         path = resolve_model(args.model)
     else:
-        entries = find_models("T1", "T2")
-        if not entries:
+        entry = default_model("T1", "T2")
+        if entry is None:
             raise ModelError("no bundled T1->T2 model found; reinstall MedSynth or pass --model FILE")
-        verify_entry(entries[0])
-        path = entries[0].path
+        verify_entry(entry)
+        path = entry.path
     loaded = load_model(path)
     start = time.perf_counter()
     subject = make_subject(grid, args.seed, contrasts=("T1", "T2"), lesion_probability=1.0, name="demo")

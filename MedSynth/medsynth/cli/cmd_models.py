@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..catalog import bundled_models_dir, find_models, resolve_model
+from ..catalog import bundled_models_dir, find_models, model_kind, resolve_model
 from ..model_file import read_card
 from .common import echo, format_table
 
@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     if not entries:
         echo(f"no bundled models match (catalog folder: {bundled_models_dir()})")
         return 0
-    rows = [[e.name + (" *" if e.default else ""), e.card.mapping, e.card.architecture, e.card.engine,
-             e.card.description[:60]] for e in entries]
-    echo(format_table(["name", "mapping", "architecture", "engine", "description"], rows))
-    echo("* default model for its mapping")
+    rows = [[e.name + (" *" if e.default else ""), model_kind(e.card), e.card.mapping, e.card.architecture,
+             e.card.engine, e.card.description[:60]] for e in entries]
+    echo(format_table(["name", "kind", "mapping", "architecture", "engine", "description"], rows))
+    echo("* default model for its mapping (the demo's); real data: trained on real subjects; phantom demo: trained on "
+         "synthetic phantoms, for trying MedSynth out; baseline: a non-learned voxel-wise intensity map")
     return 0
