@@ -12,10 +12,10 @@ import threading
 from .. import __version__
 from ..errors import Cancelled, MedSynthError
 from ..progress_lines import PROGRESS_PREFIX
-from . import cmd_demo, cmd_evaluate, cmd_models, cmd_phantom, cmd_prepare, cmd_synthesize, cmd_train
+from . import cmd_demo, cmd_evaluate, cmd_ixi, cmd_models, cmd_phantom, cmd_prepare, cmd_synthesize, cmd_train
 from .common import echo
 
-SUBCOMMANDS = (cmd_phantom, cmd_prepare, cmd_synthesize, cmd_evaluate, cmd_models, cmd_train, cmd_demo)
+SUBCOMMANDS = (cmd_phantom, cmd_ixi, cmd_prepare, cmd_synthesize, cmd_evaluate, cmd_models, cmd_train, cmd_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
