@@ -29,8 +29,8 @@ from pathlib import Path
 from medsynth.catalog import resolve_model
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
-from medsynth.inference import InferenceOptions, synthesize
-from medsynth.loso import baselines, load_pairs, rows_for, score, summary, write_report
+from medsynth.inference import InferenceOptions
+from medsynth.loso import baselines, load_subjects, rows_for, run_method, score, summary, write_report
 from tqdm import tqdm
 
 
@@ -40,7 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pattern", action="append", default=None,
                         help="file pattern with {subject} and {contrast} (repeatable; default: the layouts of "
                              "../shared/data/multicontrast)")
-    parser.add_argument("--source", required=True, help="acquired contrast, e.g. T1")
+    parser.add_argument("--source", required=True, nargs="+",
+                        help="acquired contrast(s), e.g. T1, or T1 T2 for many-to-one models")
     parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
     parser.add_argument("--models", nargs="*", default=[], help="bundled model names or model files to evaluate")
     parser.add_argument("--exclude-trained", nargs="*", default=[], metavar="MODEL=SUBJECT[,SUBJECT]",
@@ -60,8 +61,8 @@ def trained_on(entries: list[str]) -> dict[str, set[str]]:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    source, target = canonical_contrast(args.source), canonical_contrast(args.target)
-    volumes = load_pairs(args.data, args.pattern, source, target)
+    inputs, target = [canonical_contrast(c) for c in args.source], canonical_contrast(args.target)
+    volumes = load_subjects(args.data, args.pattern, inputs, target)
     models = {name: load_model(resolve_model(name)) for name in args.models}
     seen = trained_on(args.exclude_trained)
     for name, loaded in models.items():  # what the card says it was trained or validated on
@@ -69,19 +70,19 @@ def run(args: argparse.Namespace) -> list[dict]:
         seen.setdefault(name, set()).update(s for key in ("train", "validation") for s in split.get(key, []))
     options = InferenceOptions(device=args.device)
     rows = []
-    for held in tqdm(sorted(volumes), unit="subject", desc=f"{source}->{target}"):
-        methods = baselines([pair for name, pair in volumes.items() if name != held], source, target)
+    for held in tqdm(sorted(volumes), unit="subject", desc=f"{'+'.join(inputs)}->{target}"):
+        methods = baselines([subject for name, subject in volumes.items() if name != held], inputs, target)
         methods.update({name: loaded for name, loaded in models.items() if held not in seen.get(name, set())})
         acquired, reference = volumes[held]
         for method, loaded in methods.items():
-            rows += rows_for(held, method, score(synthesize(acquired, loaded, options), reference))
+            rows += rows_for(held, method, score(run_method(loaded, acquired, options), reference))
     return rows
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
     rows = run(args)
-    lines = summary(rows, canonical_contrast(args.source), canonical_contrast(args.target))
+    lines = summary(rows, "+".join(canonical_contrast(c) for c in args.source), canonical_contrast(args.target))
     lines.append(f"`scripts/evaluate_real.py {' '.join(argv)}` ({date.today().isoformat()}).")
     write_report(args.out, rows, lines)
     print("\n".join(lines))

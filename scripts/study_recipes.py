@@ -38,8 +38,17 @@ import numpy as np
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
 from medsynth.conventions import own_scale
-from medsynth.inference import InferenceOptions, synthesize, synthesize_with_uncertainty
-from medsynth.loso import DEFAULT_PATTERNS, baselines, load_pairs, rows_for, score, summary, write_report
+from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
+from medsynth.loso import (
+    DEFAULT_PATTERNS,
+    baselines,
+    load_subjects,
+    rows_for,
+    run_method,
+    score,
+    summary,
+    write_report,
+)
 from medsynth.mask import foreground_mask
 from medsynth.run_folder import MODEL_FILE
 from medsynth.training import load_config, train
@@ -62,7 +71,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pattern", action="append", default=None,
                         help="file pattern with {subject} and {contrast} (repeatable; default: the layouts of "
                              "../shared/data/multicontrast)")
-    parser.add_argument("--source", required=True, help="acquired contrast, e.g. T1")
+    parser.add_argument("--source", required=True, nargs="+",
+                        help="acquired contrast(s), e.g. T1, or T1 T2 for a many-to-one model")
     parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES),
                         help="recipes to train (each holds every ingredient before it; default: all)")
@@ -85,9 +95,10 @@ def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[
     """The ``medsynth train`` settings of ``recipe`` on ``train_on``: the common ones, then every ingredient up
     to and including the recipe's own."""
     settings = {
-        "name": f"study-{recipe}-{args.source}-{args.target}", "output": str(args.work / recipe / held),
+        "name": f"study-{recipe}-{'+'.join(args.inputs)}-{args.target}", "output": str(args.work / recipe / held),
         "seed": args.seed, "device": args.device, "data.root": str(data),
-        "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source, "data.target": args.target,
+        "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.inputs[0],
+        **({"data.sources": args.inputs} if len(args.inputs) > 1 else {}), "data.target": args.target,
         "data.size": args.size, "data.subjects": {"train": train_on, "validation": [], "test": []},
         "model.architecture": "unet", "model.hyperparameters": {"ngf": args.ngf, "num_downs": 6},
         "model.discriminator_hyperparameters": {"ndf": args.ngf}, "model.calibrate_output": True,
@@ -130,28 +141,27 @@ def uncertainty_figures(result, reference, seconds: dict[str, float]) -> dict[st
 
 
 def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float]]]:
-    source, target = canonical_contrast(args.source), canonical_contrast(args.target)
-    args.source, args.target = source, target
-    volumes = load_pairs(args.data, args.pattern, source, target)
+    inputs, target = args.inputs, args.target
+    volumes = load_subjects(args.data, args.pattern, inputs, target)
     plain, calibrated = (InferenceOptions(device=args.device, calibrate=flag) for flag in (False, True))
     rows, flagged = [], {}
     last = args.recipes[-1]
-    for held in tqdm(sorted(volumes), unit="fold", desc=f"{source}->{target}"):
+    for held in tqdm(sorted(volumes), unit="fold", desc=f"{'+'.join(inputs)}->{target}"):
         train_on = [name for name in volumes if name != held]
         acquired, reference = volumes[held]
-        for method, loaded in baselines([volumes[n] for n in train_on], source, target).items():
-            rows += rows_for(held, method, score(synthesize(acquired, loaded, plain), reference))
+        for method, loaded in baselines([volumes[n] for n in train_on], inputs, target).items():
+            rows += rows_for(held, method, score(run_method(loaded, acquired, plain), reference))
         for recipe in args.recipes:
             loaded = trained(recipe, args, train_on, held)
             start = time.perf_counter()
-            image = synthesize(acquired, loaded, plain)
+            image = run_method(loaded, acquired, plain)
             seconds = {"seconds": time.perf_counter() - start}
             rows += rows_for(held, recipe, score(image, reference))
             if recipe != last:
                 continue
-            rows += rows_for(held, f"{recipe} +calibration", score(synthesize(acquired, loaded, calibrated), reference))
+            rows += rows_for(held, f"{recipe} +calibration", score(run_method(loaded, acquired, calibrated), reference))
             start = time.perf_counter()
-            ensemble = synthesize_with_uncertainty(acquired, loaded, plain)
+            ensemble = synthesize_with_uncertainty([acquired[c] for c in inputs], loaded, plain)
             seconds["ensemble_seconds"] = time.perf_counter() - start
             rows += rows_for(held, f"{recipe} +flip ensemble", score(ensemble.image, reference))
             if args.uncertainty:
@@ -179,10 +189,12 @@ def uncertainty_lines(flagged: dict[str, dict[str, float]], recipe: str) -> list
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    args.inputs, args.target = [canonical_contrast(c) for c in args.source], canonical_contrast(args.target)
     logging.basicConfig(level=logging.WARNING)
     rows, flagged = run(args)
-    lines = summary(rows, args.source, args.target,
-                    f"### {args.source} -> {args.target}: training recipes, leave-one-subject-out on "
+    mapping = "+".join(args.inputs)
+    lines = summary(rows, mapping, args.target,
+                    f"### {mapping} -> {args.target}: training recipes, leave-one-subject-out on "
                     f"{len({r['subject'] for r in rows})} real subjects")
     lines += uncertainty_lines(flagged, args.recipes[-1])
     lines.append(f"`scripts/study_recipes.py {' '.join(argv)}` ({date.today().isoformat()}).")

@@ -18,11 +18,12 @@ CARD_FORMAT = 1
 SPATIAL_DIMS = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}
 # the spatial dimensions of each generator architecture (None: its spatial_dims hyperparameter says)
 ARCHITECTURE_DIMS = {"pgan": 2, "unet": 2, "nie": 3, "nie_cascade": 3, "convnet": None, "identity": 0,
-                     "histogram_matching": 0, "joint_histogram": 0}
+                     "histogram_matching": 0, "joint_histogram": 0, "joint_histogram_2d": 0}
 MAX_HYPERPARAMETER = 4096  # channels, blocks, levels, bins: anything larger is a hostile or broken card
 MAX_LIST = 64
 INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles"}
 MAX_QUANTILES = 1025
+MAX_INPUTS = 4
 MAX_PATCH = 512
 STRING_FIELDS = ("name", "architecture", "source_contrast", "target_contrast", "description", "medsynth_version")
 MAPPING_FIELDS = ("hyperparameters", "source_normalization", "target_intensity", "inference", "training", "metrics")
@@ -97,6 +98,7 @@ class ModelCard:
     source_normalization: dict[str, Any]
     target_intensity: dict[str, Any]
     inference: dict[str, Any] = field(default_factory=dict)
+    input_contrasts: list[str] = field(default_factory=list)  # many-to-one: every input, source_contrast first
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -109,6 +111,7 @@ class ModelCard:
         try:
             self.source_contrast = canonical_contrast(self.source_contrast)
             self.target_contrast = canonical_contrast(self.target_contrast)
+            self._check_inputs()
             if self.spatial_dims not in SPATIAL_DIMS:
                 raise ConfigError(f"spatial_dims must be one of {sorted(SPATIAL_DIMS)}, got {self.spatial_dims}")
             intensity.validate(self.source_normalization, "source_normalization")
@@ -163,6 +166,26 @@ class ModelCard:
             raise ConfigError(f"architecture '{self.architecture}' is {declared}D but the card declares spatial_dims "
                               f"{self.spatial_dims}")
 
+    def _check_inputs(self) -> None:
+        if not isinstance(self.input_contrasts, list) or not all(isinstance(c, str) for c in self.input_contrasts):
+            raise ConfigError("input_contrasts must be a list of contrast names")
+        self.input_contrasts = [canonical_contrast(c) for c in self.input_contrasts]
+        if not self.input_contrasts:
+            return
+        if self.input_contrasts[0] != self.source_contrast:
+            raise ConfigError(f"input_contrasts must start with source_contrast {self.source_contrast}, got "
+                              f"{self.input_contrasts}")
+        if len(set(self.input_contrasts)) < len(self.input_contrasts) or self.target_contrast in self.input_contrasts:
+            raise ConfigError(f"input_contrasts {self.input_contrasts} must be distinct and differ from the target "
+                              f"{self.target_contrast}")
+        if len(self.input_contrasts) > MAX_INPUTS:
+            raise ConfigError(f"at most {MAX_INPUTS} input contrasts, got {len(self.input_contrasts)}")
+
+    @property
+    def inputs(self) -> list[str]:
+        """The contrasts the model takes, in order (one for a one-to-one model)."""
+        return list(self.input_contrasts) or [self.source_contrast]
+
     def _check_inference(self) -> None:
         from .inference.options import BLEND_MODES
         from .volume import PLANES
@@ -189,7 +212,7 @@ class ModelCard:
 
     @property
     def mapping(self) -> str:
-        return f"{self.source_contrast}->{self.target_contrast}"
+        return f"{'+'.join(self.inputs)}->{self.target_contrast}"
 
     @property
     def engine(self) -> str:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .baselines import BASELINES, fit_baseline
+from .baselines import BASELINES, fit_baseline, fit_joint_histogram_2d
 from .checkpoint import LoadedModel
 from .contrasts import canonical_contrast
 from .dataset import find_subjects, require_contrasts
 from .errors import InputError
+from .inference import InferenceOptions, synthesize
 from .intensity import FOREGROUND_PERCENTILES
 from .io import atomic_output, read_volume
 from .pipeline import evaluate_conventions
@@ -32,29 +33,49 @@ DEFAULT_PATTERNS = ["{subject}/{subject}_{contrast}_bet_normalized.nii.gz", "{su
 PERCENTILE = {"kind": "percentile", "percentiles": list(FOREGROUND_PERCENTILES)}
 
 
-def load_pairs(data: Path, patterns: list[str] | None, source: str, target: str) -> dict[str, tuple[Volume, Volume]]:
-    """``{subject: (source volume, target volume)}`` for every subject of ``data`` holding both contrasts."""
-    source, target = canonical_contrast(source), canonical_contrast(target)
+Subject = tuple[dict[str, Volume], Volume]  # the input volumes by contrast, and the real target
+
+
+def load_subjects(data: Path, patterns: list[str] | None, inputs: list[str], target: str) -> dict[str, Subject]:
+    """``{subject: ({contrast: volume}, target volume)}`` for every subject of ``data`` holding all ``inputs``
+    and the ``target``."""
+    inputs, target = [canonical_contrast(c) for c in inputs], canonical_contrast(target)
     subjects = find_subjects(data, patterns or DEFAULT_PATTERNS)
-    subjects = {name: files for name, files in subjects.items() if source in files and target in files}
-    require_contrasts(subjects, [source, target], data)
+    subjects = {name: files for name, files in subjects.items() if all(c in files for c in (*inputs, target))}
+    require_contrasts(subjects, [*inputs, target], data)
     if len(subjects) < 2:
-        raise InputError(f"{data}: leave-one-subject-out needs 2 or more subjects with {source} and {target}")
-    return {name: (read_volume(files[source]), read_volume(files[target])) for name, files in sorted(subjects.items())}
+        raise InputError(f"{data}: leave-one-subject-out needs 2 or more subjects with {', '.join(inputs)} and "
+                         f"{target}")
+    return {name: ({c: read_volume(files[c]) for c in inputs}, read_volume(files[target]))
+            for name, files in sorted(subjects.items())}
 
 
-def baselines(train: Iterable[tuple[Volume, Volume]], source: str, target: str) -> dict[str, LoadedModel]:
-    """The voxel-wise baselines fitted on ``train``: identity, histogram matching and the joint histogram
-    under the default (min-max) normalization, and the joint histogram under the percentile normalization
-    inside the head too (the one the learned recipes use), so a model is measured against the best of them."""
-    pairs = [(s, t, None) for s, t in train]
+def baselines(train: Iterable[Subject], inputs: list[str], target: str) -> dict[str, LoadedModel]:
+    """The voxel-wise baselines fitted on ``train``. One input: identity, histogram matching and the joint
+    histogram under the default (min-max) normalization, and the joint histogram under the percentile
+    normalization inside the head (the one the learned recipes use). Several inputs: each input's two joint
+    histograms, and the joint histogram over the first two inputs together (2D bins)."""
+    train = list(train)
     methods = {}
-    for kind in BASELINES:
-        model, card = fit_baseline(kind, pairs, source, target)
-        methods[f"baseline {SHORT[kind]}"] = LoadedModel(model.eval(), card)
-    model, card = fit_baseline("joint_histogram", pairs, source, target, normalizations=(PERCENTILE, PERCENTILE))
-    methods["baseline jointhist-pct"] = LoadedModel(model.eval(), card)
+    kinds = BASELINES if len(inputs) == 1 else ("joint_histogram",)
+    for contrast in inputs:
+        pairs = [(volumes[contrast], reference, None) for volumes, reference in train]
+        tag = "" if len(inputs) == 1 else f" {contrast}"
+        for kind in kinds:
+            model, card = fit_baseline(kind, pairs, contrast, target)
+            methods[f"baseline {SHORT[kind]}{tag}"] = LoadedModel(model.eval(), card)
+        model, card = fit_baseline("joint_histogram", pairs, contrast, target, normalizations=(PERCENTILE, PERCENTILE))
+        methods[f"baseline jointhist-pct{tag}"] = LoadedModel(model.eval(), card)
+    if len(inputs) > 1:
+        tuples = [([volumes[c] for c in inputs[:2]], reference) for volumes, reference in train]
+        model, card = fit_joint_histogram_2d(tuples, inputs[:2], target, normalization=PERCENTILE)
+        methods[f"baseline jointhist-2d {'+'.join(inputs[:2])}"] = LoadedModel(model.eval(), card)
     return methods
+
+
+def run_method(loaded: LoadedModel, volumes: dict[str, Volume], options: InferenceOptions) -> Volume:
+    """``loaded`` on the subject's volumes of the contrasts its card takes."""
+    return synthesize([volumes[c] for c in loaded.card.inputs], loaded, options)
 
 
 def score(synthetic: Volume, reference: Volume) -> dict[str, dict[str, float]]:

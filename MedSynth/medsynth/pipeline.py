@@ -36,12 +36,15 @@ def synthesize_file(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     uncertainty_path: str | Path | None = None,
+    extra_inputs: tuple[str | Path, ...] = (),
 ) -> tuple[Path, LoadedModel]:
     """Read, check, synthesize and write atomically. Everything that can be checked is checked before
     the long work starts; on any failure or cancellation no output file exists. ``uncertainty_path``: also
-    write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean)."""
+    write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean).
+    ``extra_inputs``: a many-to-one model's further input files, in the order its card lists them."""
     options = options or InferenceOptions()
-    inputs = [Path(input_path), *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
+    sources = [Path(input_path), *map(Path, extra_inputs)]
+    inputs = [*sources, *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
     output_path = check_output_path(output_path, overwrite, inputs)
     if uncertainty_path is not None:
         uncertainty_path = check_output_path(uncertainty_path, overwrite, inputs)
@@ -50,10 +53,15 @@ def synthesize_file(
     loaded = model if isinstance(model, LoadedModel) else load_model(
         resolve_model(model), device=resolve_device(options.device)
     )
-    declared = input_contrast or contrast_from_filename(str(input_path))
-    check_contrast(loaded, declared, str(input_path))
-    volume = read_volume(input_path)
-    result = synthesize_with_uncertainty(volume, loaded, options, progress=progress, cancel=cancel,
+    if len(sources) != len(loaded.card.inputs):
+        raise InputError(f"model '{loaded.card.name}' ({loaded.card.mapping}) takes {len(loaded.card.inputs)} input "
+                         f"volume(s), {', '.join(loaded.card.inputs)} in this order; got {len(sources)}"
+                         + (": give the others with --input" if len(sources) < len(loaded.card.inputs) else ""))
+    for position, path in enumerate(sources):
+        declared = (input_contrast if position == 0 else None) or contrast_from_filename(str(path))
+        check_contrast(loaded, declared, str(path), position)
+    volumes = [read_volume(path) for path in sources]
+    result = synthesize_with_uncertainty(volumes, loaded, options, progress=progress, cancel=cancel,
                                          uncertainty=uncertainty_path is not None)
     outputs = {output_path: result.image}
     if uncertainty_path is not None:

@@ -20,6 +20,10 @@ def add_parser(sub) -> None:
     p.add_argument("output", metavar="OUTPUT", help="output volume; the format follows the extension")
     p.add_argument("--model", "-m", required=True,
                    help="bundled model name (see `medsynth models`) or a .safetensors model file")
+    p.add_argument("--input", dest="inputs", action="append", default=[], metavar="FILE",
+                   help="a many-to-one model's further inputs (e.g. T1+T2->FLAIR: INPUT is the T1, --input the T2), "
+                        "repeatable, in the order `medsynth models NAME` lists them; resampled onto INPUT's grid "
+                        "(with a warning) where the grids differ")
     p.add_argument("--input-contrast", default=None,
                    help="contrast of INPUT (e.g. T1); refused if the model expects another. Default: guessed from "
                         "an IXI/BraTS-style file name such as sub-T1.nii.gz, else not checked")
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(args, "batch") as progress:
         out, loaded = synthesize_file(
             args.input, args.output, args.model, inference_options(args), args.input_contrast,
-            args.overwrite, progress, uncertainty_path=args.uncertainty,
+            args.overwrite, progress, uncertainty_path=args.uncertainty, extra_inputs=tuple(args.inputs),
         )
     extra = f" and its uncertainty {args.uncertainty}" if args.uncertainty else ""
     echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out}{extra} ({time.perf_counter() - start:.1f} s)")

@@ -47,6 +47,9 @@ def add_parser(sub) -> None:
                    help="file pattern with {subject} and {contrast}, repeatable (data.patterns)")
     p.add_argument("--source", help="source contrast, e.g. T1 (data.source)")
     p.add_argument("--target", help="target contrast, e.g. T2 (data.target)")
+    p.add_argument("--sources", nargs="+", metavar="CONTRAST",
+                   help="many-to-one: every input contrast in order, e.g. --sources T1 T2 --target FLAIR "
+                        "(data.sources; replaces --source)")
     p.add_argument("--arch", choices=[a for a in architecture_names() if a in TRAINABLE],
                    help="generator architecture (model.architecture): pgan (default), unet, convnet (2D); nie, "
                         "nie_cascade (3D, auto-context)")
@@ -73,6 +76,7 @@ def add_parser(sub) -> None:
 
 
 FLAGS = {"data": "data.root", "pattern": "data.patterns", "source": "data.source", "target": "data.target",
+         "sources": "data.sources",
          "arch": "model.architecture", "epochs": "optim.epochs", "batch_size": "optim.batch_size", "lr": "optim.lr",
          "out": "output", "name": "name", "device": "device", "seed": "seed", "init": "init"}
 

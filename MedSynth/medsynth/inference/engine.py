@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
@@ -16,6 +17,7 @@ from ..errors import InputError
 from ..io import check_volume
 from ..mask import foreground_mask
 from ..progress import CancelToken, ProgressCallback, Reporter
+from ..resample import resample_to
 from ..volume import PLANES, Volume
 from .options import ALL_PLANES, InferenceOptions
 from .patchwise import run_patchwise
@@ -26,17 +28,22 @@ from .voxelwise import run_voxelwise
 log = logging.getLogger(__name__)
 
 
-def check_contrast(loaded: LoadedModel, declared: str | None, name: str = "input") -> None:
-    """Refuse a model made for another source contrast than the one declared for the input."""
+def check_contrast(loaded: LoadedModel, declared: str | None, name: str = "input", position: int = 0) -> None:
+    """Refuse a model made for another contrast than the one declared for its input number ``position``."""
     if declared is None:
         return
     declared = canonical_contrast(declared)
-    if declared != loaded.card.source_contrast:
-        raise InputError(
-            f"{name}: is {declared}, but model '{loaded.card.name}' synthesizes {loaded.card.mapping} and "
-            f"expects a {loaded.card.source_contrast} input; choose a model for {declared}->"
-            f"{loaded.card.target_contrast} (see `medsynth models`)"
-        )
+    inputs = loaded.card.inputs
+    expected = inputs[position] if position < len(inputs) else None
+    if declared != expected:
+        if len(inputs) == 1:
+            raise InputError(
+                f"{name}: is {declared}, but model '{loaded.card.name}' synthesizes {loaded.card.mapping} and "
+                f"expects a {loaded.card.source_contrast} input; choose a model for {declared}->"
+                f"{loaded.card.target_contrast} (see `medsynth models`)"
+            )
+        raise InputError(f"{name}: is {declared}, but model '{loaded.card.name}' ({loaded.card.mapping}) expects "
+                         f"{', '.join(inputs)} in this order; input {position + 1} must be {expected}")
 
 
 def patch_settings(options: InferenceOptions, card_settings: dict) -> tuple:
@@ -53,7 +60,7 @@ def patch_settings(options: InferenceOptions, card_settings: dict) -> tuple:
 
 
 def synthesize(
-    volume: Volume,
+    volume: Volume | Sequence[Volume],
     loaded: LoadedModel,
     options: InferenceOptions | None = None,
     progress: ProgressCallback | None = None,
@@ -64,13 +71,15 @@ def synthesize(
 
     The input is normalized per volume as the card says, run through the engine its ``spatial_dims``
     selects, and mapped back to the target's intensity scale. ``mask`` (default: the head found in the
-    input) limits the work to the foreground. Raises ``Cancelled`` if ``cancel`` is set in between.
+    input) limits the work to the foreground. Raises ``Cancelled`` if ``cancel`` is set in between. A
+    many-to-one model takes a list of co-registered volumes in the order of ``card.inputs``; the result is
+    on the first one's grid (the others are resampled onto it if needed).
     """
     return synthesize_with_uncertainty(volume, loaded, options, progress, cancel, mask, uncertainty=False).image
 
 
 def synthesize_with_uncertainty(
-    volume: Volume,
+    volume: Volume | Sequence[Volume],
     loaded: LoadedModel,
     options: InferenceOptions | None = None,
     progress: ProgressCallback | None = None,
@@ -83,7 +92,8 @@ def synthesize_with_uncertainty(
     multi-planar model). The image is the ensemble's mean."""
     options = options or InferenceOptions()
     card = loaded.card
-    check_volume(volume, "input")
+    volumes = input_volumes(volume, card)
+    volume = volumes[0]
     if uncertainty and card.spatial_dims == 0:
         raise InputError(f"model '{card.name}' maps each intensity to one value, so a test-time ensemble cannot "
                          "disagree: uncertainty needs a network model (2D or 3D)")
@@ -97,19 +107,20 @@ def synthesize_with_uncertainty(
     warnings = domain_warnings(volume, fg, card)
     for warning in warnings:
         log.warning("%s", warning)
-    source_norm = intensity.fit(card.source_normalization, volume.array, fg)
-    x = intensity.apply(source_norm, volume.array)
+    normalized = [intensity.apply(intensity.fit(card.source_normalization, v.array, fg), v.array) for v in volumes]
+    x = normalized[0] if len(normalized) == 1 else np.stack(normalized)
     background = intensity.apply_value(card.target_intensity, card.background)
     work_mask = fg if options.skip_background else None
     model = loaded.model.to(device).eval()
     planes = _planes(card, options)
     lr = volume.slice_axis("sagittal")
+    lr_x = lr + x.ndim - 3  # the same axis in the (possibly stacked) input array
     members = [(plane, flip) for plane in planes for flip in ((False, True) if uncertainty else (False,))]
     outputs = []
     for number, (plane, flip) in enumerate(members):
         reporter = partial(_MemberReporter, progress=progress, cancel=cancel, member=number, members=len(members),
                            what=f"{card.mapping} {card.engine}")
-        flipped = np.flip(x, lr) if flip else x
+        flipped = np.flip(x, lr_x) if flip else x
         flipped_mask = None if work_mask is None else (np.flip(work_mask, lr) if flip else work_mask)
         y = _run(model, card, volume, flipped, plane, background, flipped_mask, reporter, options, device, precision)
         outputs.append(np.flip(y, lr) if flip else y)
@@ -127,6 +138,24 @@ def synthesize_with_uncertainty(
     zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
     sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
     return Synthesis(image, volume.with_array(sd), warnings)
+
+
+def input_volumes(volume: Volume | Sequence[Volume], card) -> list[Volume]:
+    """The model's input volumes, checked, the later ones on the first one's grid."""
+    volumes = [volume] if isinstance(volume, Volume) else list(volume)
+    if len(volumes) != len(card.inputs):
+        raise InputError(f"model '{card.name}' ({card.mapping}) takes {len(card.inputs)} input volume(s), "
+                         f"{', '.join(card.inputs)} in this order; got {len(volumes)}")
+    for number, (item, contrast) in enumerate(zip(volumes, card.inputs, strict=True)):
+        check_volume(item, "input" if len(volumes) == 1 else f"input {number + 1} ({contrast})")
+    first = volumes[0]
+    for number, item in enumerate(volumes[1:], 1):
+        if not item.same_grid(first):
+            log.warning("input %d (%s) is on another grid than input 1 (%s): resampled onto it (linear); register "
+                        "the inputs first (`medsynth prepare`) if they are not aligned in the world",
+                        number + 1, card.inputs[number], card.inputs[0])
+            volumes[number] = resample_to(item, first)
+    return volumes
 
 
 def _planes(card, options: InferenceOptions) -> list[str | None]:

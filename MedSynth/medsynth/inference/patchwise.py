@@ -43,7 +43,8 @@ def run_patchwise(
     device: torch.device | None = None,
     precision: str = "fp32",
 ) -> np.ndarray:
-    """Sliding-window inference of a 3D ``model`` on a normalized ``[k, j, i]`` array.
+    """Sliding-window inference of a 3D ``model`` on a normalized ``[k, j, i]`` array (or ``[input, k, j, i]``
+    for several co-registered inputs, one channel each).
 
     With ``mask``, windows holding no foreground voxel are not run through the network (they contribute
     ``background``). The window grid stays anchored to the volume, so skipping changes no foreground
@@ -54,21 +55,25 @@ def run_patchwise(
     device = device or torch.device("cpu")
     if stride == "full":
         patch_size = "full"
-    box = tuple(slice(0, n) for n in image.shape)
+    stack = image if image.ndim == 4 else image[None]
+    count = len(stack)
+    shape = stack.shape[1:]
+    box = tuple(slice(0, n) for n in shape)
     if patch_size == "full" and mask is not None:
         box = bounding_box(mask, margin) or box
-    crop = image[box]
-    patch = crop.shape if patch_size == "full" else _per_dim(patch_size)
+    crop = stack[(slice(None), *box)]
+    patch = crop.shape[1:] if patch_size == "full" else _per_dim(patch_size)
     step = patch if patch_size == "full" else _per_dim(stride)
-    channels = [crop] + ([mask[box].astype(np.float32)] if mask is not None else [])
+    channels = [*crop] + ([mask[box].astype(np.float32)] if mask is not None else [])
     inputs = torch.from_numpy(np.ascontiguousarray(np.stack(channels)))[None]
-    reporter = reporter_factory(count_windows(crop.shape, patch, step))
+    reporter = reporter_factory(count_windows(crop.shape[1:], patch, step))
 
     def predictor(window: torch.Tensor) -> torch.Tensor:
         # channels-last 3D runs the convolutions several times faster on CPU; weights are left as they are
-        x = window[:, :1].to(device).contiguous(memory_format=torch.channels_last_3d)
-        out = torch.full_like(x, background)
-        keep = window[:, 1].flatten(1).amax(dim=1) > 0 if mask is not None else torch.ones(len(x), dtype=torch.bool)
+        x = window[:, :count].to(device).contiguous(memory_format=torch.channels_last_3d)
+        out = torch.full_like(x[:, :1], background)
+        keep = (window[:, count].flatten(1).amax(dim=1) > 0 if mask is not None
+                else torch.ones(len(x), dtype=torch.bool))
         if keep.any():
             with autocast(device, precision):
                 out[keep.to(device)] = model(x[keep.to(device)]).float()
@@ -81,6 +86,6 @@ def run_patchwise(
             overlap=overlap_for(patch, step), mode=BLEND_MODES[blend],
             padding_mode="replicate", sw_device=device, device=torch.device("cpu"),
         )
-    out = np.full(image.shape, background, dtype=np.float32)
+    out = np.full(shape, background, dtype=np.float32)
     out[box] = result[0, 0].numpy()
     return out

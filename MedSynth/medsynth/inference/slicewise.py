@@ -41,34 +41,39 @@ def run_slicewise(
     device: torch.device | None = None,
     precision: str = "fp32",
 ) -> np.ndarray:
-    """Run a 2D ``model`` on every slice along ``axis`` of a normalized ``[k, j, i]`` array.
+    """Run a 2D ``model`` on every slice along ``axis`` of a normalized ``[k, j, i]`` array, or of several
+    co-registered inputs ``[input, k, j, i]`` (many-to-one models).
 
     With ``mask``, slices without foreground are skipped (left at ``background``) and each slice is cut to
     the foreground bounding box (union over slices) grown by ``margin``. ``context`` neighbouring slices
-    on each side become extra input channels (2.5D); beyond the volume the edge slice is repeated.
+    on each side become extra input channels (2.5D); beyond the volume the edge slice is repeated. The
+    channels are input by input, each with its neighbours in order (as ``training.data`` builds them).
     Only one batch of slices is on the device at a time.
     """
     device = device or torch.device("cpu")
-    data = np.moveaxis(image, axis, 0)
-    out = np.full(data.shape, background, dtype=np.float32)
+    stack = image if image.ndim == 4 else image[None]
+    data = np.moveaxis(stack, axis + 1, 1)  # [input, slice, row, column]
+    out = np.full(data.shape[1:], background, dtype=np.float32)
     if mask is not None:
         m = np.moveaxis(mask, axis, 0)
         todo = np.flatnonzero(m.reshape(m.shape[0], -1).any(axis=1))
-        box = bounding_box(m.any(axis=0), margin) or (slice(0, data.shape[1]), slice(0, data.shape[2]))
+        box = bounding_box(m.any(axis=0), margin) or (slice(0, out.shape[1]), slice(0, out.shape[2]))
     else:
-        todo = np.arange(data.shape[0])
-        box = (slice(0, data.shape[1]), slice(0, data.shape[2]))
+        todo = np.arange(out.shape[0])
+        box = (slice(0, out.shape[1]), slice(0, out.shape[2]))
     divisor = int(getattr(model, "size_divisor", 1))
-    rows, pad_rows = _fit_divisor(box[0], data.shape[1], divisor)
-    cols, pad_cols = _fit_divisor(box[1], data.shape[2], divisor)
+    rows, pad_rows = _fit_divisor(box[0], out.shape[1], divisor)
+    cols, pad_cols = _fit_divisor(box[1], out.shape[2], divisor)
     reporter: Reporter = reporter_factory(len(todo))
-    last = data.shape[0] - 1
+    last = out.shape[0] - 1
     offsets = np.arange(-context, context + 1)
     with torch.inference_mode():
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             neighbours = np.clip(batch[:, None] + offsets[None, :], 0, last)  # (B, C)
-            x = torch.from_numpy(np.ascontiguousarray(data[neighbours][:, :, rows, cols])).to(device)
+            window = data[:, neighbours][..., rows, cols]  # (inputs, B, C, h, w)
+            window = np.moveaxis(window, 1, 0).reshape(len(batch), -1, *window.shape[-2:])  # input-major channels
+            x = torch.from_numpy(np.ascontiguousarray(window)).to(device)
             if any(pad_rows) or any(pad_cols):
                 x = F.pad(x, (*pad_cols, *pad_rows), mode="replicate")
             with autocast(device, precision):

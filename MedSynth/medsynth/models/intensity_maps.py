@@ -71,3 +71,31 @@ class JointHistogramMap(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return interp(x, self.bin_centers.to(x.dtype), self.conditional_mean.to(x.dtype))
+
+
+@register_architecture("joint_histogram_2d")
+class JointHistogram2D(nn.Module):
+    """E[target | input 1, input 2] on a ``bins`` x ``bins`` grid of the two inputs' normalized intensities,
+    interpolated bilinearly: the fair voxel-wise baseline of a two-input (many-to-one) model. Input is a
+    ``(voxels, 2)`` table."""
+
+    size_divisor = 1
+
+    def __init__(self, bins: int = 64) -> None:
+        super().__init__()
+        if bins < 2:
+            raise ValueError(f"bins must be at least 2, got {bins}")
+        self.register_buffer("lo", torch.tensor([-1.0, -1.0]))
+        self.register_buffer("hi", torch.tensor([1.0, 1.0]))
+        self.register_buffer("table", torch.zeros(bins, bins))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bins = self.table.shape[0]
+        position = ((x - self.lo.to(x.dtype)) / (self.hi - self.lo).to(x.dtype) * (bins - 1)).clamp(0, bins - 1)
+        low = position.floor().long().clamp(max=bins - 2)
+        w = position - low
+        table = self.table.to(x.dtype)
+        a, b = low[:, 0], low[:, 1]
+        top = table[a, b] * (1 - w[:, 1]) + table[a, b + 1] * w[:, 1]
+        bottom = table[a + 1, b] * (1 - w[:, 1]) + table[a + 1, b + 1] * w[:, 1]
+        return top * (1 - w[:, 0]) + bottom * w[:, 0]

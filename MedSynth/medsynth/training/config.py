@@ -37,6 +37,7 @@ class DataConfig:
     patterns: list[str] = field(default_factory=list)  # e.g. "{subject}_{contrast}_bet.nii.gz"
     source: str = "T1"
     target: str = "T2"
+    sources: list[str] = field(default_factory=list)  # many-to-one: every input (e.g. [T1, T2]); source = the first
     plane: str = "axial"  # slices are taken in this anatomical plane ("all": the three, fused at inference)
     context: int = 0  # neighbouring slices on each side given as extra input channels (2.5D)
     size: int = 256  # 2D: slices are cropped / padded to size x size around the head for batching
@@ -49,6 +50,11 @@ class DataConfig:
     test: float = 0.2
     split_seed: int = 0
     subjects: dict[str, list[str]] | None = None  # explicit {"train": [...], "validation": [...], "test": [...]}
+
+    @property
+    def inputs(self) -> list[str]:
+        """The contrasts a model takes, in order: ``sources`` for a many-to-one model, else ``[source]``."""
+        return list(self.sources) or [self.source]
 
 
 @dataclass
@@ -127,8 +133,14 @@ class TrainConfig:
         d, o = self.data, self.optim
         try:
             d.source, d.target = canonical_contrast(d.source), canonical_contrast(d.target)
+            d.sources = [canonical_contrast(c) for c in d.sources]
         except ConfigError as exc:
             raise ConfigError(f"data: {exc}") from None
+        if d.sources:
+            if len(set(d.sources)) < len(d.sources) or d.target in d.sources or len(d.sources) > 4:
+                raise ConfigError(f"data.sources must be 1 to 4 distinct contrasts other than the target {d.target}, "
+                                  f"got {d.sources}")
+            d.source = d.sources[0]
         if d.source == d.target:
             raise ConfigError(f"data: source and target are both {d.source}")
         if d.plane not in (*PLANES, ALL_PLANES):
@@ -182,7 +194,7 @@ class TrainConfig:
 
     @property
     def in_channels(self) -> int:
-        return 2 * self.data.context + 1
+        return len(self.data.inputs) * (2 * self.data.context + 1)
 
     @property
     def decay_epochs(self) -> int:
@@ -328,6 +340,8 @@ def init_settings(model: str) -> dict[str, Any]:
     kind = card.source_normalization.get("kind")
     data = {"source": card.source_contrast, "target": card.target_contrast,
             "normalization": kind if kind in NORMALIZATIONS else "auto"}
+    if len(card.inputs) > 1:
+        data["sources"] = card.inputs
     if card.spatial_dims == 2:
         data.update(plane=card.inference.get("plane", "axial"), context=int(card.inference.get("context", 0)))
     hyper = {k: v for k, v in card.hyperparameters.items() if k != "in_channels"}

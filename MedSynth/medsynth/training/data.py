@@ -32,7 +32,8 @@ SPLITS = ("train", "validation", "test")
 
 @dataclass
 class PairedSubject:
-    """One subject, normalized, with the slice axis moved first (``[slice, row, column]``)."""
+    """One subject, normalized, with the slice axis moved first (``[slice, row, column]``; a many-to-one
+    model's inputs stacked in front: ``[input, slice, row, column]``)."""
 
     name: str
     source: np.ndarray
@@ -82,7 +83,7 @@ def discover(config: DataConfig) -> dict[str, dict[str, Path]]:
     if not config.root:
         raise ConfigError("no dataset given: set data.root (or --data) to an IXI-style folder or a CSV list file")
     subjects = find_subjects(config.root, config.patterns)
-    require_contrasts(subjects, (config.source, config.target), config.root)
+    require_contrasts(subjects, (*config.inputs, config.target), config.root)
     return subjects
 
 
@@ -108,13 +109,15 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
                  plane: str | None = None) -> PairedSubject:
     """Read, check and normalize one subject; 2D moves the slice axis of ``plane`` (default: the
     configured one, axial for "all") first, 3D keeps the array's axes."""
-    source, target = read_volume(files[config.source]), read_volume(files[config.target])
-    if not source.same_grid(target):
-        raise InputError(
-            f"subject {name}: {config.source} {source.array.shape} and {config.target} {target.array.shape} are not "
-            f"on one voxel grid ({files[config.source].name}, {files[config.target].name}); register and resample "
-            "them first with `medsynth prepare`"
-        )
+    inputs = [read_volume(files[c]) for c in config.inputs]
+    source, target = inputs[0], read_volume(files[config.target])
+    for contrast, volume in zip(config.inputs, inputs, strict=True):
+        if not volume.same_grid(target):
+            raise InputError(
+                f"subject {name}: {contrast} {volume.array.shape} and {config.target} {target.array.shape} are not "
+                f"on one voxel grid ({files[contrast].name}, {files[config.target].name}); register and resample "
+                "them first with `medsynth prepare`"
+            )
     if MASK in files:
         mask_volume = read_volume(files[MASK])
         if not mask_volume.same_grid(source):
@@ -124,11 +127,13 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
         mask = foreground_mask(source.array)
     if not mask.any():
         raise InputError(f"subject {name}: no foreground (head) found in {files[config.source].name}")
-    source_norm = intensity.fit(normalization_for(config.source, config, spatial_dims), source.array, mask)
+    source_spec = normalization_for(config.source, config, spatial_dims)
     target_norm = intensity.fit(normalization_for(config.target, config, spatial_dims), target.array, mask)
     plane = plane or training_planes(config)[0]
     axis = source.slice_axis(plane) if spatial_dims == 2 else 0
-    s = np.moveaxis(intensity.apply(source_norm, source.array), axis, 0)
+    normalized = [np.moveaxis(intensity.apply(intensity.fit(source_spec, v.array, mask), v.array), axis, 0)
+                  for v in inputs]
+    s = normalized[0] if len(normalized) == 1 else np.stack(normalized)  # [input, ...] for many-to-one
     t = np.moveaxis(intensity.apply(target_norm, target.array), axis, 0)
     outside = target.array[~mask]
     return PairedSubject(
@@ -168,10 +173,12 @@ class SliceDataset(torch.utils.data.Dataset):
         """Slice ``item`` (with its context slices) and its mask in a size x size window around the head."""
         number, k = self.index[item]
         subject = self.subjects[number]
-        last = subject.source.shape[0] - 1
+        last = subject.target.shape[0] - 1
         neighbours = np.clip(np.arange(k - self.context, k + self.context + 1), 0, last)
         starts = tuple(c - self.size // 2 for c in self.centres[number])
-        source = window(subject.source[neighbours], starts, self.size, subject.source_fill)
+        stack = subject.source[neighbours] if subject.source.ndim == 3 else np.concatenate(
+            [inputs[neighbours] for inputs in subject.source])  # input-major channels, as inference builds them
+        source = window(stack, starts, self.size, subject.source_fill)
         target = window(subject.target[k : k + 1], starts, self.size, subject.target_fill)
         mask = window(subject.mask[k : k + 1], starts, self.size, 0.0)
         return torch.from_numpy(source), torch.from_numpy(target), torch.from_numpy(mask)

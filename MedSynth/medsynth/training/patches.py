@@ -41,7 +41,7 @@ class PatchDataset:
     def sample(self, item: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """A random patch of subject ``item``; the draws come from ``generator`` only."""
         subject = self.subjects[item]
-        shape = subject.source.shape
+        shape = subject.target.shape
         u = torch.rand(4, generator=generator, dtype=torch.float64).numpy()
         if u[0] < self.foreground_bias:
             flat = self.foreground[item][min(int(u[1] * len(self.foreground[item])), len(self.foreground[item]) - 1)]
@@ -51,7 +51,8 @@ class PatchDataset:
         p = self.patch_size
         starts = tuple(min(max(int(c) - p // 2, 0), max(n - p, 0)) if n >= p else (n - p) // 2
                        for c, n in zip(centre, shape, strict=True))
-        source = window(subject.source[None], starts, p, subject.source_fill)
+        source = window(subject.source if subject.source.ndim == 4 else subject.source[None], starts, p,
+                        subject.source_fill)
         target = window(subject.target[None], starts, p, subject.target_fill)
         mask = window(subject.mask[None], starts, p, 0.0)
         return torch.from_numpy(source), torch.from_numpy(target), torch.from_numpy(mask)

@@ -337,7 +337,8 @@ class Trainer:
             subject = self.val_subjects[0]
             area = subject.mask.reshape(subject.mask.shape[0], -1).sum(axis=1)
             k = int(np.argmax(area))
-            sample_mosaic(self.folder / "samples" / f"epoch{epoch + 1:04d}.png", subject.source[k],
+            first = subject.source if subject.source.ndim == 3 else subject.source[0]
+            sample_mosaic(self.folder / "samples" / f"epoch{epoch + 1:04d}.png", first[k],
                           volumes[subject.name][k], subject.target[k],
                           f"{subject.name}, epoch {epoch + 1}: PSNR {mean['psnr']:.2f} dB")
         return {f"val_{k}": v for k, v in mean.items()}
@@ -444,12 +445,13 @@ class Trainer:
         if self.stages > 1:
             hyper["stages"] = self.stage + 1
         return ModelCard(
-            name=cfg.name or f"{cfg.model.architecture}-{cfg.data.source}-{cfg.data.target}",
+            name=cfg.name or f"{cfg.model.architecture}-{'+'.join(cfg.data.inputs)}-{cfg.data.target}",
             architecture=cfg.model.architecture,
             hyperparameters=hyper,
             spatial_dims=self.spatial_dims,
             source_contrast=cfg.data.source,
             target_contrast=cfg.data.target,
+            input_contrasts=list(cfg.data.sources),
             source_normalization=normalization_for(cfg.data.source, cfg.data, self.spatial_dims),
             target_intensity=typical_target_intensity([s.target_norm for s in subjects],
                                                       [s.target_background for s in subjects]),
@@ -465,7 +467,7 @@ class Trainer:
                 **({"fine_tuned_from": cfg.init} if cfg.init else {}),
             },
             metrics=metrics,
-            description=f"{cfg.model.architecture} generator for {cfg.data.source}->{cfg.data.target}, "
+            description=f"{cfg.model.architecture} generator for {'+'.join(cfg.data.inputs)}->{cfg.data.target}, "
                         f"trained with `medsynth train` on " + (f"{cfg.data.plane} slices." if self.spatial_dims == 2
                                                                 else f"{cfg.data.patch_size}^3 patches."),
         )
