@@ -16,7 +16,7 @@ import slicer
 from MedSynthLib.BackgroundProcess import State
 from MedSynthLib.ModuleParameters import parameterNodeFields
 from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
-from MedSynthLib.Parameters import SynthesisParameters
+from MedSynthLib.Parameters import SynthesisParameters, inputContrastsOf
 from MedSynthLib.RunLogic import RunLogic
 from MedSynthLib.Signal import modelsChanged
 from MedSynthLib.SlicerVersion import SUPPORTED_SLICER
@@ -253,12 +253,27 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             target = self._parameterNode.mapping.split("->")[-1]
             self.ui.applyButton.text = _("Synthesize {target}").format(target=target)
             self.ui.applyButton.toolTip = _("Run the model on the input volume (in the background).")
-            self.ui.applyButton.enabled = bool(self._parameterNode.inputVolume and self._parameterNode.model)
+            contrasts = inputContrastsOf(self._parameterNode.mapping)
+            needed = [self._parameterNode.inputVolume, self._parameterNode.secondInputVolume,
+                      self._parameterNode.thirdInputVolume][: len(contrasts)]
+            self.ui.applyButton.enabled = bool(all(needed) and self._parameterNode.model)
+        self.showInputSelectors(inputContrastsOf(self._parameterNode.mapping))
         for widget in (self.ui.inputsCollapsibleButton, self.ui.advancedCollapsibleButton,
                        self.ui.outputsCollapsibleButton):
             widget.enabled = not running
         self.ui.strideLineEdit.enabled = self._parameterNode.mode != "slice"
         self.ui.axisComboBox.enabled = self._parameterNode.mode != "patch"
+
+    def showInputSelectors(self, contrasts: list[str]) -> None:
+        """As many input selectors as the mapping has inputs, each labelled with its contrast."""
+        self.ui.inputLabel.text = _("Input volume ({contrast}):").format(contrast=contrasts[0])
+        extra = ((self.ui.secondInputLabel, self.ui.secondInputSelector),
+                 (self.ui.thirdInputLabel, self.ui.thirdInputSelector))
+        for number, (label, selector) in enumerate(extra, 1):
+            shown = number < len(contrasts)
+            label.visible = selector.visible = shown
+            if shown:
+                label.text = _("Input {number} ({contrast}):").format(number=number + 1, contrast=contrasts[number])
 
     # Running
 

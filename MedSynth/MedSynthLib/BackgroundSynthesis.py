@@ -47,13 +47,16 @@ class BackgroundSynthesis:
     """One synthesis of ``inputNode`` with ``model`` (catalog name or file) in a child process."""
 
     def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
-                 uncertainty: bool = False) -> None:
+                 uncertainty: bool = False, extraInputNodes=()) -> None:
         self.card = read_card(resolve_model(model))  # a wrong model fails here, before any process starts
         if uncertainty and self.card.spatial_dims == 0:
             raise InputError(f"model '{self.card.name}' maps each intensity to one value, so a test-time ensemble "
                              "cannot disagree: uncertainty needs a network model (2D or 3D)")
         self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()
-        self.uncertainty = uncertainty
+        self.uncertainty, self.extraInputNodes = uncertainty, list(extraInputNodes)
+        if len(self.extraInputNodes) + 1 != len(self.card.inputs):
+            raise InputError(f"model '{self.card.name}' takes {len(self.card.inputs)} input(s), "
+                             f"{', '.join(self.card.inputs)}; got {len(self.extraInputNodes) + 1}")
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
         self.inputGrid = None  # the input's exact voxel shape and IJK-to-RAS matrix when the run started
@@ -84,6 +87,10 @@ class BackgroundSynthesis:
         extra = ["--uncertainty", str(self.uncertaintyPath)] if self.uncertainty else []
         try:
             write_volume(source, sourcePath)
+            for number, node in enumerate(self.extraInputNodes, 2):  # resampled onto the first by the child if needed
+                path = self.workdir / f"input{number}.nii"
+                write_volume(volumeFromNode(node), path)
+                extra += ["--input", str(path)]
             self.job = BackgroundProcess(medsynthCommand("synthesize", str(sourcePath), str(self.outputPath),
                                                          "--model", self.model, *cliOptions(self.options), *extra))
             self.job.start()

@@ -18,8 +18,14 @@ from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS
 from .ModuleParameters import ModuleParameters, OneOf, getParameterNode
 
 MODULE_NAME = "MedSynth"
+MAX_INPUTS = 3
 
-__all__ = ["MODULE_NAME", "SynthesisParameters", "getParameterNode"]
+__all__ = ["MODULE_NAME", "SynthesisParameters", "getParameterNode", "inputContrastsOf"]
+
+
+def inputContrastsOf(mapping: str) -> list[str]:
+    """A mapping's inputs in order (``"T1+T2->FLAIR"``: T1, T2)."""
+    return mapping.split("->")[0].split("+")
 
 
 @dataclass
@@ -27,6 +33,8 @@ class SynthesisParameters(ModuleParameters):
     moduleName: ClassVar[str] = MODULE_NAME
 
     inputVolume: vtkMRMLScalarVolumeNode = None
+    secondInputVolume: vtkMRMLScalarVolumeNode = None  # many-to-one models: input 2, co-registered with the first
+    thirdInputVolume: vtkMRMLScalarVolumeNode = None
     referenceVolume: vtkMRMLScalarVolumeNode = None  # optional real target for the comparison
     mapping: str = "T1->T2"
     architecture: str = ""  # "" = the mapping's default model
@@ -51,6 +59,16 @@ class SynthesisParameters(ModuleParameters):
     @property
     def target(self) -> str:
         return self.mapping.split("->")[-1]
+
+    @property
+    def inputContrasts(self) -> list[str]:
+        return inputContrastsOf(self.mapping)
+
+    def inputNodes(self, count: int) -> list:
+        """The first ``count`` input nodes (``None`` where not chosen); a module offers at most three."""
+        if count > MAX_INPUTS:
+            raise ConfigError(f"the model takes {count} inputs; this module offers at most {MAX_INPUTS}")
+        return [self.inputVolume, self.secondInputVolume, self.thirdInputVolume][:count]
 
     def inferenceOptions(self):
         """The ``medsynth.inference.InferenceOptions`` of these settings."""

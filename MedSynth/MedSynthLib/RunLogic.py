@@ -178,9 +178,17 @@ class RunLogic:
         parameters = SynthesisParameters.read(node)
         if parameters.inputVolume is None:
             raise InputError("choose an input volume")
-        if parameters.referenceVolume is not None and parameters.referenceVolume is parameters.inputVolume:
-            raise InputError("the reference must be a real target-contrast volume, not the input itself")
         choice = parameters.chooseModel(self.catalog)
+        inputs = parameters.inputNodes(len(choice.card.inputs))
+        for number, (inputNode, contrast) in enumerate(zip(inputs, choice.card.inputs, strict=True)):
+            if inputNode is None:
+                raise InputError(f"model '{choice.name}' takes {', '.join(choice.card.inputs)}: choose the {contrast} "
+                                 f"volume as input {number + 1}")
+            if parameters.referenceVolume is not None and parameters.referenceVolume is inputNode:
+                raise InputError("the reference must be a real target-contrast volume, not an input")
+        if len({id(n) for n in inputs}) < len(inputs):
+            raise InputError(f"model '{choice.name}' takes {', '.join(choice.card.inputs)}: each input must be its own "
+                             "volume")
         reusableOutput(parameters.outputVolume, parameters.inputVolume, choice.card.mapping, parameters.referenceVolume)
         kept = {"input": parameters.inputVolume, "reference": parameters.referenceVolume,
                 "output": parameters.outputVolume}
@@ -198,7 +206,8 @@ class RunLogic:
 
         parameters, choice = self.prepare(parameterNode)
         process = BackgroundSynthesis(parameters.inputVolume, choice.key, parameters.inferenceOptions(),
-                                      uncertainty=parameters.uncertainty)
+                                      uncertainty=parameters.uncertainty,
+                                      extraInputNodes=parameters.inputNodes(len(choice.card.inputs))[1:])
         process.start()
         return SynthesisJob(rawNode(parameterNode), process, choice.name, parameters.outputVolume,
                             parameters.uncertaintyVolume if parameters.uncertainty else None)
@@ -242,7 +251,8 @@ class RunLogic:
         parameters, choice = self.prepare(node)
         stored = SynthesisLogic(node.GetScene()).synthesizeAll(
             parameters.inputVolume, choice.key, parameters.inferenceOptions(), parameters.outputVolume,
-            parameters.uncertaintyVolume, parameters.uncertainty, progress, cancel)
+            parameters.uncertaintyVolume, parameters.uncertainty, progress, cancel,
+            extraInputNodes=parameters.inputNodes(len(choice.card.inputs))[1:])
         return self.completeRun(node, stored)
 
     @staticmethod

@@ -40,12 +40,14 @@ class SynthesisLogic:
 
     def synthesizeAll(self, inputNode, model, options=None, outputNode=None, uncertaintyNode=None,
                       uncertainty: bool = False, progress: ProgressCallback | None = None,
-                      cancel: CancelToken | None = None) -> StoredSynthesis:
-        """``synthesize``, with the uncertainty map (``uncertainty``) and the out-of-domain warnings."""
+                      cancel: CancelToken | None = None, extraInputNodes=()) -> StoredSynthesis:
+        """``synthesize``, with the uncertainty map (``uncertainty``) and the out-of-domain warnings;
+        ``extraInputNodes``: a many-to-one model's further inputs, in its card's order."""
         from medsynth.inference import synthesize_with_uncertainty
 
         loaded = self.loadModel(model)
         outputNode = reusableOutput(outputNode, inputNode, loaded.card.mapping)
-        result = synthesize_with_uncertainty(volumeFromNode(inputNode), loaded, options, progress=progress,
-                                             cancel=cancel, uncertainty=uncertainty)
+        volumes = [volumeFromNode(node) for node in (inputNode, *extraInputNodes)]
+        result = synthesize_with_uncertainty(volumes, loaded, options, progress=progress, cancel=cancel,
+                                             uncertainty=uncertainty)
         return storeSynthesis(inputNode, result, loaded.card.mapping, outputNode, uncertaintyNode, self.scene)

@@ -64,7 +64,7 @@ class MockSynthesisLogic:
                   choice(f"{parameterNode.mapping}-b", parameterNode.mapping)]
         if parameterNode.model not in [m.key for m in models]:
             parameterNode.model = models[0].key
-        menu = types.SimpleNamespace(mappings=["PD->T2", "T1->T2"], mapping=parameterNode.mapping,
+        menu = types.SimpleNamespace(mappings=["PD->T2", "T1->T2", "T1+T2->FLAIR"], mapping=parameterNode.mapping,
                                      architectures=["pgan"], architecture=parameterNode.architecture, models=models,
                                      model=parameterNode.model)
         return ModelMenuState(menu, [])
@@ -133,6 +133,22 @@ def test_the_widget_runs_through_its_logic_also_after_leaving_the_module(monkeyp
     widget.onPoll()
     assert logic.jobs[-1].cancelled and gui.errors == ["Synthesis failed: out of memory"]  # temporary files gone
     widget.cleanup()
+
+
+def test_a_many_to_one_model_gets_one_labelled_selector_per_input(monkeypatch, gui, scene):
+    t1 = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T1")
+    widget = medsynthWidget(monkeypatch, gui, MockSynthesisLogic())
+    ui, node = gui.ui, widget._parameterNode
+    assert ui.secondInputSelector.visible is False and ui.thirdInputLabel.visible is False  # one-to-one
+    ui.mappingComboBox.choose("T1+T2->FLAIR")
+    node.inputVolume = t1
+    widget.updateGUIFromParameterNode()
+    assert ui.inputLabel.text == "Input volume (T1):" and ui.secondInputLabel.text == "Input 2 (T2):"
+    assert ui.secondInputSelector.visible is True and ui.thirdInputSelector.visible is False
+    assert ui.applyButton.text == "Synthesize FLAIR" and ui.applyButton.enabled is False  # T2 not chosen yet
+    node.secondInputVolume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T2")
+    widget.updateGUIFromParameterNode()
+    assert ui.applyButton.enabled is True
 
 
 def test_the_model_menu_follows_a_scene_that_was_closed_or_loaded(monkeypatch, gui, scene):
