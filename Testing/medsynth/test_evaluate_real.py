@@ -40,7 +40,7 @@ def test_leave_one_subject_out_next_to_the_baselines_under_both_conventions(tmp_
 
 @pytest.mark.torch
 def test_recipe_study_trains_per_fold_and_reports_margins_and_uncertainty(tmp_path):
-    write_phantom_dataset(tmp_path / "data", 3, shape=(40, 44, 30), seed=5, contrasts=("T1", "T2"))
+    write_phantom_dataset(tmp_path / "data", 2, shape=(36, 40, 28), seed=5, contrasts=("T1", "T2"))
     script = load_script(SCRIPT.with_name("study_recipes.py"))
     argv = ["--data", str(tmp_path / "data"), "--pattern", "{subject}-{contrast}.nii.gz", "--source", "T1",
             "--target", "T2", "--recipes", "seed000", "+planes", "--epochs", "1", "--slices", "4", "--batch-size",
@@ -51,11 +51,11 @@ def test_recipe_study_trains_per_fold_and_reports_margins_and_uncertainty(tmp_pa
         rows = list(csv.DictReader(f))
     methods = {r["method"] for r in rows}
     assert {"seed000", "+planes", "+planes +calibration", "+planes +flip ensemble", "baseline jointhist-pct"} <= methods
-    assert {r["subject"] for r in rows} == {"phantom001", "phantom002", "phantom003"}
+    assert {r["subject"] for r in rows} == {"phantom001", "phantom002"}
     report = (tmp_path / "out" / "results.md").read_text()
     assert "Margin of +planes over" in report and "Uncertainty of +planes" in report and "Spearman" in report
     card = script.load_model(tmp_path / "work" / "+planes" / "phantom001" / "model.safetensors").card
-    assert card.training["split"]["train"] == ["phantom002", "phantom003"]  # never the held-out subject
+    assert card.training["split"]["train"] == ["phantom002"]  # never the held-out subject
     assert card.inference["plane"] == "all" and card.inference["outside"] == "background"
     mtimes = {p: p.stat().st_mtime for p in (tmp_path / "work").rglob("model.safetensors")}
     assert script.main(argv) == 0  # a second run reuses the finished runs
