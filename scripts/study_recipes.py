@@ -52,17 +52,11 @@ from medsynth.loso import (
 from medsynth.mask import foreground_mask
 from medsynth.run_folder import MODEL_FILE
 from medsynth.training import load_config, train
+from medsynth.training.recipes import GENERALIZATION, REAL_DATA_NETWORK, generalization_recipe
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-RECIPES: dict[str, dict] = {
-    "seed000": {"data.normalization": "minmax"},
-    "+percentile": {"data.normalization": "percentile"},
-    "+scanner": {"augment.curve": 0.8, "augment.bias_field": 0.3, "augment.intensity": 0.3},
-    "+masked": {"loss.masked": True},
-    "+2.5D": {"data.context": 1},
-    "+planes": {"data.plane": "all"},
-}
+RECIPES = GENERALIZATION
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -76,12 +70,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES),
                         help="recipes to train (each holds every ingredient before it; default: all)")
-    parser.add_argument("--epochs", type=int, default=8, help="epochs per run (half of them with a decaying rate)")
-    parser.add_argument("--slices", type=int, default=400, help="training slices drawn per epoch")
-    parser.add_argument("--batch-size", type=int, default=4, help="slices per update")
-    parser.add_argument("--ngf", type=int, default=32, help="U-Net width (filters of its first stage)")
-    parser.add_argument("--size", type=int, default=192, help="training window in pixels (a multiple of 64)")
-    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (pix2pix's 2e-4)")
+    net = REAL_DATA_NETWORK  # the defaults: what the bundled real-data models are trained with
+    parser.add_argument("--epochs", type=int, default=net["optim.epochs"],
+                        help="epochs per run (half of them with a decaying rate)")
+    parser.add_argument("--slices", type=int, default=net["optim.slices_per_epoch"],
+                        help="training slices drawn per epoch")
+    parser.add_argument("--batch-size", type=int, default=net["optim.batch_size"], help="slices per update")
+    parser.add_argument("--ngf", type=int, default=net["model.hyperparameters"]["ngf"],
+                        help="U-Net width (filters of its first stage)")
+    parser.add_argument("--size", type=int, default=net["data.size"],
+                        help="training window in pixels (a multiple of 64)")
+    parser.add_argument("--lr", type=float, default=net["optim.lr"], help="Adam learning rate (pix2pix's 2e-4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run")
     parser.add_argument("--uncertainty", action="store_true",
                         help="measure the last recipe's test-time-ensemble uncertainty against its error")
@@ -95,21 +94,18 @@ def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[
     """The ``medsynth train`` settings of ``recipe`` on ``train_on``: the common ones, then every ingredient up
     to and including the recipe's own."""
     settings = {
+        **REAL_DATA_NETWORK,
         "name": f"study-{recipe}-{'+'.join(args.inputs)}-{args.target}", "output": str(args.work / recipe / held),
         "seed": args.seed, "device": args.device, "data.root": str(data),
         "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.inputs[0],
         **({"data.sources": args.inputs} if len(args.inputs) > 1 else {}), "data.target": args.target,
         "data.size": args.size, "data.subjects": {"train": train_on, "validation": [], "test": []},
-        "model.architecture": "unet", "model.hyperparameters": {"ngf": args.ngf, "num_downs": 6},
-        "model.discriminator_hyperparameters": {"ndf": args.ngf}, "model.calibrate_output": True,
+        "model.hyperparameters": {"ngf": args.ngf, "num_downs": 6},
+        "model.discriminator_hyperparameters": {"ndf": args.ngf},
         "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, "optim.batch_size": args.batch_size,
-        "optim.lr": args.lr, "validation.samples": False,
+        "optim.lr": args.lr,
     }
-    for name, ingredient in RECIPES.items():
-        settings.update(ingredient)
-        if name == recipe:
-            return settings
-    raise KeyError(recipe)
+    return {**settings, **generalization_recipe(recipe)}
 
 
 def trained(recipe: str, args: argparse.Namespace, train_on: list[str], held: str):

@@ -1,12 +1,17 @@
 #!/usr/bin/env python
 """Train the bundled generators and add them to the catalog (reproduces each bundled model).
 
-    .venv/bin/python scripts/train_bundled.py real-T1-T2 real-T2-T1 --data ../shared/data/multicontrast
+    .venv/bin/python scripts/train_bundled.py real-T1-T2 --data ../shared/data/multicontrast \
+        --loso-results results/study-T1-T2/results.csv
     .venv/bin/python scripts/train_bundled.py phantom-T1-T2 phantom-T2-T1
     .venv/bin/python scripts/train_bundled.py phantom-nie-PD-T2        # Nie et al.'s 3D GAN, patch mode
 
-``real-*``: the co-registered subjects in DATA (BraTS and TCGA naming), all but ``--holdout`` for training
-(no validation subject is left, so the last epoch is kept), the held-out one for the test metrics.
+``real-*``: a 2.5D U-Net trained with the whole generalization recipe (``medsynth.training.recipes``:
+percentile normalization, scanner simulation, masked L1, one context slice, all three planes, output
+calibration) on *every* real subject in DATA (no validation subject: the last epoch is kept). Its quality
+figures are those of the same recipe left-one-subject-out (``--loso-results``, the results.csv of
+``scripts/study_recipes.py``), stored in the card next to the baselines; a mapping whose recipe does not
+beat the best voxel-wise baseline under both conventions is refused (``--force`` bundles it anyway).
 ``phantom-*``: phantom subjects at IXI's grid (256x256x150), seed 1000 for training, 2000 for
 validation and test. Each model's card gets its test metrics next to the three non-learned baselines fitted
 on the same training subjects and measured the same way (normalized intensities, head mask). Weights are
@@ -17,22 +22,25 @@ stored as float16. On this project's 2-core CPU the generator width is reduced (
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
+from medsynth.loso import DEFAULT_PATTERNS, margins
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
 from medsynth.training.data import discover
+from medsynth.training.recipes import REAL_DATA_NETWORK, generalization_recipe
 from medsynth.training.validate import baseline_metrics
 from tqdm import tqdm
 
-PATTERNS = ["{subject}_{contrast}_bet_normalized.nii.gz", "{subject}-000-{contrast}.nii.gz"]
-
-
-CHOICES = ("real-T1-T2", "real-T2-T1", "phantom-T1-T2", "phantom-T2-T1", "phantom-nie-PD-T2")
+CHOICES = ("real-T1-T2", "real-T2-T1", "real-T2-FLAIR", "real-T1-FLAIR", "real-T1+T2-FLAIR", "phantom-T1-T2",
+           "phantom-T2-T1", "phantom-nie-PD-T2")
+REAL_RECIPE = "+planes"
 
 
 def configure(which: str, args: argparse.Namespace) -> dict:
@@ -46,14 +54,13 @@ def configure(which: str, args: argparse.Namespace) -> dict:
         "optim.epochs": args.epochs, "optim.batch_size": 2,
     }
     if kind == "real":
-        names = sorted(discover(load_config(overrides={"data.root": str(args.data), "data.patterns": PATTERNS,
-                                                       "data.source": source, "data.target": target}).data))
-        if args.holdout not in names:
-            raise SystemExit(f"--holdout {args.holdout} is not one of the subjects {names}")
-        train_names = [n for n in names if n != args.holdout]
-        return {**common, "data.root": str(args.data), "data.patterns": PATTERNS, "data.size": 192,
-                "data.subjects": {"train": train_names, "validation": [], "test": [args.holdout]},
-                "optim.slices_per_epoch": args.slices}
+        inputs = source.split("+")
+        data = {"data.root": str(args.data), "data.patterns": DEFAULT_PATTERNS, "data.source": inputs[0],
+                "data.target": target, **({"data.sources": inputs} if len(inputs) > 1 else {})}
+        names = sorted(discover(load_config(overrides=data).data))
+        return {**REAL_DATA_NETWORK, **generalization_recipe(REAL_RECIPE), **data,
+                "name": f"real-unet-{source}-{target}", "output": str(args.work / which), "seed": args.seed,
+                "device": args.device, "data.subjects": {"train": names, "validation": [], "test": []}}
     folder = args.work / "phantoms"
     listing = folder / "subjects.csv"
     if not listing.exists():
@@ -79,11 +86,37 @@ def configure(which: str, args: argparse.Namespace) -> dict:
             "optim.slices_per_epoch": args.slices}
 
 
+def loso_figures(results: Path | None, which: str) -> dict[str, dict]:
+    """Per convention: the recipe's leave-one-subject-out mean PSNR, SSIM and MAE, the best baseline's, and the
+    margin, from the study's results.csv."""
+    if results is None or not results.exists():
+        raise SystemExit(f"{which}: give the recipe's leave-one-subject-out results (--loso-results results.csv of "
+                         "scripts/study_recipes.py): a real-data model is bundled only if it beats the baselines")
+    with results.open() as f:
+        rows = [{**r, **{k: float(r[k]) for k in ("psnr", "ssim_3d", "mae")}} for r in csv.DictReader(f)]
+    figures = {}
+    for convention in ("own-scale", "calibrated"):
+        found = margins(rows, REAL_RECIPE, convention)
+        if found is None:
+            raise SystemExit(f"{results}: no rows for recipe {REAL_RECIPE}")
+        rival, values, subjects = found
+        mine = [r for r in rows if r["method"] == REAL_RECIPE and r["convention"] == convention]
+        figures[convention] = {"psnr": float(np.mean([r["psnr"] for r in mine])),
+                               "ssim_3d": float(np.mean([r["ssim_3d"] for r in mine])),
+                               "mae": float(np.mean([r["mae"] for r in mine])), "subjects": len(subjects),
+                               "best_baseline": rival, "margin_db": float(np.mean(values))}
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="+", choices=CHOICES)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/multicontrast"))
-    parser.add_argument("--holdout", default="TCGA-DU-7294", help="real subject kept out for the test metrics")
+    parser.add_argument("--loso-results", type=Path, default=None,
+                        help="real-*: results.csv of scripts/study_recipes.py for this mapping (its figures go in the "
+                             "card, and decide whether the model is bundled)")
+    parser.add_argument("--force", action="store_true",
+                        help="real-*: bundle even if the recipe does not beat the best baseline under both conventions")
     parser.add_argument("--phantoms", type=int, default=6, help="phantom training subjects")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--slices", type=int, default=None, help="slices per epoch (default: all)")
@@ -102,6 +135,14 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for which in args.which:
+        loso = None
+        if which.startswith("real"):
+            loso = loso_figures(args.loso_results, which)
+            refused = [c for c, f in loso.items() if f["margin_db"] <= 0]
+            if refused and not args.force:
+                tqdm.write(f"{which}: not bundled: left-one-subject-out, the recipe does not beat "
+                           f"{', '.join(loso[c]['best_baseline'] for c in refused)} under {', '.join(refused)}")
+                continue
         config = load_config(overrides=configure(which, args))
         bar = tqdm(total=1, desc=which, leave=False)
 
@@ -114,10 +155,21 @@ def main() -> int:
         bar.close()
         loaded = load_model(path)
         card = loaded.card
-        card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"], config.data.subjects["test"],
-                                             card.spatial_dims))
         data = "real co-registered skull-stripped brain MRI" if which.startswith("real") else "phantom heads"
-        if card.spatial_dims == 3:
+        if loso is not None:
+            card.metrics = {f"leave-one-subject-out {c}": f for c, f in loso.items()}
+            card.description = (
+                f"2.5D U-Net (ngf 32, 6 stages, one context slice per side) for {card.mapping}, trained with "
+                f"`medsynth train` on all {len(config.data.subjects['train'])} real co-registered skull-stripped "
+                "subjects with the generalization recipe (percentile normalization inside the head, scanner "
+                "simulation, masked L1, all three planes fused at inference, output calibration); its metrics are "
+                "the same recipe's leave-one-subject-out means (PSNR in dB inside the head, own-scale and "
+                "calibrated conventions), with the margin over the best voxel-wise baseline (docs/results.md)."
+            )
+            options = f"--loso-results {args.loso_results}"
+        elif card.spatial_dims == 3:
+            card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"],
+                                                 config.data.subjects["test"], card.spatial_dims))
             card.description = (
                 f"Nie et al.'s 3D dilated fully convolutional generator (9 layers, kernels 9,3,3,3,9,3,3,7,3, filters "
                 f"{card.hyperparameters['filters']} instead of the paper's 32..64 so that it trains on a 2-core CPU) "
@@ -131,6 +183,8 @@ def main() -> int:
             options = (f"--nie-width {args.nie_width} --patches {args.patches} --lr {args.lr} "
                        f"--nie-adversarial {args.nie_adversarial}")
         else:
+            card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"],
+                                                 config.data.subjects["test"], card.spatial_dims))
             card.description = (
                 f"pGAN ResNet generator (9 residual blocks, ngf {args.ngf} instead of the paper's 64 so that it trains "
                 f"on a 2-core CPU) for {card.mapping}, trained with `medsynth train` on {data}; metrics are on "
@@ -138,7 +192,8 @@ def main() -> int:
                 "next to the non-learned baselines fitted on the same training subjects."
             )
             options = f"--ngf {args.ngf}"
-        card.training["reproduce"] = f"scripts/train_bundled.py {which} --epochs {args.epochs} {options}"
+        epochs = "" if loso is not None else f" --epochs {args.epochs}"
+        card.training["reproduce"] = f"scripts/train_bundled.py {which}{epochs} {options}"
         target = args.out / f"{config.name}.safetensors"
         save_model(loaded.model, card, target, half=True)
         add_to_catalog(target, default=which.startswith("phantom"), folder=args.out)

@@ -21,6 +21,37 @@ NIE2018: dict[str, Any] = {
 }
 RECIPES = {"nie": NIE2018, "nie_cascade": NIE2018}
 
+# What makes a 2D model generalize from a few real subjects to other sites, ingredient by ingredient in the
+# order scripts/study_recipes.py adds them (docs/results.md measures each); the bundled real-data models are
+# trained with all of them.
+GENERALIZATION: dict[str, dict[str, Any]] = {
+    "seed000": {"data.normalization": "minmax"},
+    "+percentile": {"data.normalization": "percentile"},
+    "+scanner": {"augment.curve": 0.8, "augment.bias_field": 0.3, "augment.intensity": 0.3},
+    "+masked": {"loss.masked": True},
+    "+2.5D": {"data.context": 1},
+    "+planes": {"data.plane": "all"},
+}
+# The network and schedule the real-data study and the bundled real-data models share (sized for a 2-core CPU).
+REAL_DATA_NETWORK: dict[str, Any] = {
+    "model.architecture": "unet", "model.hyperparameters": {"ngf": 32, "num_downs": 6},
+    "model.discriminator_hyperparameters": {"ndf": 32}, "model.calibrate_output": True,
+    "data.size": 192, "optim.epochs": 8, "optim.slices_per_epoch": 400, "optim.batch_size": 4, "optim.lr": 2e-4,
+    "validation.samples": False,
+}
+
+
+def generalization_recipe(upto: str) -> dict[str, Any]:
+    """Dotted overrides holding every ingredient of :data:`GENERALIZATION` up to and including ``upto``."""
+    if upto not in GENERALIZATION:
+        raise KeyError(f"unknown recipe '{upto}'; expected one of {', '.join(GENERALIZATION)}")
+    settings: dict[str, Any] = {}
+    for name, ingredient in GENERALIZATION.items():
+        settings.update(ingredient)
+        if name == upto:
+            return settings
+    raise AssertionError("unreachable")
+
 
 def recipe_for(architecture: str | None) -> dict[str, Any]:
     """The settings ``architecture`` is trained with by default (``{}``: the global defaults)."""
