@@ -18,7 +18,7 @@ def test_bundled_catalog_is_consistent():
     for entry in entries:
         assert sha256_of(entry.path) == entry.sha256, entry.name
         assert read_card(entry.path) == entry.card, entry.name
-        assert entry.path.stat().st_size < 10 * 1024 * 1024
+        assert entry.path.stat().st_size < 16 * 1024 * 1024  # float16 weights: a 2.5D U-Net of ngf 32 is 14.6 MB
     defaults = [e for e in find_models("T1", "T2") if e.default]
     assert len(defaults) == 1 and find_models("T1", "T2")[0] is not None
 
