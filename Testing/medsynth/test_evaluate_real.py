@@ -60,3 +60,23 @@ def test_recipe_study_trains_per_fold_and_reports_margins_and_uncertainty(tmp_pa
     mtimes = {p: p.stat().st_mtime for p in (tmp_path / "work").rglob("model.safetensors")}
     assert script.main(argv) == 0  # a second run reuses the finished runs
     assert all(p.stat().st_mtime == t for p, t in mtimes.items())
+
+
+@pytest.mark.torch
+def test_fine_tuning_study_compares_the_three_ways_on_the_sites_other_subject(tmp_path):
+    write_phantom_dataset(tmp_path / "data", 3, shape=(36, 40, 28), seed=8, contrasts=("T1", "T2"))
+    script = load_script(SCRIPT.with_name("study_fine_tuning.py"))
+    tiny = ["--set", "data.size=64", "--set", "optim.epochs=1", "--set", "optim.slices_per_epoch=4", "--set",
+            "model.hyperparameters={ngf: 4, num_downs: 6}", "--set", "model.discriminator_hyperparameters={ndf: 4}"]
+    argv = ["--data", str(tmp_path / "data"), "--pattern", "{subject}-{contrast}.nii.gz", "--source", "T1",
+            "--target", "T2", "--base", "phantom001", "--tune", "phantom002", "--test", "phantom003",
+            "--tune-epochs", "1", "--device", "cpu", "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out"),
+            *tiny]
+    assert script.main(argv) == 0
+    tuned = script.load_model(tmp_path / "work" / "fine-tuned" / "model.safetensors").card
+    assert tuned.training["fine_tuned_from"] == str(tmp_path / "work" / "no-fine-tuning" / "model.safetensors")
+    assert tuned.training["split"]["train"] == ["phantom002"]
+    report = (tmp_path / "out" / "results.md").read_text()
+    for method in ("no fine-tuning (other sites)", "fine-tuned on the site's subject",
+                   "from scratch on the site's subject", "baseline jointhist (site subject)"):
+        assert f"| {method} |" in report
