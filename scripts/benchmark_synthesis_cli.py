@@ -25,8 +25,8 @@ from pathlib import Path
 from medsynth.io import write_volume
 from medsynth.phantom import make_subject, phantom_grid
 
-VARIANTS = {"plain": [], "--uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz"], "--axis all": ["--axis", "all"],
-            "--axis all --uncertainty": ["--axis", "all", "--uncertainty", "{tmp}/sd.nii.gz"]}
+VARIANTS = {"plain": [], "uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz"], "all-planes": ["--axis", "all"],
+            "all-planes+uncertainty": ["--axis", "all", "--uncertainty", "{tmp}/sd.nii.gz"]}
 
 
 def main() -> int:
@@ -54,9 +54,10 @@ def main() -> int:
     print(f"`medsynth synthesize` on a {'x'.join(map(str, args.shape))} volume with {args.model}, device "
           f"{args.device}, {os.cpu_count()} CPU(s) {platform.processor() or platform.machine()}, {date.today()}; "
           f"median of {args.repeats} runs (min-max):\n")
-    print("| variant | seconds | min-max |\n|---|---|---|")
+    print("| variant | options | seconds | min-max |\n|---|---|---|---|")
     for variant, median, low, high in rows:
-        print(f"| {variant} | {median:.1f} | {low:.1f}-{high:.1f} |")
+        options = " ".join(VARIANTS[variant]).replace("{tmp}/", "") or "(none)"
+        print(f"| {variant} | `{options}` | {median:.1f} | {low:.1f}-{high:.1f} |")
     return 0
 
 
