@@ -157,7 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", type=int, nargs=3, default=(256, 256, 150))
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--model", default="real-pgan-T1-T2", help="trained model for the PSNR check")
+    parser.add_argument("--model", default="real-pgan-T2-T1", help="trained model for the PSNR check")
     parser.add_argument("--case", choices=("2d", "3d"), default="2d", help="2d: pGAN slice-wise; 3d: Nie patch-wise")
     parser.add_argument("--model3d", default="phantom-nie-PD-T2", help="trained 3D model timed next to the seeds'")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)

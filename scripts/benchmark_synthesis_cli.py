@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--shape", type=int, nargs=3, default=(256, 256, 150), help="input grid (default IXI's)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per variant (the median is reported)")
     parser.add_argument("--device", default="cpu", help="auto, cuda, mps or cpu")
+    parser.add_argument("--precision", default=None, help="fp32, bf16 or fp16 (default: the command's own default)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,13 +47,16 @@ def main() -> int:
             times = []
             for _ in range(args.repeats):
                 command = [sys.executable, "-m", "medsynth.cli.main", "-q", "synthesize", str(source),
-                           f"{tmp}/out.nii.gz", "--model", args.model, "--device", args.device, "--overwrite", *extra]
+                           f"{tmp}/out.nii.gz", "--model", args.model, "--device", args.device, "--overwrite", *extra,
+                           *(["--precision", args.precision] if args.precision else [])]
                 start = time.perf_counter()
                 subprocess.run(command, check=True)
                 times.append(time.perf_counter() - start)
             rows.append((variant, statistics.median(times), min(times), max(times)))
+    precision = f", --precision {args.precision}" if args.precision else ""
     print(f"`medsynth synthesize` on a {'x'.join(map(str, args.shape))} volume with {args.model}, device "
-          f"{args.device}, {os.cpu_count()} CPU(s) {platform.processor() or platform.machine()}, {date.today()}; "
+          f"{args.device}{precision}, {os.cpu_count()} CPU(s) {platform.processor() or platform.machine()}, "
+          f"{date.today()}; "
           f"median of {args.repeats} runs (min-max):\n")
     print("| variant | options | seconds | min-max |\n|---|---|---|---|")
     for variant, median, low, high in rows:

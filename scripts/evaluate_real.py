@@ -3,7 +3,7 @@
 intensity conventions.
 
     .venv/bin/python scripts/evaluate_real.py --data ../shared/data/multicontrast --source T1 --target T2 \\
-        --models real-pgan-T1-T2 --out results/real-T1-T2
+        --models real-unet-T1-T2 --out results/real-T1-T2
 
 For each subject of ``--data`` held out in turn, the baselines (identity, histogram matching, joint
 histogram, and the joint histogram under the percentile normalization) are fitted on the *other* subjects

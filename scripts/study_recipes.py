@@ -68,8 +68,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--source", required=True, nargs="+",
                         help="acquired contrast(s), e.g. T1, or T1 T2 for a many-to-one model")
     parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES),
-                        help="recipes to train (each holds every ingredient before it; default: all)")
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), type=recipe_name, metavar="RECIPE",
+                        help=f"recipes to train: {', '.join(RECIPES)} (each holds every ingredient before it; default: "
+                             "all), or one with ingredients left out again, e.g. +planes-percentile-scanner")
     net = REAL_DATA_NETWORK  # the defaults: what the bundled real-data models are trained with
     parser.add_argument("--epochs", type=int, default=net["optim.epochs"],
                         help="epochs per run (half of them with a decaying rate)")
@@ -88,6 +89,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, required=True, help="folder of the training runs (reused if finished)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.csv and results.md")
     return parser.parse_args(argv)
+
+
+def recipe_name(text: str) -> str:
+    try:
+        generalization_recipe(text)
+    except KeyError as exc:
+        raise argparse.ArgumentTypeError(str(exc.args[0])) from None
+    return text
 
 
 def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[str], held: str) -> dict:

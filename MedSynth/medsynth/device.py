@@ -36,10 +36,24 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively (a bf16 GPU; a CPU with AVX-512 BF16 or AMX), so mixed
+    precision is faster there rather than emulated."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+        return any(check() for check in checks if check is not None)
+    return False
+
+
 def resolve_precision(name: str, device: torch.device) -> str:
-    """Validate ``name``; half precisions the device cannot run fall back to fp32 with a warning."""
+    """Validate ``name``; half precisions the device cannot run fall back to fp32 with a warning. ``auto``:
+    bf16 where the device computes it natively, else fp32."""
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
     if name not in PRECISIONS:
-        raise ConfigError(f"unknown precision '{name}'; expected one of {', '.join(PRECISIONS)}")
+        raise ConfigError(f"unknown precision '{name}'; expected auto or one of {', '.join(PRECISIONS)}")
     if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         log.warning("this GPU has no bf16 support; using fp32")
         return "fp32"

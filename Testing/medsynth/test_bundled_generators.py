@@ -9,7 +9,8 @@ from medsynth.phantom import make_subject, phantom_grid
 
 # a 3D patch model is tied to the voxel size it learned: a block of a phantom head at IXI's resolution
 BLOCK_3D, IXI_SPACING = (128, 128, 96), (0.9375, 0.9375, 1.2)
-TRAINED = ["real-pgan-T1-T2", "real-pgan-T2-T1", "phantom-pgan-T1-T2", "phantom-pgan-T2-T1"]
+TRAINED = ["real-pgan-T2-T1", "phantom-pgan-T1-T2", "phantom-pgan-T2-T1"]
+REAL = [e.name for e in load_catalog() if e.name.startswith("real-unet-")]
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -29,6 +30,25 @@ def test_trained_generator_is_bundled_with_an_honest_card(name):
     if name.startswith("real"):
         assert card.training["split"]["test"] == ["TCGA-DU-7294"]
         assert "TCGA-DU-7294" not in card.training["split"]["train"]
+
+
+def test_a_real_data_model_exists_for_t1_to_t2():
+    assert "real-unet-T1-T2" in REAL
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_data_models_are_bundled_only_with_leave_one_subject_out_wins(name):
+    entry = next(e for e in load_catalog() if e.name == name)
+    card = entry.card
+    assert card.architecture == "unet" and card.spatial_dims == 2 and card.inference["plane"] == "all"
+    assert card.inference["outside"] == "background" and card.source_normalization["kind"] == "percentile"
+    assert len(card.training["split"]["train"]) == 4  # every real subject
+    for convention in ("own-scale", "calibrated"):  # the rule: beat the best voxel-wise baseline under both
+        figures = card.metrics[f"leave-one-subject-out {convention}"]
+        assert figures["margin_db"] > 0 and figures["subjects"] == 4 and figures["best_baseline"].startswith("baseline")
+    assert card.training["reproduce"].startswith(f"scripts/train_bundled.py {name.replace('unet-', '')}")
+    assert "domain" in card.training and card.training["domain"]["skull_stripped"] is True
+    assert entry.path.stat().st_size < 16 * 1024 * 1024
 
 
 def test_demo_default_is_a_trained_generator():

@@ -90,8 +90,8 @@ def test_stop_keeps_finished_epochs_and_resume_completes_the_run(dataset, tmp_pa
 
 def test_start_from_a_model_fine_tunes_it_with_its_own_architecture(dataset, tmp_path):
     arguments = TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path / "tuned"), architecture="unet",
-                                   initModel=" real-pgan-T1-T2 ").trainArguments()
-    assert arguments[arguments.index("--init") + 1] == "real-pgan-T1-T2" and "--arch" not in arguments
+                                   initModel=" real-unet-T1-T2 ").trainArguments()
+    assert arguments[arguments.index("--init") + 1] == "real-unet-T1-T2" and "--arch" not in arguments
     scratch = TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path / "new")).trainArguments()
     assert "--init" not in scratch and scratch[scratch.index("--arch") + 1] == "pgan"
 

@@ -20,7 +20,7 @@ EXAMPLE = """examples:
   medsynth train --config my.yaml --set optim.lr=2e-4 --set model.hyperparameters.dense_blocks=3
   medsynth train --data data --source PD --target T2 --arch nie --out runs/pd-t2-3d   # Nie et al.'s 3D GAN
   medsynth train --data data --source PD --target T2 --arch nie_cascade --set model.hyperparameters.residual=true
-  medsynth train --init real-pgan-T1-T2 --data my-site --out runs/my-site   # fine-tune on your own subjects
+  medsynth train --init real-unet-T1-T2 --data my-site --out runs/my-site   # fine-tune on your own subjects
   medsynth train --resume runs/t1t2                       # after an interruption: continues exactly
   torchrun --nproc_per_node 4 -m medsynth.cli.main train --config my.yaml   # 4 GPUs (DDP)"""
 

@@ -85,8 +85,10 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "training targets'), where the model has one")
     g.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto = CUDA, else Apple MPS, else CPU; an unavailable device falls back to the CPU")
-    g.add_argument("--precision", default="fp32", choices=tuple(PRECISIONS),
-                   help="fp32, or bf16/fp16 mixed precision (faster on recent CPUs/GPUs, slightly less exact)")
+    g.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
+                   help="auto (default): bf16 mixed precision where the CPU or GPU computes it natively (AVX-512 "
+                        "BF16, AMX, recent GPUs; about 1.2-2x faster, results within a few hundredths of a dB), "
+                        "else fp32; or fp32, bf16, fp16 explicitly")
 
 
 def _int_or_full(value: str):

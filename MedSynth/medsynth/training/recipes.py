@@ -41,16 +41,34 @@ REAL_DATA_NETWORK: dict[str, Any] = {
 }
 
 
-def generalization_recipe(upto: str) -> dict[str, Any]:
-    """Dotted overrides holding every ingredient of :data:`GENERALIZATION` up to and including ``upto``."""
-    if upto not in GENERALIZATION:
-        raise KeyError(f"unknown recipe '{upto}'; expected one of {', '.join(GENERALIZATION)}")
+def generalization_recipe(name: str) -> dict[str, Any]:
+    """Dotted overrides holding every ingredient of :data:`GENERALIZATION` up to and including ``name``; a name
+    such as ``"+planes-percentile-scanner"`` leaves those ingredients out again (a leave-out ablation: their
+    settings go back to seed 000's)."""
+    upto, *dropped = name.split("-")
+    unknown = [d for d in dropped if f"+{d}" not in GENERALIZATION]
+    if upto not in GENERALIZATION or unknown:
+        raise KeyError(f"unknown recipe '{name}'; expected one of {', '.join(GENERALIZATION)}, optionally followed by "
+                       f"-INGREDIENT to leave out (e.g. +planes-scanner)")
     settings: dict[str, Any] = {}
-    for name, ingredient in GENERALIZATION.items():
+    for step, ingredient in GENERALIZATION.items():
         settings.update(ingredient)
-        if name == upto:
-            return settings
-    raise AssertionError("unreachable")
+        if step == upto:
+            break
+    for ingredient in dropped:
+        for key in GENERALIZATION[f"+{ingredient}"]:
+            settings[key] = GENERALIZATION["seed000"].get(key, _default(key))
+    return settings
+
+
+def _default(dotted: str) -> Any:
+    """The configuration's default for ``section.key`` (seed 000's recipe)."""
+    from .config import TrainConfig
+
+    value: Any = TrainConfig()
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def recipe_for(architecture: str | None) -> dict[str, Any]:
