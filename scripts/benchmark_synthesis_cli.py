@@ -26,6 +26,7 @@ from medsynth.io import write_volume
 from medsynth.phantom import make_subject, phantom_grid
 
 VARIANTS = {"plain": [], "uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz"], "all-planes": ["--axis", "all"],
+            "axial": ["--axis", "axial"],
             "all-planes+uncertainty": ["--axis", "all", "--uncertainty", "{tmp}/sd.nii.gz"]}
 
 
