@@ -89,6 +89,7 @@ def test_no_record_or_a_damaged_one_gives_no_warning_and_no_crash(heads, caplog)
     assert "unreadable training domain" in caplog.text
 
 
+@pytest.mark.torch
 def test_synthesis_logs_and_returns_the_warnings(subject, tiny, caplog):
     from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
 
