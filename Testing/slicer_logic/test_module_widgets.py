@@ -149,6 +149,7 @@ def test_a_many_to_one_model_gets_one_labelled_selector_per_input(monkeypatch, g
     node.secondInputVolume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T2")
     widget.updateGUIFromParameterNode()
     assert ui.applyButton.enabled is True
+    widget.cleanup()  # Slicer closes: the widget lets go of the models-changed signal
 
 
 def test_the_model_menu_follows_a_scene_that_was_closed_or_loaded(monkeypatch, gui, scene):
