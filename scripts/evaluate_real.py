@@ -30,19 +30,22 @@ from medsynth.catalog import resolve_model
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
-from medsynth.loso import baselines, load_subjects, rows_for, run_method, score, summary, write_report
+from medsynth.loso import (
+    add_data_arguments,
+    baselines,
+    load_subjects,
+    rows_for,
+    run_method,
+    score,
+    summary,
+    write_report,
+)
 from tqdm import tqdm
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of real subjects (co-registered contrasts)")
-    parser.add_argument("--pattern", action="append", default=None,
-                        help="file pattern with {subject} and {contrast} (repeatable; default: the layouts of "
-                             "../shared/data/multicontrast)")
-    parser.add_argument("--source", required=True, nargs="+",
-                        help="acquired contrast(s), e.g. T1, or T1 T2 for many-to-one models")
-    parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
+    add_data_arguments(parser)
     parser.add_argument("--models", nargs="*", default=[], help="bundled model names or model files to evaluate")
     parser.add_argument("--exclude-trained", nargs="*", default=[], metavar="MODEL=SUBJECT[,SUBJECT]",
                         help="subjects a model was trained on, left out of its rows (it has seen them); the ones "

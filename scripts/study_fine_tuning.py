@@ -26,7 +26,17 @@ from pathlib import Path
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
-from medsynth.loso import DEFAULT_PATTERNS, baselines, load_subjects, rows_for, run_method, score, summary, write_report
+from medsynth.loso import (
+    DEFAULT_PATTERNS,
+    add_data_arguments,
+    baselines,
+    load_subjects,
+    rows_for,
+    run_method,
+    score,
+    summary,
+    write_report,
+)
 from medsynth.run_folder import MODEL_FILE
 from medsynth.training import load_config, train
 from medsynth.training.config import parse_override
@@ -38,15 +48,11 @@ RECIPE = "+planes"
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of real subjects (co-registered contrasts)")
-    parser.add_argument("--source", required=True, help="acquired contrast, e.g. T1")
-    parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
+    add_data_arguments(parser, several_sources=False)
     parser.add_argument("--base", nargs="+", required=True, help="subjects of the other sites (the base model's)")
     parser.add_argument("--tune", required=True, help="the new site's subject to fine-tune (or train) on")
     parser.add_argument("--test", required=True, help="another subject of the new site, for the figures")
     parser.add_argument("--tune-epochs", type=int, default=10, help="fine-tuning epochs (the --init recipe's 10)")
-    parser.add_argument("--pattern", action="append", default=None,
-                        help="file pattern with {subject} and {contrast} (default: the layouts of ../shared/data)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a training setting for all three runs (e.g. --set optim.epochs=4), as medsynth train")
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")

@@ -41,6 +41,7 @@ from medsynth.conventions import own_scale
 from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
 from medsynth.loso import (
     DEFAULT_PATTERNS,
+    add_data_arguments,
     baselines,
     load_subjects,
     rows_for,
@@ -61,13 +62,7 @@ RECIPES = GENERALIZATION
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of real subjects (co-registered contrasts)")
-    parser.add_argument("--pattern", action="append", default=None,
-                        help="file pattern with {subject} and {contrast} (repeatable; default: the layouts of "
-                             "../shared/data/multicontrast)")
-    parser.add_argument("--source", required=True, nargs="+",
-                        help="acquired contrast(s), e.g. T1, or T1 T2 for a many-to-one model")
-    parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
+    add_data_arguments(parser)
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), type=recipe_name, metavar="RECIPE",
                         help=f"recipes to train: {', '.join(RECIPES)} (each holds every ingredient before it; default: "
                              "all), or one with ingredients left out again, e.g. +planes-percentile-scanner")

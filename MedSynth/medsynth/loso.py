@@ -33,6 +33,20 @@ DEFAULT_PATTERNS = ["{subject}/{subject}_{contrast}_bet_normalized.nii.gz", "{su
 PERCENTILE = {"kind": "percentile", "percentiles": list(FOREGROUND_PERCENTILES)}
 
 
+def add_data_arguments(parser, several_sources: bool = True) -> None:
+    """``--data``, ``--pattern``, ``--source`` and ``--target``: the real subjects a study reads, and the mapping."""
+    parser.add_argument("--data", type=Path, required=True, help="folder of real subjects (co-registered contrasts)")
+    parser.add_argument("--pattern", action="append", default=None,
+                        help="file pattern with {subject} and {contrast} (repeatable; default: the layouts of "
+                             "../shared/data/multicontrast)")
+    if several_sources:
+        parser.add_argument("--source", required=True, nargs="+",
+                            help="acquired contrast(s), e.g. T1, or T1 T2 for a many-to-one model")
+    else:
+        parser.add_argument("--source", required=True, help="acquired contrast, e.g. T1")
+    parser.add_argument("--target", required=True, help="contrast to synthesize, e.g. T2")
+
+
 Subject = tuple[dict[str, Volume], Volume]  # the input volumes by contrast, and the real target
 
 
