@@ -18,7 +18,7 @@ from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
 from MedSynthLib.SlicerVersion import SUPPORTED_SLICER
 from MedSynthTrainLib.DatasetCheck import DEBOUNCE_MS, DatasetCheck
 from MedSynthTrainLib.TrainingLogic import TrainingLogic
-from MedSynthTrainLib.TrainingParameters import TrainingParameters
+from MedSynthTrainLib.TrainingParameters import TrainingParameters, isUnpaired
 from slicer.i18n import tr as _
 from slicer.i18n import translate
 from slicer.parameterNodeWrapper import parameterNodeWrapper
@@ -93,6 +93,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.datasetCheck = DatasetCheck()
         self.dependenciesReady = False  # MedSynth's packages installed (else Start offers to install them)
         self._shownMessages = 0
+        self._shownUnpaired = False
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -101,6 +102,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.setupModuleUi(self.logic or MedSynthTrainLogic())  # Resources/UI/MedSynthTrain.ui
 
         self.ui.dataFolderPathLineEdit.connect("currentPathChanged(QString)", self.onDataFolderChanged)
+        self.ui.targetFolderPathLineEdit.connect("currentPathChanged(QString)", self.onTargetFolderChanged)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
         self.ui.startButton.connect("clicked(bool)", self.onStartButton)
         self.ui.resumeButton.connect("clicked(bool)", self.onResumeButton)
@@ -137,6 +139,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         ParameterNodeWidget.setParameterNode(self, inputParameterNode)
         if self._parameterNode:  # folders are plain text fields, shown in path widgets
             self.ui.dataFolderPathLineEdit.currentPath = self._parameterNode.dataFolder
+            self.ui.targetFolderPathLineEdit.currentPath = self._parameterNode.targetFolder
             self.ui.outputFolderPathLineEdit.currentPath = self._parameterNode.outputFolder
 
     def updateGUIFromParameterNode(self, caller=None, event=None) -> None:
@@ -157,10 +160,20 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         for section in (self.ui.datasetCollapsibleButton, self.ui.modelCollapsibleButton,
                         self.ui.outputCollapsibleButton):
             section.enabled = not running
+        unpaired = isUnpaired(node.architecture)
+        for widget in (self.ui.targetFolderLabel, self.ui.targetFolderPathLineEdit):
+            widget.visible = unpaired  # only unpaired architectures take a second folder
+        if unpaired != self._shownUnpaired:  # the summary counts pairs, or each domain's volumes
+            self._shownUnpaired = unpaired
+            self.datasetTimer.start()
 
     def onDataFolderChanged(self, path: str) -> None:
         self._parameterNode.dataFolder = path
         self.datasetTimer.start()  # (re)started at every keystroke: the check runs once typing pauses
+
+    def onTargetFolderChanged(self, path: str) -> None:
+        self._parameterNode.targetFolder = path
+        self.datasetTimer.start()
 
     def checkDataset(self) -> None:
         """Summarize the dataset from image headers, in a worker thread."""
@@ -168,7 +181,9 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
             self.ui.datasetSummaryTextEdit.plainText = _("Install MedSynth's packages first (the button below).")
             return
         node = self._parameterNode
-        self.datasetCheck.start(node.dataFolder, node.pattern, node.source, node.target)
+        unpaired = isUnpaired(node.architecture)
+        self.datasetCheck.start(node.dataFolder, node.pattern, node.source, node.target, unpaired,
+                                node.targetFolder if unpaired else "")
         self.ui.datasetSummaryTextEdit.plainText = _("Checking {folder}...").format(folder=node.dataFolder)
         self.datasetPollTimer.start()
 

@@ -59,12 +59,15 @@ def subject():
                         lesion_probability=1.0)
 
 
+ENGINES = {2: "slicewise", 3: "patchwise"}
+
+
 def conv_card(spatial_dims: int, hyper: dict, name: str = "tiny", **inference):
     from medsynth import intensity
     from medsynth.card import ModelCard
 
     return ModelCard(
-        name=name, architecture="convnet", hyperparameters=hyper, spatial_dims=spatial_dims,
+        name=name, architecture="convnet", hyperparameters=hyper, engine=ENGINES[spatial_dims],
         source_contrast="T1", target_contrast="T2",
         source_normalization=intensity.default_normalization("T1"),
         target_intensity={"kind": "minmax", "params": {"lo": 0.0, "hi": 800.0}, "background": 0.0},

@@ -30,11 +30,13 @@ def test_readme_cli_session_runs(tmp_path, monkeypatch, capsys):
 
 def test_readme_training_session_runs(tmp_path, monkeypatch):
     commands = section_commands("Training your own model")
-    assert [c.split()[1] for c in commands] == ["phantom", "prepare", "train", "synthesize", "train", "synthesize"]
+    assert [c.split()[1] for c in commands] == ["phantom", "prepare", "train", "synthesize", "train", "synthesize",
+                                                "phantom", "phantom", "train", "synthesize"]
     monkeypatch.chdir(tmp_path)
     run_commands(commands)
     assert (tmp_path / "prepared" / "report.csv").exists() and (tmp_path / "run" / "model.safetensors").exists()
     assert (tmp_path / "syn-T2.nii.gz").exists() and (tmp_path / "syn3d-T2.nii.gz").exists()
+    assert (tmp_path / "syn-CT.nii.gz").exists() and (tmp_path / "run-ct" / "model-reverse.safetensors").exists()
 
 
 def test_readme_python_example_runs(tmp_path, monkeypatch):

@@ -83,7 +83,7 @@ def run_one(args, source, target, variant, split, fold, external) -> dict[str, f
     result = {"psnr": test["psnr"], "mae": test["mae"], "whole_psnr": test["whole_psnr"]}
     if external is not None:
         subjects = [load_subject(n, files, external, 3) for n, files in discover(external).items()]
-        mean, _, _ = evaluate(loaded.model, subjects, 0, torch.device("cpu"), spatial_dims=3,
+        mean, _, _ = evaluate(loaded.model, subjects, 0, torch.device("cpu"), engine="patchwise",
                               patch_size=args.patch_size, stride=args.stride, blend="gaussian")
         result.update({"external_psnr": mean["psnr"], "external_mae": mean["mae"]})
     return result

@@ -49,7 +49,7 @@ class BackgroundSynthesis:
     def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
                  uncertainty: bool = False, extraInputNodes=()) -> None:
         self.card = read_card(resolve_model(model))  # a wrong model fails here, before any process starts
-        if uncertainty and self.card.spatial_dims == 0:
+        if uncertainty and self.card.engine == "voxelwise":
             raise InputError(f"model '{self.card.name}' maps each intensity to one value, so a test-time ensemble "
                              "cannot disagree: uncertainty needs a network model (2D or 3D)")
         self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()

@@ -58,11 +58,11 @@ class ModelMenu:
     model: str  # the selected model's key
 
 
-MODE_DIMS = {"slice": (0, 2), "patch": (0, 3)}  # voxelwise baselines run in either mode
+MODE_ENGINES = {"slice": ("voxelwise", "slicewise"), "patch": ("voxelwise", "patchwise")}  # maps run in either
 
 
 def fitsMode(card: ModelCard, mode: str) -> bool:
-    return mode == "auto" or card.spatial_dims in MODE_DIMS[mode]
+    return mode == "auto" or card.engine in MODE_ENGINES[mode]
 
 
 def select(choices: list[ModelChoice], mapping: str | None = None, architecture: str | None = None,

@@ -133,8 +133,17 @@ def showUncertainty(scene, outputNode, uncertaintyNode) -> None:
             composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Alpha)
 
 
-def setWindowLevelFromForeground(node, array: np.ndarray) -> None:
-    """Window the 0.5-99.5th percentiles of the head (the background would squeeze the contrast)."""
+CT_WINDOW_LEVEL = (1000.0, 400.0)  # HU: Slicer's "CT-bone" preset; a synthetic CT is judged by its bone first
+
+
+def setWindowLevelFromForeground(node, array: np.ndarray, contrast: str = "") -> None:
+    """Window the 0.5-99.5th percentiles of the head (the background would squeeze the contrast); a CT gets
+    a fixed window in HU, as CT is read."""
+    if contrast == "CT":
+        display = node.GetDisplayNode()
+        display.AutoWindowLevelOff()
+        display.SetWindowLevel(*CT_WINDOW_LEVEL)
+        return
     mask = foreground_mask(array)
     values = array[mask] if mask.any() else array.ravel()
     lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
@@ -146,13 +155,13 @@ def setWindowLevelFromForeground(node, array: np.ndarray) -> None:
 def storeResult(inputNode, result: Volume, mapping: str, outputNode=None, scene=None):
     """``result`` in ``outputNode`` (created, and named after the input, if ``None``), displayed, placed
     next to ``inputNode``, and marked as made from it with ``mapping``."""
+    target = mapping.split("->")[-1]
     if outputNode is None:
         scene = scene or inputNode.GetScene() or slicer.mrmlScene
-        target = mapping.split("->")[-1]
         outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", outputName(inputNode, target))
     updateNodeFromVolume(outputNode, result)
     outputNode.CreateDefaultDisplayNodes()
-    setWindowLevelFromForeground(outputNode, result.array)
+    setWindowLevelFromForeground(outputNode, result.array, target)
     placeNextTo(outputNode, inputNode)
     markOutput(outputNode, inputNode, mapping)
     return outputNode

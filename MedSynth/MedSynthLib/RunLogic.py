@@ -195,7 +195,7 @@ class RunLogic:
         checkNotAcquired(parameters.differenceVolume, "difference volume", kept)
         checkNotAcquired(parameters.uncertaintyVolume, "uncertainty map",
                          {**kept, "difference volume": parameters.differenceVolume})
-        if parameters.uncertainty and choice.card.spatial_dims == 0:
+        if parameters.uncertainty and choice.card.engine == "voxelwise":
             raise InputError(f"model '{choice.name}' maps each intensity to one value, so a test-time ensemble cannot "
                              "disagree: uncheck \"Uncertainty map\" or choose a network model")
         return parameters, choice

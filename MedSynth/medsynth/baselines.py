@@ -89,7 +89,7 @@ def fit_baseline(
         name=name or f"{kind}-{src}-{tgt}",
         architecture=kind,
         hyperparameters=hyper,
-        spatial_dims=0,
+        engine="voxelwise",
         source_contrast=src,
         target_contrast=tgt,
         source_normalization=source_norm,
@@ -142,7 +142,7 @@ def fit_joint_histogram_2d(
     model.table.copy_(torch.from_numpy(table))
     card = ModelCard(
         name=name or f"jointhist2d-{'+'.join(inputs)}-{tgt}", architecture="joint_histogram_2d",
-        hyperparameters={"bins": bins}, spatial_dims=0, source_contrast=inputs[0], target_contrast=tgt,
+        hyperparameters={"bins": bins}, engine="voxelwise", source_contrast=inputs[0], target_contrast=tgt,
         input_contrasts=inputs, source_normalization=norm,
         target_intensity=typical_target_intensity(fitted, backgrounds), training={"subjects": len(pairs)},
         description="Baseline: conditional mean E[target | both inputs' intensities] from co-registered training "

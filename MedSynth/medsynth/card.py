@@ -10,22 +10,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__, intensity
+from .architectures import ENGINE_DIMS, ENGINES, architecture, names
 from .citations import citations_for
 from .contrasts import canonical_contrast
 from .errors import ConfigError, InputError, ModelError
 
-CARD_FORMAT = 1
-SPATIAL_DIMS = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}
-# the spatial dimensions of each generator architecture (None: its spatial_dims hyperparameter says)
-ARCHITECTURE_DIMS = {"pgan": 2, "unet": 2, "nie": 3, "nie_cascade": 3, "convnet": None, "identity": 0,
-                     "histogram_matching": 0, "joint_histogram": 0, "joint_histogram_2d": 0}
+CARD_FORMAT = 2  # 2: the engine is named ("engine"); format 1 cards said spatial_dims, 0 for voxel-wise maps
+LEGACY_ENGINES = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}  # format 1's spatial_dims
 MAX_HYPERPARAMETER = 4096  # channels, blocks, levels, bins: anything larger is a hostile or broken card
 MAX_LIST = 64
-INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles"}
+INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles", "spacing"}
 MAX_QUANTILES = 1025
 MAX_INPUTS = 4
 MAX_PATCH = 512
-STRING_FIELDS = ("name", "architecture", "source_contrast", "target_contrast", "description", "medsynth_version")
+STRING_FIELDS = ("name", "architecture", "engine", "source_contrast", "target_contrast", "description",
+                 "medsynth_version")
 MAPPING_FIELDS = ("hyperparameters", "source_normalization", "target_intensity", "inference", "training", "metrics")
 
 
@@ -92,7 +91,7 @@ class ModelCard:
     name: str
     architecture: str
     hyperparameters: dict[str, Any]
-    spatial_dims: int
+    engine: str  # how medsynth.inference runs it: voxelwise, slicewise (2D networks) or patchwise (3D)
     source_contrast: str
     target_contrast: str
     source_normalization: dict[str, Any]
@@ -112,8 +111,8 @@ class ModelCard:
             self.source_contrast = canonical_contrast(self.source_contrast)
             self.target_contrast = canonical_contrast(self.target_contrast)
             self._check_inputs()
-            if self.spatial_dims not in SPATIAL_DIMS:
-                raise ConfigError(f"spatial_dims must be one of {sorted(SPATIAL_DIMS)}, got {self.spatial_dims}")
+            if self.engine not in ENGINES:
+                raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got '{self.engine}'")
             intensity.validate(self.source_normalization, "source_normalization")
             intensity.validate(self.target_intensity, "target_intensity", fitted=True)
             self._check_architecture()
@@ -136,16 +135,15 @@ class ModelCard:
                                  f"got {type(getattr(self, key)).__name__}")
         if not isinstance(self.references, list) or not all(isinstance(r, str) for r in self.references):
             raise ModelError(f"model card '{name}': references must be a list of strings")
-        for key in ("spatial_dims", "format"):
-            if not isinstance(getattr(self, key), int) or isinstance(getattr(self, key), bool):
-                raise ModelError(f"model card '{name}': {key} must be an integer, got {getattr(self, key)!r}")
+        if not isinstance(self.format, int) or isinstance(self.format, bool):
+            raise ModelError(f"model card '{name}': format must be an integer, got {self.format!r}")
 
     def _check_architecture(self) -> None:
-        """A known generator, its declared dimensions, and hyperparameters of sane types and sizes (checked
-        before any network is built: ``ngf: 1e6`` would otherwise allocate terabytes)."""
-        if self.architecture not in ARCHITECTURE_DIMS:
-            raise ConfigError(f"unknown architecture '{self.architecture}'; expected one of "
-                              f"{', '.join(sorted(ARCHITECTURE_DIMS))}")
+        """A known generator or baseline, the engine it declares, and hyperparameters of sane types and sizes
+        (checked before any network is built: ``ngf: 1e6`` would otherwise allocate terabytes)."""
+        known = names("generator") + names("baseline")
+        if self.architecture not in known:
+            raise ConfigError(f"unknown architecture '{self.architecture}'; expected one of {', '.join(known)}")
         for key, value in self.hyperparameters.items():
             values = value if isinstance(value, list) else [value]
             if isinstance(value, list) and len(value) > MAX_LIST:
@@ -159,12 +157,10 @@ class ModelCard:
                     continue  # rates and slopes
                 raise ConfigError(f"hyperparameter {key} = {value!r}: expected integers in [0, {MAX_HYPERPARAMETER}], "
                                   "fractions in [0, 1], booleans or short names")
-        declared = ARCHITECTURE_DIMS[self.architecture]
-        if declared is None:
-            declared = self.hyperparameters.get("spatial_dims", 2)
-        if self.spatial_dims != declared:
-            raise ConfigError(f"architecture '{self.architecture}' is {declared}D but the card declares spatial_dims "
-                              f"{self.spatial_dims}")
+        declared = architecture(self.architecture).engine_for(self.hyperparameters)
+        if self.engine != declared:
+            raise ConfigError(f"architecture '{self.architecture}' runs {declared} but the card declares engine "
+                              f"{self.engine}")
 
     def _check_inputs(self) -> None:
         if not isinstance(self.input_contrasts, list) or not all(isinstance(c, str) for c in self.input_contrasts):
@@ -205,6 +201,7 @@ class ModelCard:
             ("blend", lambda v: v in BLEND_MODES, f"one of {', '.join(BLEND_MODES)}"),
             ("outside", lambda v: v == "background", "'background'"),
             ("output_quantiles", _quantiles, f"a non-decreasing list of 2 to {MAX_QUANTILES} finite numbers"),
+            ("spacing", lambda v: isinstance(v, (int, float)) and 0.05 <= v <= 20, "a voxel size in mm, 0.05 to 20"),
         ]
         for key, ok, wanted in checks:
             if key in settings and (isinstance(settings[key], bool) or not ok(settings[key])):
@@ -215,8 +212,9 @@ class ModelCard:
         return f"{'+'.join(self.inputs)}->{self.target_contrast}"
 
     @property
-    def engine(self) -> str:
-        return SPATIAL_DIMS[self.spatial_dims]
+    def spatial_dims(self) -> int | None:
+        """The network's spatial dimensions (2 slice-wise, 3 patch-wise); None for a voxel-wise map."""
+        return ENGINE_DIMS.get(self.engine)
 
     @property
     def background(self) -> float:
@@ -233,13 +231,14 @@ class ModelCard:
     def from_dict(cls, data: Any, where: str = "model card") -> ModelCard:
         if not isinstance(data, dict):
             raise ModelError(f"{where}: expected a JSON object, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
+        data = _upgraded(data, where)
+        fields = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
                     and f.default_factory is dataclasses.MISSING}
         missing = sorted(required - data.keys())
         if missing:
             raise ModelError(f"{where}: missing field(s) {', '.join(missing)}")
-        unknown = sorted(data.keys() - names)
+        unknown = sorted(data.keys() - fields)
         if unknown:
             raise ModelError(f"{where}: unknown field(s) {', '.join(unknown)}")
         if data.get("format", CARD_FORMAT) > CARD_FORMAT:
@@ -269,6 +268,18 @@ class ModelCard:
                     lines.append(f"  {split}: {shown}")
         lines += [f"  cite: {reference}" for reference in citations_for(self.architecture, self.references)]
         return "\n".join(line for line in lines if line)
+
+
+def _upgraded(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A format 1 card (``spatial_dims``: 0 voxel-wise, 2, 3) in today's terms (``engine``)."""
+    if "spatial_dims" not in data or "engine" in data:
+        return data
+    dims = data["spatial_dims"]
+    if isinstance(dims, bool) or dims not in LEGACY_ENGINES:
+        raise ModelError(f"{where}: spatial_dims must be one of {sorted(LEGACY_ENGINES)}, got {dims!r}")
+    upgraded = {k: v for k, v in data.items() if k != "spatial_dims"}
+    upgraded.update(engine=LEGACY_ENGINES[dims], format=CARD_FORMAT)
+    return upgraded
 
 
 def _quantiles(value: Any) -> bool:

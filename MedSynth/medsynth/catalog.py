@@ -95,7 +95,7 @@ KINDS = ("real data", "phantom demo", "baseline")  # the order menus and listing
 def model_kind(card) -> str:
     """What a user should know first about a model: a network trained on real data, a demonstration network
     trained on phantoms, or a non-learned voxel-wise baseline."""
-    if card.spatial_dims == 0:
+    if card.engine == "voxelwise":
         return "baseline"
     data = str(card.training.get("data", "")) if isinstance(card.training, dict) else ""
     return "phantom demo" if card.name.startswith("phantom-") or "phantom" in data.lower() else "real data"

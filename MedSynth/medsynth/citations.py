@@ -1,4 +1,5 @@
-"""What to cite for each architecture: shown with the model card (CLI and Slicer) and in the module help."""
+"""The papers MedSynth's architectures cite (each declaration in ``medsynth.architectures`` names its own); shown
+with the model card (CLI and Slicer) and in the module help."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ ISOLA2017 = ("P. Isola, J.-Y. Zhu, T. Zhou, A. A. Efros. Image-to-image translat
              "networks. CVPR 2017.")
 RONNEBERGER2015 = ("O. Ronneberger, P. Fischer, T. Brox. U-Net: convolutional networks for biomedical image "
                    "segmentation. MICCAI 2015.")
+ZHU2017 = ("J.-Y. Zhu, T. Park, P. Isola, A. A. Efros. Unpaired image-to-image translation using cycle-consistent "
+           "adversarial networks. ICCV 2017.")
+LIU2017 = ("M.-Y. Liu, T. Breuel, J. Kautz. Unsupervised image-to-image translation networks. NeurIPS 2017.")
+ZHANG2019 = ("H. Zhang, I. Goodfellow, D. Metaxas, A. Odena. Self-attention generative adversarial networks. "
+             "ICML 2019.")
 NYUL2000 = ("L. G. Nyúl, J. K. Udupa, X. Zhang. New variants of a method of MRI scale standardization. "
             "IEEE Trans. Med. Imaging 19(2):143-150, 2000.")
-
-CITATIONS: dict[str, tuple[str, ...]] = {
-    "pgan": (DAR2019, MIRZA2022),
-    "nie": (NIE2018,),
-    "nie_cascade": (NIE2018,),
-    "unet": (RONNEBERGER2015, ISOLA2017),
-    "histogram_matching": (NYUL2000,),
-}
 
 
 def citations_for(architecture: str, references: list[str] | None = None) -> list[str]:
     """The card's own references, else the architecture's papers (none for plain baselines)."""
-    return list(references) if references else list(CITATIONS.get(architecture, ()))
+    if references:
+        return list(references)
+    from .architectures import architecture as declared
+    from .errors import ModelError
+
+    try:
+        return list(declared(architecture).citations)
+    except ModelError:
+        return []

@@ -25,12 +25,15 @@ class DatasetSummary:
     pairs: dict[str, int] = field(default_factory=dict)  # "S->T" -> subjects usable for it
     grids: dict[str, int] = field(default_factory=dict)  # "240x240x155 @ 1x1x1 mm" -> volumes (masks aside)
     problems: list[str] = field(default_factory=list)
+    unpaired: str = ""  # "unpaired: N source, M target volumes; ..." when checked for unpaired training
 
     def text(self) -> str:
         lines = [f"{self.root}: {self.subjects} subject(s)",
                  "contrasts: " + ", ".join(f"{c} ({n})" for c, n in sorted(self.contrasts.items())),
                  "grids: " + "; ".join(f"{g} ({n})" for g, n in sorted(self.grids.items(), key=lambda x: -x[1]))]
-        if self.pairs:
+        if self.unpaired:
+            lines.append(self.unpaired)
+        elif self.pairs:
             lines.append("trainable pairs: " + ", ".join(f"{p} ({n})" for p, n in sorted(self.pairs.items())))
         lines += [f"problem: {p}" for p in self.problems] or ["no problems found"]
         return "\n".join(lines)
@@ -44,8 +47,10 @@ def _grid(path: Path) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, 
 
 
 def summarize_dataset(root: str | Path, patterns: list[str] | None = None, source: str | None = None,
-                      target: str | None = None) -> DatasetSummary:
-    """Summarise the dataset at ``root``; with ``source`` and ``target``, check that pair in particular."""
+                      target: str | None = None, unpaired: bool = False,
+                      target_root: str | Path | None = None) -> DatasetSummary:
+    """Summarise the dataset at ``root``; with ``source`` and ``target``, check that pair in particular. With
+    ``unpaired`` (cyclegan), the target volumes may lie in ``target_root`` and need not match the sources."""
     subjects: Subjects = find_subjects(root, patterns or ())
     contrasts = Counter(c for files in subjects.values() for c in files if c != MASK)
     summary = DatasetSummary(str(root), len(subjects), dict(contrasts))
@@ -76,12 +81,35 @@ def summarize_dataset(root: str | Path, patterns: list[str] | None = None, sourc
                 summary.problems.append(f"{subject}: {contrast} and {first[0]} are not on one voxel grid; register "
                                         "and resample them with `medsynth prepare`")
                 break
+    if unpaired and source and target:
+        summary.unpaired = _unpaired(subjects, target_root, patterns, source, target, summary)
+        return summary
     for contrast in (source, target):
         if contrast is not None and contrasts.get(contrast, 0) < len(subjects):
             missing = sorted(s for s, files in subjects.items() if contrast not in files)
             summary.problems.append(f"{len(missing)} subject(s) have no {contrast}: {', '.join(missing[:5])}"
                                     + (" ..." if len(missing) > 5 else ""))
     return summary
+
+
+def _unpaired(subjects: Subjects, target_root, patterns, source: str, target: str, summary: DatasetSummary) -> str:
+    separate = target_root is not None and Path(target_root) != Path(summary.root)
+    targets = find_subjects(target_root, patterns or ()) if separate else subjects
+    n_source = sum(source in files for files in subjects.values())
+    n_target = sum(target in files for files in targets.values())
+    paired = 0 if separate else sum(1 for files in subjects.values() if source in files and target in files
+                                    and same_grid_files([files[source], files[target]]))
+    for domain, count, contrast in (("source", n_source, source), ("target", n_target, target)):
+        if not count:
+            summary.problems.append(f"the {domain} domain is empty: no subject holds {contrast}")
+    return (f"unpaired: {n_source} source ({source}), {n_target} target ({target}) volumes; {paired} paired "
+            "subject(s) (both on one grid) for validation and test")
+
+
+def same_grid_files(paths: list[Path]) -> bool:
+    """Whether the volume files lie on one voxel grid (their headers only are read)."""
+    grids = [_grid(p) for p in paths]
+    return all(_same_grid(g, grids[0]) for g in grids[1:])
 
 
 def _same_grid(a, b, tol: float = 1e-4) -> bool:

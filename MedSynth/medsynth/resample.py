@@ -43,3 +43,31 @@ def resample_to(
     out = from_sitk(resampled)
     out.ijk_to_ras = reference.ijk_to_ras.copy()  # exact, not round-tripped through LPS floats
     return out
+
+
+def resample_to_spacing(volume: Volume, spacing: tuple[float, float, float], interpolation: str = "linear",
+                        default_value: float = 0.0) -> Volume:
+    """``volume`` on a grid of the same orientation and extent with voxel sides ``spacing`` (mm, along i, j, k
+    as ``Volume.spacing``); the volume itself when its spacing already is that."""
+    old = volume.spacing
+    new = np.asarray(spacing, dtype=np.float64)
+    if np.allclose(old, new, rtol=1e-3):
+        return volume
+    shape = np.maximum(np.round(np.asarray(volume.array.shape) * (old / new)[::-1]), 1).astype(int)  # [k, j, i]
+    matrix = volume.ijk_to_ras.copy()
+    direction = matrix[:3, :3] / old[None, :]
+    matrix[:3, :3] = direction * new[None, :]
+    # the first voxel centre moves so that both grids cover the same box: edge = centre - half a voxel
+    matrix[:3, 3] = volume.ijk_to_ras[:3, 3] + direction @ ((new - old) / 2)
+    reference = Volume(np.zeros(tuple(shape), dtype=np.float32), matrix)
+    return resample_to(volume, reference, interpolation, default_value)
+
+
+def in_plane_spacing(volume: Volume, plane: str | None, spacing: float) -> tuple[float, float, float]:
+    """Voxel sides (i, j, k) with ``spacing`` in ``plane`` and the volume's own across it (every axis when
+    ``plane`` is None)."""
+    voxel = [spacing] * 3
+    if plane is not None:
+        across = 2 - volume.slice_axis(plane)  # the index axis of the array axis the slices step along
+        voxel[across] = float(volume.spacing[across])
+    return tuple(voxel)

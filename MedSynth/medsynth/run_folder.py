@@ -9,6 +9,8 @@ from .errors import ConfigError
 
 STATE_FILE, BEST_FILE, MODEL_FILE = "state.safetensors", "best.safetensors", "model.safetensors"
 HISTORY_FILE, SPLIT_FILE = "history.csv", "split.json"
+# an unpaired objective's second generator (target -> source), from the same epoch as the model
+REVERSE_BEST_FILE, REVERSE_MODEL_FILE = "best-reverse.safetensors", "model-reverse.safetensors"
 PREVIOUS_SUFFIX = ".previous"
 
 
@@ -29,5 +31,5 @@ def clear_run(folder: Path) -> None:
         raise ConfigError(f"{folder}: no run folder to restart")
     state = folder / STATE_FILE
     for path in (state, previous_state(state), folder / BEST_FILE, folder / MODEL_FILE, folder / HISTORY_FILE,
-                 folder / SPLIT_FILE):
+                 folder / SPLIT_FILE, folder / REVERSE_BEST_FILE, folder / REVERSE_MODEL_FILE):
         path.unlink(missing_ok=True)

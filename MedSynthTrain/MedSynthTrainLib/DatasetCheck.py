@@ -22,8 +22,10 @@ class DatasetCheck:
         self._result: str | None = None
         self.running = False
 
-    def start(self, folder: str, pattern: str = "", source: str = "", target: str = "") -> None:
-        """Check ``folder`` in the background (nothing for an empty or missing path)."""
+    def start(self, folder: str, pattern: str = "", source: str = "", target: str = "", unpaired: bool = False,
+              targetFolder: str = "") -> None:
+        """Check ``folder`` in the background (nothing for an empty or missing path); ``unpaired``: count the
+        source and target volumes (the targets in ``targetFolder`` when given) instead of pairs."""
         with self._lock:
             self._generation += 1
             generation = self._generation
@@ -32,13 +34,16 @@ class DatasetCheck:
             self._finish(generation, "" if not folder else f"{folder}: no such folder or list file")
             return
         self.running = True
-        threading.Thread(target=self._check, args=(generation, folder, pattern, source, target), daemon=True).start()
+        threading.Thread(target=self._check, args=(generation, folder, pattern, source, target, unpaired, targetFolder),
+                         daemon=True).start()
 
-    def _check(self, generation: int, folder: str, pattern: str, source: str, target: str) -> None:
+    def _check(self, generation: int, folder: str, pattern: str, source: str, target: str, unpaired: bool,
+               targetFolder: str) -> None:
         try:
             from medsynth.dataset_summary import summarize_dataset
 
-            text = summarize_dataset(folder, [pattern] if pattern else None, source or None, target or None).text()
+            text = summarize_dataset(folder, [pattern] if pattern else None, source or None, target or None,
+                                     unpaired, targetFolder or None).text()
         except Exception as error:  # any reason the folder is not a dataset, shown as the summary
             text = f"{folder}: {error}"
         self._finish(generation, text)

@@ -1,7 +1,8 @@
 """A training run's curves in Slicer's plot view: ``history.csv`` -> a table node -> plot series -> charts.
 
-Two charts, because losses and validation PSNR live on different scales: the generator and
-discriminator losses per epoch (log scale), and validation PSNR (and SSIM) inside the head mask.
+Two charts, because losses and validation PSNR live on different scales: every loss the objective logs per
+epoch (log scale: the generator and discriminator totals and their terms, such as CycleGAN's cycle and
+identity losses), and validation PSNR inside the head mask.
 Calling ``updateCurves`` again with a longer history updates the same nodes, so the plot grows live.
 """
 
@@ -14,9 +15,11 @@ from typing import Any
 import slicer
 import vtk
 
-LOSS_COLUMNS = ("loss_G", "loss_D")
+LOSS_PREFIX = "loss_"
 METRIC_COLUMNS = ("val_psnr",)
 COLORS = {"loss_G": (0.85, 0.37, 0.0), "loss_D": (0.0, 0.45, 0.7), "val_psnr": (0.0, 0.62, 0.45)}
+TERM_COLORS = ((0.8, 0.47, 0.65), (0.94, 0.89, 0.26), (0.34, 0.71, 0.91), (0.6, 0.6, 0.6), (0.55, 0.34, 0.29),
+               (0.09, 0.75, 0.81), (0.58, 0.4, 0.74), (0.74, 0.74, 0.13))  # the loss terms, in the order logged
 
 
 @dataclass
@@ -52,7 +55,7 @@ def _chart(scene, chartNode, name: str, title: str, yTitle: str, logScale: bool)
     return chartNode
 
 
-def _series(scene, chartNode, tableNode, column: str):
+def _series(scene, chartNode, tableNode, column: str, color: tuple[float, float, float]):
     """The chart's series for ``column``, created on first use."""
     for index in range(chartNode.GetNumberOfPlotSeriesNodes()):
         series = chartNode.GetNthPlotSeriesNode(index)
@@ -64,7 +67,7 @@ def _series(scene, chartNode, tableNode, column: str):
     series.SetYColumnName(column)
     series.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeScatter)
     series.SetMarkerStyle(slicer.vtkMRMLPlotSeriesNode.MarkerStyleCircle)
-    series.SetColor(*COLORS.get(column, (0.3, 0.3, 0.3)))
+    series.SetColor(*color)
     chartNode.AddAndObservePlotSeriesNodeID(series.GetID())
     return series
 
@@ -79,9 +82,11 @@ def updateCurves(history: list[dict[str, Any]], nodes: CurveNodes | None = None,
     nodes.metricChart = _chart(scene, nodes.metricChart, f"{name} validation", "Validation PSNR (head mask)",
                                "PSNR (dB)", False)
     columns = fillTable(nodes.table, history)
+    terms = [c for c in columns if c.startswith(LOSS_PREFIX) and c not in COLORS]
     for column in columns:
-        if column in LOSS_COLUMNS:
-            _series(scene, nodes.lossChart, nodes.table, column)
+        if column.startswith(LOSS_PREFIX):
+            color = COLORS.get(column) or TERM_COLORS[terms.index(column) % len(TERM_COLORS)]
+            _series(scene, nodes.lossChart, nodes.table, column, color)
         elif column in METRIC_COLUMNS:
-            _series(scene, nodes.metricChart, nodes.table, column)
+            _series(scene, nodes.metricChart, nodes.table, column, COLORS[column])
     return nodes

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar
 
 from medsynth.errors import ConfigError
-from MedSynthLib.Choices import CONTRASTS, DEVICES, TRAINABLE_ARCHITECTURES
+from MedSynthLib.Choices import CONTRASTS, DEVICES, TRAINABLE_ARCHITECTURES, UNPAIRED_ARCHITECTURES
 from MedSynthLib.ModuleParameters import ModuleParameters, OneOf, Within
 from slicer import vtkMRMLPlotChartNode, vtkMRMLTableNode
 
@@ -20,11 +20,17 @@ MODULE_NAME = "MedSynthTrain"
 MAX_EPOCHS, MAX_BATCH_SIZE = 100_000, 1024
 
 
+def isUnpaired(architecture: str) -> bool:
+    """Whether ``architecture`` trains on unpaired data (a source and a target domain, possibly two folders)."""
+    return architecture in UNPAIRED_ARCHITECTURES
+
+
 @dataclass
 class TrainingParameters(ModuleParameters):
     moduleName: ClassVar[str] = MODULE_NAME
 
     dataFolder: str = ""  # IXI-style folder (or CSV list file) of co-registered volumes
+    targetFolder: str = ""  # unpaired architectures: the target contrast's own folder ("" = dataFolder)
     pattern: str = ""  # file pattern with {subject} and {contrast}; "" = the usual layouts
     source: Annotated[str, OneOf(CONTRASTS)] = "T1"
     target: Annotated[str, OneOf(CONTRASTS)] = "T2"
@@ -41,6 +47,10 @@ class TrainingParameters(ModuleParameters):
     lossChart: vtkMRMLPlotChartNode = None
     metricChart: vtkMRMLPlotChartNode = None
 
+    @property
+    def unpaired(self) -> bool:
+        return isUnpaired(self.architecture)
+
     def trainArguments(self) -> list[str]:
         """``medsynth train`` arguments for a new run; raises ConfigError naming what is missing or wrong."""
         from medsynth.contrasts import canonical_contrast
@@ -51,12 +61,21 @@ class TrainingParameters(ModuleParameters):
             raise ConfigError("choose an output folder for the run")
         if canonical_contrast(self.source) == canonical_contrast(self.target):
             raise ConfigError(f"source and target contrasts must differ (both are {self.source})")
+        if self.targetFolder:
+            if not Path(self.targetFolder).exists():
+                raise ConfigError(f"the target folder '{self.targetFolder}' does not exist")
+            if not self.unpaired:
+                raise ConfigError(f"a target folder is for unpaired architectures "
+                                  f"({', '.join(UNPAIRED_ARCHITECTURES)}); {self.architecture} trains on "
+                                  "co-registered pairs of the dataset folder")
         args = ["--data", self.dataFolder, "--source", self.source, "--target", self.target,
                 "--epochs", str(self.epochs), "--lr", repr(self.learningRate),
                 "--device", self.device, "--out", self.outputFolder,
                 "--name", self.modelName or Path(self.outputFolder).name]
         # a fine-tuned model keeps its own architecture
         args += ["--init", self.initModel.strip()] if self.initModel.strip() else ["--arch", self.architecture]
+        if self.targetFolder and not self.initModel.strip():
+            args += ["--target-data", self.targetFolder]
         if self.pattern:
             args += ["--pattern", self.pattern]
         if self.batchSize > 0:

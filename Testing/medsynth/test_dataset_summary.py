@@ -27,3 +27,15 @@ def test_summary_counts_and_problems(tmp_path):
     assert "phantom002: T2 and T1 are not on one voxel grid" in text and "medsynth prepare" in text
     assert "phantom004: cannot read phantom004-T1.nii.gz" in text
     assert "2 subject(s) have no T2: phantom003, phantom004" in text
+
+
+def test_an_unpaired_dataset_is_counted_per_domain(tmp_path):
+    mri, ct = tmp_path / "mri", tmp_path / "ct"
+    write_phantom_dataset(mri, 2, shape=(16, 18, 12), seed=1, contrasts=("T1", "CT"))
+    write_phantom_dataset(ct, 3, shape=(16, 18, 12), seed=2, contrasts=("CT",))
+    same = summarize_dataset(mri, source="T1", target="CT", unpaired=True)
+    assert "unpaired: 2 source (T1), 2 target (CT) volumes; 2 paired subject(s)" in same.text()
+    two = summarize_dataset(mri, source="T1", target="CT", unpaired=True, target_root=ct)
+    assert "unpaired: 2 source (T1), 3 target (CT) volumes; 0 paired" in two.text() and not two.problems
+    empty = summarize_dataset(ct, source="T1", target="CT", unpaired=True)
+    assert "the source domain is empty: no subject holds T1" in empty.problems

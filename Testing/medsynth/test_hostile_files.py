@@ -195,9 +195,11 @@ def card_dict(**changes):
     ({"metrics": "good"}, "metrics must be an object"),
     ({"training": 3}, "training must be an object"),
     ({"name": 5}, "name must be a string"),
-    ({"spatial_dims": 3}, "architecture 'pgan' is 2D but the card declares spatial_dims 3"),
-    ({"architecture": "nie", "hyperparameters": {}}, "architecture 'nie' is 3D but the card declares spatial_dims 2"),
-    ({"spatial_dims": True}, "spatial_dims must be an integer"),
+    ({"engine": "patchwise"}, "architecture 'pgan' runs slicewise but the card declares engine patchwise"),
+    ({"architecture": "nie", "hyperparameters": {}}, "architecture 'nie' runs patchwise but the card declares engine "
+                                                     "slicewise"),
+    ({"engine": "voxels"}, "engine must be one of voxelwise, slicewise, patchwise"),
+    ({"architecture": "patchgan"}, "unknown architecture 'patchgan'"),  # a discriminator is not a model
     ({"source_normalization": {"kind": "minmax", "percentiles": [-5, 120]}}, "percentiles must be"),
     ({"target_intensity": {"kind": "minmax", "params": {"lo": 0.0, "hi": 1e300}, "background": 0.0}},
      "hi must be a finite number"),
@@ -207,6 +209,20 @@ def test_every_card_field_is_checked_before_anything_is_built(changes, message):
 
     with pytest.raises(ModelError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ModelCard.from_dict(card_dict(**changes))
+
+
+def test_a_format_1_card_reads_with_its_engine_and_a_broken_one_is_refused():
+    from medsynth.card import CARD_FORMAT, ModelCard
+
+    legacy = {k: v for k, v in card_dict(format=1).items() if k != "engine"}
+    for dims, engine in ((2, "slicewise"), (0, "voxelwise")):
+        arch = {2: "pgan", 0: "identity"}[dims]
+        card = ModelCard.from_dict({**legacy, "spatial_dims": dims, "architecture": arch,
+                                    "hyperparameters": {} if dims == 0 else legacy["hyperparameters"]})
+        assert (card.engine, card.format, card.spatial_dims) == (engine, CARD_FORMAT, None if dims == 0 else 2)
+    for dims in (True, 1, "2"):
+        with pytest.raises(ModelError, match="spatial_dims must be one of"):
+            ModelCard.from_dict({**legacy, "spatial_dims": dims})
 
 
 def test_json_that_is_not_strict_or_nested_too_deeply_is_refused():

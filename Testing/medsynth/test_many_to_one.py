@@ -89,7 +89,7 @@ def test_the_two_input_joint_histogram_beats_either_one_input_map():
     held = subject(7)
     pairs = [([s.images["T1"], s.images["T2"]], s.images["FLAIR"]) for s in train_on]
     model, card = fit_joint_histogram_2d(pairs, ["T1", "T2"], "FLAIR")
-    assert card.mapping == "T1+T2->FLAIR" and card.spatial_dims == 0
+    assert card.mapping == "T1+T2->FLAIR" and card.engine == "voxelwise"
     mask = held.masks["T1"].array > 0
     both = synthesize([held.images["T1"], held.images["T2"]], LoadedModel(model.eval(), card), CPU)
     psnr = {"both": compare(both, held.images["FLAIR"], mask, planes=False)["mask"]["psnr"]}

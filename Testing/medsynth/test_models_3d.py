@@ -69,7 +69,7 @@ def test_auto_context_cascade_feeds_each_stage_the_source_and_the_previous_synth
         y3 = cascade.stages[2](torch.cat([x, y2], 1))
         torch.testing.assert_close(cascade(x, stages_to_run=2), y2)
         torch.testing.assert_close(cascade(x), y3)
-    card = ModelCard(name="acm", architecture="nie_cascade", hyperparameters={"stages": 3, **small}, spatial_dims=3,
+    card = ModelCard(name="acm", architecture="nie_cascade", hyperparameters={"stages": 3, **small}, engine="patchwise",
                      source_contrast="PD", target_contrast="T2", source_normalization={"kind": "zscore"},
                      target_intensity={"kind": "zscore", "params": {"mean": 0.0, "std": 1.0}})
     path = save_model(cascade, card, tmp_path / "acm.safetensors")  # the whole chain in one file

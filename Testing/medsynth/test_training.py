@@ -252,7 +252,7 @@ def test_scanner_simulation_keeps_tissue_order_and_range_and_replays_exactly():
 
 
 def test_masked_loss_ignores_errors_outside_the_head():
-    from medsynth.training.trainer import _mean_within
+    from medsynth.training.objectives.paired import mean_within as _mean_within
 
     error = torch.zeros(1, 1, 4, 4)
     error[..., :2] = 5.0  # wrong only outside the head
@@ -302,7 +302,7 @@ def test_fine_tuning_starts_from_the_models_weights_and_keeps_its_settings(datas
     assert (config.optim.epochs, config.optim.lr) == (10, 5e-5)  # the short fine-tuning recipe
     trainer = Trainer(config)
     trainer._prepare(resume=False)
-    start = trainer.generator.state_dict()
+    start = trainer.objective.generator.state_dict()
     assert all(torch.equal(start[k], v) for k, v in loaded.model.state_dict().items())
     assert main(["-q", "train", "--init", str(first), "--data", str(dataset), "--out", str(tmp_path / "cli"),
                  "--epochs", "1", "--device", "cpu", "--set", "data.size=48", "--set", "optim.slices_per_epoch=4"]) == 0

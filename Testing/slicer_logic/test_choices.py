@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from medsynth.cli.cmd_train import TRAINABLE
+from medsynth.architectures import architecture
 from medsynth.contrasts import CONTRASTS
 from medsynth.conventions import CONVENTIONS
 from medsynth.device import DEVICES, PRECISIONS
@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_choices_match_the_package():
     assert set(Choices.AXES) == {"auto", ALL_PLANES, *PLANES}
     assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
-    assert Choices.TRAINABLE_ARCHITECTURES == TRAINABLE
+    assert "pgan" in Choices.TRAINABLE_ARCHITECTURES
+    assert all(architecture(a).trainable and architecture(a).role == "generator"
+               for a in Choices.TRAINABLE_ARCHITECTURES)
     assert tuple(CONTRASTS) == Choices.CONTRASTS
     assert Choices.COMPARISONS == CONVENTIONS
 
@@ -38,7 +40,7 @@ def test_settings_choose_the_model_and_the_options(tmp_path):
     assert "phantom demo;" in next(c for c in menu if c.kind == "phantom demo").label
     assert "baseline;" in menu[-1].label
     assert SynthesisParameters(mapping="PD->T2", mode="patch").chooseModel(catalog).name == "phantom-nie-PD-T2"
-    assert SynthesisParameters(mapping="PD->T2", mode="slice").chooseModel(catalog).card.spatial_dims == 0
+    assert SynthesisParameters(mapping="PD->T2", mode="slice").chooseModel(catalog).card.engine == "voxelwise"
     with pytest.raises(ModelError, match="no pgan patch-mode model for T1->T2"):
         SynthesisParameters(mapping="T1->T2", architecture="pgan", mode="patch").chooseModel(catalog)
     with pytest.raises(ModelError, match="cannot run in slice mode"):
@@ -71,7 +73,7 @@ def test_the_model_menu_follows_mapping_mode_and_architecture(tmp_path):
     assert {"nie", "joint_histogram", "histogram_matching", "identity"} <= set(menu.architectures)
     sliced = catalog.menu("PD->T2", "nie", mode="slice", model="phantom-nie-PD-T2")
     assert "nie" not in sliced.architectures and sliced.architecture == ""  # a 3D model cannot run slice-wise
-    assert sliced.model != "phantom-nie-PD-T2" and all(c.card.spatial_dims != 3 for c in sliced.models)
+    assert sliced.model != "phantom-nie-PD-T2" and all(c.card.engine != "patchwise" for c in sliced.models)
     moved = catalog.menu("no->where", model="phantom-pgan-T1-T2")
     assert moved.mapping == moved.mappings[0] and moved.model == moved.models[0].key
     chosen = catalog.menu("T1->T2", "joint_histogram")

@@ -18,7 +18,7 @@ from MedSynthLib.SampleVolumes import loadSample
 @pytest.fixture
 def catalog(tmp_path):
     hyper = {"spatial_dims": 2, "in_channels": 2, "filters": [4, 1], "kernels": [3, 3], "norm": "none"}
-    card = ModelCard(name="my-t1t2-pd", architecture="convnet", hyperparameters=hyper, spatial_dims=2,
+    card = ModelCard(name="my-t1t2-pd", architecture="convnet", hyperparameters=hyper, engine="slicewise",
                      source_contrast="T1", target_contrast="PD", input_contrasts=["T1", "T2"],
                      source_normalization=intensity.default_normalization("T1"),
                      target_intensity={"kind": "minmax", "params": {"lo": 0.0, "hi": 900.0}, "background": 0.0})

@@ -13,7 +13,7 @@ from MedSynthLib.ModelCatalog import ModelCatalog
 
 def user_model(path, name="my-pd-flair"):
     hyper = {"spatial_dims": 2, "filters": [4, 1], "kernels": [3, 3]}
-    card = ModelCard(name=name, architecture="convnet", hyperparameters=hyper, spatial_dims=2,
+    card = ModelCard(name=name, architecture="convnet", hyperparameters=hyper, engine="slicewise",
                      source_contrast="PD", target_contrast="FLAIR",
                      source_normalization=intensity.default_normalization("PD"),
                      target_intensity={"kind": "minmax", "params": {"lo": 0.0, "hi": 900.0}, "background": 0.0})

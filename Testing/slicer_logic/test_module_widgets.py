@@ -250,7 +250,15 @@ def test_training_goes_on_after_leaving_the_module_and_the_path_box_is_debounced
         emit(ui.dataFolderPathLineEdit, "currentPathChanged(QString)", prefix)
     assert started == [] and widget.datasetTimer.active and node.dataFolder == str(tmp_path)
     widget.datasetTimer.fire()  # typing paused
-    assert started == [(str(tmp_path), "", "T1", "T2")] and widget.datasetPollTimer.active
+    assert started == [(str(tmp_path), "", "T1", "T2", False, "")] and widget.datasetPollTimer.active
+    assert ui.targetFolderPathLineEdit.visible is False  # a paired architecture: one folder
+    node.architecture, node.targetFolder = "cyclegan", str(tmp_path)
+    widget.updateGUIFromParameterNode()
+    assert ui.targetFolderPathLineEdit.visible is True and widget.datasetTimer.active  # the summary is redone
+    widget.datasetTimer.fire()
+    assert started[-1] == (str(tmp_path), "", "T1", "T2", True, str(tmp_path))
+    node.architecture = "pgan"
+    widget.updateGUIFromParameterNode()
 
     emit(ui.outputFolderPathLineEdit, "currentPathChanged(QString)", str(tmp_path / "run"))
     emit(ui.startButton, "clicked(bool)", False)

@@ -69,6 +69,8 @@ def test_synthesis_gives_a_named_node_on_the_input_grid_next_to_the_input(scene)
     head = synthetic[synthetic > np.percentile(synthetic, 60)]
     assert not display.GetAutoWindowLevel() and display.GetWindow() > 0
     assert display.GetWindowLevelMin() < np.median(head) < display.GetWindowLevelMax()
+    ct = SynthesisLogic().synthesize(inputNode, "phantom-jointhist-T1-CT", CPU)  # a CT is shown as CT is read
+    assert (ct.GetDisplayNode().GetWindow(), ct.GetDisplayNode().GetLevel()) == (1000.0, 400.0)
     # running again into the same node replaces its content instead of adding nodes
     count = scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
     assert SynthesisLogic().synthesize(inputNode, MODEL, CPU, outputNode=out) is out

@@ -14,6 +14,7 @@ from MedSynthLib.ModelCatalog import ModelCatalog
 from MedSynthLib.SynthesisLogic import SynthesisLogic
 from MedSynthLib.VolumeConversion import updateNodeFromVolume
 from MedSynthTrainLib.BackgroundTraining import BackgroundTraining, canResume, readHistory, registerModel
+from MedSynthTrainLib.DatasetCheck import DatasetCheck
 from MedSynthTrainLib.TrainingCurves import updateCurves
 from MedSynthTrainLib.TrainingParameters import TrainingParameters
 
@@ -53,9 +54,11 @@ def test_a_run_feeds_the_curves_and_its_model_joins_the_catalog(scene, dataset, 
     assert table.GetColumnByName("val_psnr").GetValue(2) == pytest.approx(history[2]["val_psnr"])
     losses = {nodes.lossChart.GetNthPlotSeriesNode(i).GetYColumnName()
               for i in range(nodes.lossChart.GetNumberOfPlotSeriesNodes())}
-    assert losses == {"loss_G", "loss_D"} and nodes.lossChart.GetYAxisLogScale()
+    logged = {k for k in history[0] if k.startswith("loss_")}  # every loss the objective logs, terms included
+    assert losses == logged and {"loss_G", "loss_D", "loss_G_adv", "loss_G_l1"} <= losses
+    assert nodes.lossChart.GetYAxisLogScale()
     assert nodes.metricChart.GetNthPlotSeriesNode(0).GetYColumnName() == "val_psnr"
-    assert scene.GetNumberOfNodesByClass("vtkMRMLPlotSeriesNode") == 3  # updated in place, not duplicated
+    assert scene.GetNumberOfNodesByClass("vtkMRMLPlotSeriesNode") == len(logged) + 1  # updated in place
 
     catalog = ModelCatalog(tmp_path / "models.json")
     choice = registerModel(out, catalog)
@@ -106,10 +109,38 @@ def test_bad_settings_are_refused_before_anything_runs(dataset, tmp_path):
                            extraSettings="ngf").trainArguments()
     with pytest.raises(ConfigError, match="architecture must be one of"):
         TrainingParameters(architecture="resnet")
+    with pytest.raises(ConfigError, match=r"a target folder is for unpaired architectures \(cyclegan, unit\); pgan"):
+        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), targetFolder=str(dataset),
+                           ).trainArguments()
+    with pytest.raises(ConfigError, match="target folder '.*nowhere' does not exist"):
+        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), architecture="cyclegan",
+                           targetFolder=str(tmp_path / "nowhere")).trainArguments()
     with pytest.raises(ConfigError, match="cannot be resumed"):
         BackgroundTraining(tmp_path / "empty")
     with pytest.raises(MedSynthError, match="no trained model"):
         registerModel(tmp_path, ModelCatalog(tmp_path / "models.json"))
+
+
+@pytest.mark.torch
+def test_an_unpaired_run_takes_a_target_folder_and_shows_every_loss(scene, tmp_path):
+    mri, ct = tmp_path / "mri", tmp_path / "ct"
+    write_phantom_dataset(mri, 2, shape=(40, 44, 24), seed=5, contrasts=("T1",))
+    write_phantom_dataset(ct, 2, shape=(40, 44, 24), seed=9, contrasts=("CT",))
+    node = TrainingParameters(dataFolder=str(mri), targetFolder=str(ct), outputFolder=str(tmp_path / "run"),
+                              architecture="cyclegan", source="T1", target="CT", epochs=1, device="cpu",
+                              extraSettings="model.hyperparameters.ngf=4 model.hyperparameters.n_blocks=1 "
+                                            "model.discriminator_hyperparameters.ndf=4 data.size=48 data.spacing=6 "
+                                            "optim.slices_per_epoch=2")
+    assert node.unpaired and "--target-data" in node.trainArguments()
+    model = BackgroundTraining(tmp_path / "run", node.trainArguments()).run()
+    nodes = updateCurves(readHistory(tmp_path / "run"), scene=scene)
+    losses = {nodes.lossChart.GetNthPlotSeriesNode(i).GetYColumnName()
+              for i in range(nodes.lossChart.GetNumberOfPlotSeriesNodes())}
+    assert {"loss_G", "loss_D", "loss_G_cycle_ABA", "loss_G_cycle_BAB", "loss_G_idt_A", "loss_D_B"} <= losses
+    assert model.is_file() and (tmp_path / "run" / "model-reverse.safetensors").is_file()
+    summary = DatasetCheck()
+    summary.start(str(mri), source="T1", target="CT", unpaired=True, targetFolder=str(ct))
+    assert "unpaired: 2 source (T1), 2 target (CT) volumes" in summary.wait()
 
 
 @pytest.mark.torch

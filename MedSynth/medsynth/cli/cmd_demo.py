@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace, out: Path, grid) -> int:
                      title=f"{loaded.card.name}: {loaded.card.mapping}")
     card = loaded.card
     echo(f"model: {card.name} ({card.architecture}, {card.mapping})")
-    if card.spatial_dims == 0:
+    if card.engine == "voxelwise":
         echo("note: this is a non-learned baseline (intensity mapping), not a trained generator.")
     elif card.description:
         echo(f"  {card.description}")

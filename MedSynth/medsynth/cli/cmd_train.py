@@ -6,14 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..architectures import described, names
 from ..errors import ConfigError
-from ..models import architecture_names
 from ..run_folder import clear_run
 from ..training import load_config, train
 from ..training.config import parse_override
 from .common import echo, progress_bar
 
-TRAINABLE = ("pgan", "unet", "convnet", "nie", "nie_cascade")
 EXAMPLE = """examples:
   medsynth phantom data --subjects 6
   medsynth train --data data --source T1 --target T2 --epochs 20 --out runs/t1t2 --set model.hyperparameters.ngf=16
@@ -21,6 +20,7 @@ EXAMPLE = """examples:
   medsynth train --data data --source PD --target T2 --arch nie --out runs/pd-t2-3d   # Nie et al.'s 3D GAN
   medsynth train --data data --source PD --target T2 --arch nie_cascade --set model.hyperparameters.residual=true
   medsynth train --init real-unet-T1-T2 --data my-site --out runs/my-site   # fine-tune on your own subjects
+  medsynth train --arch cyclegan --data mri --target-data ct --source T1 --target CT --out runs/t1-ct   # unpaired
   medsynth train --resume runs/t1t2                       # after an interruption: continues exactly
   torchrun --nproc_per_node 4 -m medsynth.cli.main train --config my.yaml   # 4 GPUs (DDP)"""
 
@@ -29,14 +29,16 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train a synthesis GAN (pGAN, U-Net, Nie et al.'s 3D GAN, ...) on co-registered volumes",
-        description="Train a generator on paired source/target volumes. 2D models (pgan, unet, convnet) learn from "
+        description="Train a generator on paired source/target volumes, or on unpaired ones (cyclegan: source and "
+        "target volumes from different subjects, folders or sites). 2D models (pgan, unet, convnet) learn from "
         "slices with seed 000's recipe (Adam 1e-4, betas 0.5/0.999, constant then linear decay, discriminator loss "
         "halved); 3D models (nie, nie_cascade) learn from 32^3 patches with Nie et al.'s recipe (z-score, 0.5 x "
         "adversarial + L2 + gradient difference loss; a cascade is trained stage by stage). Validation runs on "
         "whole volumes each epoch and the best epoch by validation PSNR is kept. The run folder holds config.yaml, "
         "split.json, "
         "history.csv, curves.png, samples/, the resumable state, best.safetensors and, at the end, "
-        "model.safetensors (the best epoch, with test metrics in its card).",
+        "model.safetensors (the best epoch, with test metrics in its card; unpaired runs also leave "
+        "model-reverse.safetensors, the target -> source generator).",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -50,9 +52,12 @@ def add_parser(sub) -> None:
     p.add_argument("--sources", nargs="+", metavar="CONTRAST",
                    help="many-to-one: every input contrast in order, e.g. --sources T1 T2 --target FLAIR "
                         "(data.sources; replaces --source)")
-    p.add_argument("--arch", choices=[a for a in architecture_names() if a in TRAINABLE],
-                   help="generator architecture (model.architecture): pgan (default), unet, convnet (2D); nie, "
-                        "nie_cascade (3D, auto-context)")
+    p.add_argument("--target-data", metavar="FOLDER",
+                   help="unpaired architectures (cyclegan): the target contrast's own folder, other subjects or "
+                        "another site (data.target_root; default: --data). Every volume is resampled to data.spacing "
+                        "mm (default 1) in the slice plane")
+    p.add_argument("--arch", choices=names("generator", trainable=True), metavar="ARCH",
+                   help=f"generator architecture (model.architecture; default pgan): {described()}")
     p.add_argument("--init", metavar="MODEL",
                    help="fine-tune MODEL (a bundled name or a .safetensors file) on your own 1-3 paired subjects: "
                         "its architecture, hyperparameters, mapping and normalization are kept and its generator "
@@ -76,7 +81,7 @@ def add_parser(sub) -> None:
 
 
 FLAGS = {"data": "data.root", "pattern": "data.patterns", "source": "data.source", "target": "data.target",
-         "sources": "data.sources",
+         "sources": "data.sources", "target_data": "data.target_root",
          "arch": "model.architecture", "epochs": "optim.epochs", "batch_size": "optim.batch_size", "lr": "optim.lr",
          "out": "output", "name": "name", "device": "device", "seed": "seed", "init": "init"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from functools import partial
@@ -17,7 +18,7 @@ from ..errors import InputError
 from ..io import check_volume
 from ..mask import foreground_mask
 from ..progress import CancelToken, ProgressCallback, Reporter
-from ..resample import resample_to
+from ..resample import in_plane_spacing, resample_to, resample_to_spacing
 from ..volume import PLANES, Volume
 from .options import ALL_PLANES, InferenceOptions
 from .patchwise import run_patchwise
@@ -69,8 +70,8 @@ def synthesize(
 ) -> Volume:
     """Synthesize ``loaded.card.target_contrast`` from ``volume``.
 
-    The input is normalized per volume as the card says, run through the engine its ``spatial_dims``
-    selects, and mapped back to the target's intensity scale. ``mask`` (default: the head found in the
+    The input is normalized per volume as the card says, run through the engine its card names
+    (``engine``), and mapped back to the target's intensity scale. ``mask`` (default: the head found in the
     input) limits the work to the foreground. Raises ``Cancelled`` if ``cancel`` is set in between. A
     many-to-one model takes a list of co-registered volumes in the order of ``card.inputs``; the result is
     on the first one's grid (the others are resampled onto it if needed).
@@ -93,8 +94,12 @@ def synthesize_with_uncertainty(
     options = options or InferenceOptions()
     card = loaded.card
     volumes = input_volumes(volume, card)
+    if "spacing" in card.inference:
+        moved = _at_training_spacing(volumes, loaded, options, progress, cancel, mask, uncertainty)
+        if moved is not None:
+            return moved
     volume = volumes[0]
-    if uncertainty and card.spatial_dims == 0:
+    if uncertainty and card.engine == "voxelwise":
         raise InputError(f"model '{card.name}' maps each intensity to one value, so a test-time ensemble cannot "
                          "disagree: uncertainty needs a network model (2D or 3D)")
     device = resolve_device(options.device)
@@ -140,6 +145,27 @@ def synthesize_with_uncertainty(
     return Synthesis(image, volume.with_array(sd), warnings)
 
 
+def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: InferenceOptions, progress, cancel,
+                         mask: np.ndarray | None, uncertainty: bool) -> Synthesis | None:
+    """A model trained at one voxel size (unpaired models: ``inference.spacing``) run on the inputs resampled
+    to it, the results resampled back onto the input's grid; None when the input already has that size."""
+    card = loaded.card
+    plane = card.inference.get("plane", "axial")
+    voxel = in_plane_spacing(volumes[0], None if plane == ALL_PLANES else plane, float(card.inference["spacing"]))
+    if np.allclose(volumes[0].spacing, voxel, rtol=0.05):
+        return None
+    log.info("resampling the input from %s mm to the model's %s mm voxels", np.round(volumes[0].spacing, 3), voxel)
+    inner = LoadedModel(loaded.model, dataclasses.replace(
+        card, inference={k: v for k, v in card.inference.items() if k != "spacing"}))
+    moved = [resample_to_spacing(v, voxel) for v in volumes]
+    if mask is not None:
+        mask = resample_to(volumes[0].with_array(np.asarray(mask, dtype=np.float32)), moved[0], "nearest").array > 0.5
+    result = synthesize_with_uncertainty(moved, inner, options, progress, cancel, mask, uncertainty)
+    image = resample_to(result.image, volumes[0], default_value=card.background)
+    spread = None if result.uncertainty is None else resample_to(result.uncertainty, volumes[0])
+    return Synthesis(image, spread, result.warnings)
+
+
 def input_volumes(volume: Volume | Sequence[Volume], card) -> list[Volume]:
     """The model's input volumes, checked, the later ones on the first one's grid."""
     volumes = [volume] if isinstance(volume, Volume) else list(volume)
@@ -160,7 +186,7 @@ def input_volumes(volume: Volume | Sequence[Volume], card) -> list[Volume]:
 
 def _planes(card, options: InferenceOptions) -> list[str | None]:
     """The planes a 2D model runs in: the user's, else the card's; "all" means the three, fused."""
-    if card.spatial_dims != 2:
+    if card.engine != "slicewise":
         return [None]
     plane = card.inference.get("plane", "axial") if options.axis == "auto" else options.axis
     return list(PLANES) if plane == ALL_PLANES else [plane]
@@ -168,10 +194,10 @@ def _planes(card, options: InferenceOptions) -> list[str | None]:
 
 def _run(model, card, volume: Volume, x: np.ndarray, plane: str | None, background: float,
          work_mask: np.ndarray | None, reporter, options: InferenceOptions, device, precision: str) -> np.ndarray:
-    """One pass of the engine ``card.spatial_dims`` selects over the normalized array ``x``."""
-    if card.spatial_dims == 0:
+    """One pass of the card's engine over the normalized array ``x``."""
+    if card.engine == "voxelwise":
         return run_voxelwise(model, x, background, work_mask, reporter)
-    if card.spatial_dims == 2:
+    if card.engine == "slicewise":
         axis = volume.slice_axis(plane)
         log.info("slice-wise %s along array axis %d (%s plane)", card.mapping, axis, plane)
         return run_slicewise(

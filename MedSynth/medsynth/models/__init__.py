@@ -1,6 +1,6 @@
-"""Model architectures; importing this package registers every one of them."""
+"""The networks; :mod:`medsynth.architectures` declares them and :func:`build_model` builds one by name."""
 
-from . import convnet, intensity_maps, nie, patchgan, pgan, unet  # noqa: F401  (registration side effect)
-from .registry import architecture_names, build_model, get_architecture, register_architecture
+from .protocol import SynthesisNetwork
+from .registry import architecture_names, build_model, get_architecture
 
-__all__ = ["architecture_names", "build_model", "get_architecture", "register_architecture"]
+__all__ = ["SynthesisNetwork", "architecture_names", "build_model", "get_architecture"]

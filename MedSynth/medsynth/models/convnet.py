@@ -12,12 +12,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .registry import register_architecture
-
 _NORMS = ("batch", "instance", "none")
 
 
-@register_architecture("convnet")
 class ConvNet(nn.Module):
     """``len(filters)`` conv layers; the last one is linear (no norm/activation) and gives the output."""
 
@@ -59,6 +56,7 @@ class ConvNet(nn.Module):
         self.residual = residual
         self.size_divisor = 1
         self.spatial_dims = spatial_dims
+        self.in_channels = in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x)

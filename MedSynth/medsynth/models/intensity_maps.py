@@ -1,4 +1,4 @@
-"""Non-learned baselines as voxel-wise models (``spatial_dims = 0``).
+"""Non-learned baselines as voxel-wise models (the voxel-wise engine).
 
 They map each voxel's normalized source intensity to a normalized target intensity, so they share the
 checkpoint format, catalog and synthesis pipeline of the networks, and every network can be reported
@@ -21,8 +21,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import register_architecture
-
 
 def interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
     """Piecewise-linear interpolation like ``numpy.interp`` (constant beyond the ends)."""
@@ -32,7 +30,6 @@ def interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
     return fp[idx - 1] + w * (fp[idx] - fp[idx - 1])
 
 
-@register_architecture("identity")
 class IdentityMap(nn.Module):
     size_divisor = 1
 
@@ -40,7 +37,6 @@ class IdentityMap(nn.Module):
         return x.clone()
 
 
-@register_architecture("histogram_matching")
 class HistogramMatching(nn.Module):
     size_divisor = 1
 
@@ -58,7 +54,6 @@ class HistogramMatching(nn.Module):
         return interp(x, source_quantiles, self.target_quantiles.to(x.dtype))
 
 
-@register_architecture("joint_histogram")
 class JointHistogramMap(nn.Module):
     size_divisor = 1
 
@@ -73,7 +68,6 @@ class JointHistogramMap(nn.Module):
         return interp(x, self.bin_centers.to(x.dtype), self.conditional_mean.to(x.dtype))
 
 
-@register_architecture("joint_histogram_2d")
 class JointHistogram2D(nn.Module):
     """E[target | input 1, input 2] on a ``bins`` x ``bins`` grid of the two inputs' normalized intensities,
     interpolated bilinearly: the fair voxel-wise baseline of a two-input (many-to-one) model. Input is a

@@ -16,14 +16,12 @@ import torch
 from torch import nn
 
 from .convnet import ConvNet
-from .registry import register_architecture
 
 NIE_FILTERS = (32, 32, 32, 64, 64, 64, 32, 32, 1)
 NIE_KERNELS = (9, 3, 3, 3, 9, 3, 3, 7, 3)
 NIE_DILATIONS = (1, 2, 2, 2, 2, 2, 2, 2, 1)
 
 
-@register_architecture("nie")
 class NieGenerator(ConvNet):
     def __init__(
         self,
@@ -39,7 +37,6 @@ class NieGenerator(ConvNet):
         super().__init__(3, in_channels, filters, kernels, dilations, norm, negative_slope, bias, residual)
 
 
-@register_architecture("nie_discriminator", role="discriminator")
 class NieDiscriminator(nn.Module):
     """Four stages of 3x3x3 conv (with bias) + batch norm + LeakyReLU + 2x max-pool (32, 64, 128, 256
     filters), then fully connected 512, 128, 1 with LeakyReLU, LeakyReLU and a sigmoid. It sees the source
@@ -68,7 +65,6 @@ class NieDiscriminator(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_architecture("nie_cascade")
 class AutoContextCascade(nn.Module):
     """Auto-context model (seed 001): ``stages`` generators in a chain. Stage 1 sees the source patch;
     stage k sees the source and stage k-1's synthetic patch as two channels. Trained stage by stage

@@ -10,12 +10,11 @@ import torch
 from torch import nn
 
 from .init import norm_layer_2d, normal_init
-from .registry import register_architecture
 
 
-@register_architecture("patchgan", role="discriminator")
 class PatchGANDiscriminator(nn.Module):
-    def __init__(self, in_channels: int = 2, ndf: int = 64, n_layers: int = 3, norm: str = "instance") -> None:
+    def __init__(self, in_channels: int = 2, ndf: int = 64, n_layers: int = 3, norm: str = "instance",
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         if n_layers < 1:
             raise ValueError(f"n_layers must be at least 1, got {n_layers}")
@@ -29,6 +28,10 @@ class PatchGANDiscriminator(nn.Module):
         layers.append(nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1))
         self.net = nn.Sequential(*layers)
         normal_init(self)
+        if spectral_norm:  # UNIT's improvement (seed 003); applied after the initialization it rescales
+            from .unit import normalize_spectrally
+
+            normalize_spectrally(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from .init import norm_layer_2d, normal_init
-from .registry import register_architecture
 
 
 class ResnetBlock(nn.Module):
@@ -59,7 +58,6 @@ class DenseBlockGroup(nn.Module):
         return self.transitions[-1](torch.cat(features, 1))
 
 
-@register_architecture("pgan")
 class PGANGenerator(nn.Module):
     """pGAN ResNet generator; ``dense_blocks`` of the last residual blocks densely connected."""
 
@@ -97,6 +95,7 @@ class PGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.size_divisor = 4  # two stride-2 stages
         self.spatial_dims = 2
+        self.in_channels = in_channels
         normal_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

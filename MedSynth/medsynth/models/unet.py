@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from .init import norm_layer_2d, normal_init
-from .registry import register_architecture
 
 
 class _UnetStage(nn.Module):
@@ -41,7 +40,6 @@ class _UnetStage(nn.Module):
         return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
 
-@register_architecture("unet")
 class UNetGenerator(nn.Module):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, ngf: int = 64, num_downs: int = 8,
                  norm: str = "batch", dropout: float = 0.5) -> None:
@@ -56,6 +54,7 @@ class UNetGenerator(nn.Module):
         self.net = _UnetStage(out_channels, ngf, in_channels, stage, True, False, norm, 0.0)
         self.size_divisor = 2**num_downs
         self.spatial_dims = 2
+        self.in_channels = in_channels
         normal_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Training configuration: typed sections with seed 000's recipe as defaults, from YAML/JSON plus overrides.
 
-An architecture may bring its own recipe (``recipes.py``: Nie et al.'s losses for the 3D generators),
-applied over the defaults and under whatever the file and the overrides say.
+An architecture may bring its own recipe (its declaration in ``medsynth.architectures``: Nie et al.'s losses
+for the 3D generators), applied over the defaults and under whatever the file and the overrides say.
 
 A file holds any subset of the sections below; ``--set section.key=value`` overrides a single value (parsed
 as YAML, so ``--set optim.lr=2e-4`` gives a float). Unknown keys are errors, listing the valid ones. The
@@ -50,6 +50,11 @@ class DataConfig:
     test: float = 0.2
     split_seed: int = 0
     subjects: dict[str, list[str]] | None = None  # explicit {"train": [...], "validation": [...], "test": [...]}
+    # unpaired objectives (cyclegan, unit): the target domain's own folder (empty: root) and file patterns,
+    # and the in-plane voxel size (mm) every volume of both domains is resampled to
+    target_root: str = ""
+    target_patterns: list[str] = field(default_factory=list)
+    spacing: float = 1.0
 
     @property
     def inputs(self) -> list[str]:
@@ -106,6 +111,37 @@ class AugmentConfig:
 
 
 @dataclass
+class CycleGANConfig:
+    """The cyclegan objective's settings, with the seed's names (seed 004; its beta_1, beta_2, batch_size and
+    epochs are optim.beta1, optim.beta2, optim.batch_size and optim.epochs). Defaults: Zhu et al.'s."""
+
+    lambda_ABA: float = 10.0  # cycle source -> target -> source
+    lambda_BAB: float = 10.0  # cycle target -> source -> target
+    lambda_identity: float = 0.5  # identity loss, relative to the cycle weight of the generator's output domain
+    learning_rate_G: float = 2e-4
+    learning_rate_D: float = 2e-4
+    generator_iterations: int = 1  # updates of the generators per batch
+    discriminator_iterations: int = 1  # updates of the discriminators per batch
+    synthetic_pool_size: int = 50  # earlier synthetic images the discriminators also see (0: none)
+
+
+@dataclass
+class UNITConfig:
+    """The unit objective's settings (seed 003): UNIT's loss weights (Liu et al.'s defaults) and the seed's
+    three improvements, each a switch."""
+
+    gan_w: float = 1.0  # adversarial
+    recon_x_w: float = 10.0  # within-domain reconstruction (VAE)
+    recon_kl_w: float = 0.01  # KL of the latent code (VAE)
+    recon_x_cyc_w: float = 10.0  # cycle reconstruction
+    recon_kl_cyc_w: float = 0.01  # KL of the cycle's latent codes
+    self_attention: str = "none"  # SAGAN block in the encoder (the seed's best), the generator, or none
+    spectral_norm: list[str] = field(default_factory=list)  # any of encoder, generator, discriminator
+    charbonnier: bool = False  # sqrt(x^2 + eps^2) instead of L1 for the reconstruction terms
+    charbonnier_eps: float = 1e-3
+
+
+@dataclass
 class ValidationConfig:
     every: int = 1  # epochs
     max_subjects: int | None = None
@@ -128,6 +164,8 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    cyclegan: CycleGANConfig = field(default_factory=CycleGANConfig)
+    unit: UNITConfig = field(default_factory=UNITConfig)
 
     def __post_init__(self) -> None:
         d, o = self.data, self.optim
@@ -146,7 +184,7 @@ class TrainConfig:
         if d.plane not in (*PLANES, ALL_PLANES):
             raise ConfigError(f"data.plane must be one of {', '.join(PLANES)} or {ALL_PLANES}, got '{d.plane}'")
         _check_finite(self, "")
-        a, loss = self.augment, self.loss
+        a, loss, c, u = self.augment, self.loss, self.cyclegan, self.unit
         checks = [
             (1 <= o.epochs <= 100_000, f"optim.epochs must be between 1 and 100000, got {o.epochs}"),
             (1 <= o.batch_size <= 4096, f"optim.batch_size must be between 1 and 4096, got {o.batch_size}"),
@@ -177,6 +215,7 @@ class TrainConfig:
             (d.context >= 0, f"data.context must be 0 or more slices, got {d.context}"),
             (d.size >= 8, f"data.size must be at least 8 pixels, got {d.size}"),
             (d.patch_size >= 8, f"data.patch_size must be at least 8 voxels, got {d.patch_size}"),
+            (0.05 <= d.spacing <= 20, f"data.spacing must be a voxel size in mm between 0.05 and 20, got {d.spacing}"),
             (0 <= d.foreground_bias <= 1, f"data.foreground_bias must be in [0, 1], got {d.foreground_bias}"),
             (d.normalization in NORMALIZATIONS,
              f"data.normalization must be one of {', '.join(NORMALIZATIONS)}, got '{d.normalization}'"),
@@ -187,6 +226,22 @@ class TrainConfig:
             (self.validation.blend in BLEND_MODES,
              f"validation.blend must be one of {', '.join(BLEND_MODES)}, got '{self.validation.blend}'"),
             (self.validation.every >= 1, f"validation.every must be at least 1, got {self.validation.every}"),
+            (all(v >= 0 for v in (c.lambda_ABA, c.lambda_BAB, c.lambda_identity)),
+             "cyclegan.lambda_ABA, lambda_BAB and lambda_identity must be 0 or more"),
+            (0 < c.learning_rate_G <= 1 and 0 < c.learning_rate_D <= 1,
+             f"cyclegan.learning_rate_G and learning_rate_D must be in (0, 1], got {c.learning_rate_G}, "
+             f"{c.learning_rate_D}"),
+            (1 <= c.generator_iterations <= 100 and 1 <= c.discriminator_iterations <= 100,
+             "cyclegan.generator_iterations and discriminator_iterations must be between 1 and 100"),
+            (0 <= c.synthetic_pool_size <= 10_000,
+             f"cyclegan.synthetic_pool_size must be between 0 and 10000, got {c.synthetic_pool_size}"),
+            (all(w >= 0 for w in (u.gan_w, u.recon_x_w, u.recon_kl_w, u.recon_x_cyc_w, u.recon_kl_cyc_w)),
+             "unit loss weights (gan_w, recon_x_w, recon_kl_w, recon_x_cyc_w, recon_kl_cyc_w) must be 0 or more"),
+            (u.self_attention in ("none", "encoder", "generator"),
+             f"unit.self_attention must be none, encoder or generator, got '{u.self_attention}'"),
+            (set(u.spectral_norm) <= {"encoder", "generator", "discriminator"},
+             f"unit.spectral_norm takes encoder, generator and/or discriminator, got {u.spectral_norm}"),
+            (0 < u.charbonnier_eps <= 1, f"unit.charbonnier_eps must be in (0, 1], got {u.charbonnier_eps}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -335,14 +390,14 @@ def init_settings(model: str) -> dict[str, Any]:
         card = read_card(resolve_model(model))
     except MedSynthError as exc:
         raise ConfigError(f"init: {exc}") from None
-    if card.spatial_dims == 0:
+    if card.engine == "voxelwise":
         raise ConfigError(f"init: '{card.name}' is a non-learned baseline ({card.architecture}); nothing to fine-tune")
     kind = card.source_normalization.get("kind")
     data = {"source": card.source_contrast, "target": card.target_contrast,
             "normalization": kind if kind in NORMALIZATIONS else "auto"}
     if len(card.inputs) > 1:
         data["sources"] = card.inputs
-    if card.spatial_dims == 2:
+    if card.engine == "slicewise":
         data.update(plane=card.inference.get("plane", "axial"), context=int(card.inference.get("context", 0)))
     hyper = {k: v for k, v in card.hyperparameters.items() if k != "in_channels"}
     return _merged(FINE_TUNING, {"model": {"architecture": card.architecture, "hyperparameters": hyper},

@@ -23,7 +23,9 @@ from ..dataset import MASK, find_subjects, require_contrasts
 from ..errors import ConfigError, InputError
 from ..io import read_volume
 from ..mask import bounding_box, foreground_mask
+from ..resample import in_plane_spacing, resample_to_spacing
 from ..volume import PLANES, Volume
+from .augment import augment
 from .config import ALL_PLANES, DataConfig
 
 log = logging.getLogger(__name__)
@@ -106,18 +108,30 @@ def training_planes(config: DataConfig) -> tuple[str, ...]:
 
 
 def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_dims: int = 2,
-                 plane: str | None = None) -> PairedSubject:
+                 plane: str | None = None, inputs: list[str] | None = None, target: str | None = None,
+                 spacing: float | None = None) -> PairedSubject:
     """Read, check and normalize one subject; 2D moves the slice axis of ``plane`` (default: the
-    configured one, axial for "all") first, 3D keeps the array's axes."""
-    inputs = [read_volume(files[c]) for c in config.inputs]
-    source, target = inputs[0], read_volume(files[config.target])
-    for contrast, volume in zip(config.inputs, inputs, strict=True):
-        if not volume.same_grid(target):
+    configured one, axial for "all") first, 3D keeps the array's axes.
+
+    ``inputs`` and ``target`` default to the configuration's (one domain of unpaired data: the target may
+    be the first input itself). ``spacing``: resample every volume to this voxel size (mm) in the slice
+    plane, along every axis for 3D models or all planes.
+    """
+    inputs = list(inputs or config.inputs)
+    target_contrast = target or config.target
+    read = {c: read_volume(files[c]) for c in dict.fromkeys([*inputs, target_contrast])}
+    volumes, target_volume = [read[c] for c in inputs], read[target_contrast]
+    for contrast, volume in zip(inputs, volumes, strict=True):
+        if not volume.same_grid(target_volume):
             raise InputError(
-                f"subject {name}: {contrast} {volume.array.shape} and {config.target} {target.array.shape} are not "
-                f"on one voxel grid ({files[contrast].name}, {files[config.target].name}); register and resample "
-                "them first with `medsynth prepare`"
+                f"subject {name}: {contrast} {volume.array.shape} and {target_contrast} {target_volume.array.shape} "
+                f"are not on one voxel grid ({files[contrast].name}, {files[target_contrast].name}); register and "
+                "resample them first with `medsynth prepare`"
             )
+    for contrast, volume in read.items():
+        if contrast == "CT":
+            check_hounsfield(volume, f"subject {name}: {files[contrast].name}")
+    source = volumes[0]
     if MASK in files:
         mask_volume = read_volume(files[MASK])
         if not mask_volume.same_grid(source):
@@ -126,25 +140,56 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
     else:
         mask = foreground_mask(source.array)
     if not mask.any():
-        raise InputError(f"subject {name}: no foreground (head) found in {files[config.source].name}")
-    source_spec = normalization_for(config.source, config, spatial_dims)
-    target_norm = intensity.fit(normalization_for(config.target, config, spatial_dims), target.array, mask)
+        raise InputError(f"subject {name}: no foreground (head) found in {files[inputs[0]].name}")
     plane = plane or training_planes(config)[0]
+    if spacing is not None:
+        voxel = in_plane_spacing(source, plane if spatial_dims == 2 and config.plane != ALL_PLANES else None, spacing)
+        mask = resample_to_spacing(source.with_array(mask.astype(np.float32)), voxel).array > 0.5
+        read = {c: resample_to_spacing(v, voxel) for c, v in read.items()}
+        volumes, target_volume = [read[c] for c in inputs], read[target_contrast]
+        source = volumes[0]
+    source_spec = normalization_for(inputs[0], config, spatial_dims)
+    target_norm = intensity.fit(normalization_for(target_contrast, config, spatial_dims), target_volume.array, mask)
     axis = source.slice_axis(plane) if spatial_dims == 2 else 0
     normalized = [np.moveaxis(intensity.apply(intensity.fit(source_spec, v.array, mask), v.array), axis, 0)
-                  for v in inputs]
+                  for v in volumes]
     s = normalized[0] if len(normalized) == 1 else np.stack(normalized)  # [input, ...] for many-to-one
-    t = np.moveaxis(intensity.apply(target_norm, target.array), axis, 0)
-    outside = target.array[~mask]
+    t = np.moveaxis(intensity.apply(target_norm, target_volume.array), axis, 0)
+    outside = target_volume.array[~mask]
     return PairedSubject(
         name=name, source=np.ascontiguousarray(s), target=np.ascontiguousarray(t),
         mask=np.ascontiguousarray(np.moveaxis(mask, axis, 0)), axis=axis, geometry=source, target_norm=target_norm,
-        target_background=float(np.median(outside)) if outside.size else float(target.array.min()),
+        target_background=float(np.median(outside)) if outside.size else float(target_volume.array.min()),
         source_fill=float(s.min()), target_fill=float(t.min()), lr_axis=source.slice_axis("sagittal"),
     )
 
 
-class SliceDataset(torch.utils.data.Dataset):
+def check_hounsfield(volume: Volume, where: str) -> None:
+    """CT must be in Hounsfield units. Scanner values stored without the rescale intercept (+1024, 0..4095)
+    have no air near -1000 and put soft tissue near 1000, which the fixed HU window would read as bone."""
+    array = volume.array
+    if float(array.min()) < -200:
+        return  # air (or the scanner's padding) in HU
+    tissue = float(np.median(array[foreground_mask(array)]))
+    if tissue > 600:
+        raise InputError(f"{where}: the CT has no air below -200 and the head's median is {tissue:.0f}, but soft "
+                         "tissue is about 0-100 HU and air -1000 HU: it looks stored without the rescale intercept "
+                         "(e.g. +1024, or 0..4095); convert it to HU first (subtract 1024, or apply the DICOM "
+                         "RescaleSlope and RescaleIntercept)")
+
+
+class PairedDraws:
+    """One augmented ``(source, target, mask)`` training sample of a paired dataset: the same geometric
+    transform on all three, intensity augmentation on the source."""
+
+    def draw(self, item, generator: torch.Generator, config) -> tuple[torch.Tensor, ...]:
+        subject = self.subject(int(item))
+        source, target, mask = self.sample(int(item), generator)
+        return augment(source[None], target[None], mask[None], config, generator,
+                       (subject.source_fill, subject.target_fill), subject.lr_axis)
+
+
+class SliceDataset(torch.utils.data.Dataset, PairedDraws):
     """``(source [C, size, size], target [1, size, size], mask [1, size, size])`` from the head-holding slices."""
 
     def __init__(self, subjects: list[PairedSubject], config: DataConfig) -> None:

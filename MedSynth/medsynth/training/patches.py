@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .data import PairedSubject, window
+from .data import PairedDraws, PairedSubject, window
 
 
-class PatchDataset:
+class PatchDataset(PairedDraws):
     """``(source, target, mask)`` patches ``[1, p, p, p]`` drawn from whole subjects.
 
     With probability ``foreground_bias`` a patch is centred on a random head voxel, otherwise on any

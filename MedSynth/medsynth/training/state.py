@@ -35,9 +35,14 @@ def save_state(
 ) -> None:
     tensors: dict[str, torch.Tensor] = {}
     groups: dict[str, Any] = {}
+    stored: set[int] = set()
     for name, net in networks.items():
         for key, value in net.state_dict().items():
-            tensors[f"net.{name}.{key}"] = value.detach().cpu().contiguous()
+            value = value.detach().cpu().contiguous()
+            if value.data_ptr() in stored:
+                value = value.clone()  # a block two networks share (UNIT): safetensors stores each tensor once
+            stored.add(value.data_ptr())
+            tensors[f"net.{name}.{key}"] = value
     for name, opt in optimizers.items():
         state = opt.state_dict()
         groups[name] = state["param_groups"]

@@ -1,20 +1,17 @@
-"""The paired GAN training loop: one engine for 2D slice models (pix2pix / pGAN) and 3D patch models
-(Nie et al.'s dilated FCN, ResGAN, auto-context cascades).
+"""The training loop, one for every objective: epochs, seeding and exact resume, DDP, mixed precision,
+cancelling, validation and the best epoch, logs and plots, and the model written at the end.
 
-Each iteration updates the discriminator on a mini-batch of half synthetic, half real (source, target)
-pairs, then the generator on its weighted losses (adversarial, L1, L2, gradient difference, perceptual).
-The learning rate stays constant, then decays linearly (seed 000: 50 + 50 epochs). A cascade is trained
-stage by stage (seed 001): each stage gets ``optim.epochs`` epochs, its own discriminator and optimizers,
-and sees the best of the stages before it, frozen. After each epoch the state is saved; all randomness of
-an epoch (order, patches, augmentation, dropout) is seeded from (run seed, epoch, position), so a run
-resumed from its last state continues exactly as if it had never stopped, in one process or many.
+What is optimized belongs to the objective (``training.objectives``; the architecture's declaration names
+it): its networks, their optimizers and one step. The learning rate stays constant, then decays linearly
+(seed 000: 50 + 50 epochs), within each of the objective's phases (a cascade's stages). After each epoch
+the state is saved; all randomness of an epoch (order, patches, augmentation, dropout) is seeded from (run
+seed, epoch, position), so a run resumed from its last state continues exactly as if it had never stopped,
+in one process or many.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import inspect
 import logging
 import math
 import time
@@ -25,23 +22,31 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel
 
 from .. import __version__
+from ..architectures import architecture, described
 from ..baselines import typical_target_intensity
 from ..card import ModelCard
 from ..checkpoint import load_model, save_model
 from ..domain import summarize
 from ..errors import Cancelled, ConfigError
-from ..losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
-from ..models import build_model, get_architecture
-from ..models.nie import AutoContextCascade
+from ..models import SynthesisNetwork
 from ..progress import CancelToken, ProgressCallback
-from ..run_folder import BEST_FILE, MODEL_FILE, SPLIT_FILE, STATE_FILE, holds_state
+from ..run_folder import (
+    BEST_FILE,
+    MODEL_FILE,
+    REVERSE_BEST_FILE,
+    REVERSE_MODEL_FILE,
+    SPLIT_FILE,
+    STATE_FILE,
+    holds_state,
+)
 from . import distributed
-from .augment import augment, epoch_seed
+from .augment import epoch_seed
 from .config import TrainConfig
+from .context import TrainContext
 from .data import (
+    SPLITS,
     SliceDataset,
     discover,
     load_subject,
@@ -52,8 +57,19 @@ from .data import (
     write_split,
 )
 from .logs import RunLog, sample_mosaic
+from .objectives import Batch, Objective, objective_class
 from .patches import PatchDataset
 from .state import load_state, save_state
+from .unpaired import (
+    LAST_EPOCH,
+    UnpairedSliceDataset,
+    describe,
+    discover_unpaired,
+    load_domains,
+    read_unpaired_split,
+    split_unpaired,
+    write_unpaired_split,
+)
 from .validate import evaluate
 
 log = logging.getLogger(__name__)
@@ -70,7 +86,9 @@ class Trainer:
     def __init__(self, config: TrainConfig, context: distributed.Context | None = None,
                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                  epoch_callback: Callable[[dict[str, Any]], None] | None = None) -> None:
-        self.config, self.context = config, context or distributed.Context(device=torch.device("cpu"))
+        self.config = config
+        self.context = TrainContext(context or distributed.Context(device=torch.device("cpu")), config.amp)
+        self.process = self.context.process
         self.progress, self.cancel, self.epoch_callback = progress, cancel, epoch_callback
         self.folder = Path(config.output)
         self.device = self.context.device
@@ -87,103 +105,108 @@ class Trainer:
         if not resume and held:
             raise ConfigError(f"{self.folder}: already holds a training run; resume it with --resume {self.folder}, "
                               f"start it afresh with --resume {self.folder} --restart, or choose another output folder")
-        self.subjects = discover(cfg.data)
-        split_file = self.folder / SPLIT_FILE
-        self.split = read_split(split_file) if resume else split_subjects(sorted(self.subjects), cfg.data)
-        absent = sorted(s for names in self.split.values() for s in names if s not in self.subjects)
+        arch = architecture(cfg.model.architecture)
+        if not arch.trainable:
+            raise ConfigError(f"architecture '{arch.name}' has nothing to train (a non-learned {arch.role}); choose "
+                              f"one of: {described()}")
+        self.unpaired = objective_class(arch.objective).data == "unpaired"
+        self._split(resume)
+        self.objective = self._objective(arch.objective)
+        if cfg.init and not resume:
+            self._start_from(cfg.init)
+        planes = training_planes(cfg.data) if self.spatial_dims == 2 else (None,)
+        per_step = cfg.optim.batch_size * self.process.world
+        val = self.split["validation"][: cfg.validation.max_subjects]
+        self.val_subjects = [self._load(s) for s in val] if self.process.main else []
+        if self.unpaired:
+            if self.spatial_dims != 2:
+                raise ConfigError(f"unpaired training takes 2D slice models; '{arch.name}' is 3D")
+            self.input_subjects, self.target_subjects = load_domains(self.folders, self.split, cfg.data, planes)
+            self.dataset = UnpairedSliceDataset(self.input_subjects, self.target_subjects, cfg.data)
+            self.per_epoch = cfg.optim.slices_per_epoch
+        else:
+            self.input_subjects = self.target_subjects = [self._load(s, plane) for s in self.split["train"]
+                                                          for plane in planes]
+            if self.spatial_dims == 3:
+                self.dataset = PatchDataset(self.input_subjects, cfg.data.patch_size, cfg.data.foreground_bias)
+                self.per_epoch = cfg.optim.patches_per_epoch
+            else:
+                self.dataset = SliceDataset(self.input_subjects, cfg.data)
+                self.per_epoch = cfg.optim.slices_per_epoch
+        if self.spatial_dims == 2 and len(self.dataset) < per_step:
+            raise ConfigError(f"only {len(self.dataset)} training slice(s) for a batch of {per_step}; lower "
+                              "optim.batch_size")
+        self.epoch, self.best, self.best_epoch, history = 0, -math.inf, -1, []
+        if resume:
+            extra = load_state(state, self.objective.networks, self.objective.optimizers)
+            self.epoch, self.best, self.best_epoch = extra["epoch"], extra["best"], extra["best_epoch"]
+            history = extra["history"]
+            log.info("resuming %s after epoch %d", self.folder, self.epoch)
+        self.log = RunLog(self.folder, history, tensorboard=self.process.main) if self.process.main else None
+
+    def _split(self, resume: bool) -> None:
+        """The run's subjects: found in the dataset, split (or the split recorded by the run), and recorded."""
+        cfg, split_file = self.config, self.folder / SPLIT_FILE
+        if self.unpaired:
+            self.folders = discover_unpaired(cfg.data)
+            self.split = read_unpaired_split(split_file) if resume else split_unpaired(self.folders, cfg.data)
+            known = {"source": self.folders.source, "target": self.folders.target,
+                     "validation": self.folders.source, "test": self.folders.source}
+        else:
+            self.subjects = discover(cfg.data)
+            self.split = read_split(split_file) if resume else split_subjects(sorted(self.subjects), cfg.data)
+            known = dict.fromkeys(self.split, self.subjects)
+        absent = sorted(s for key, names in known.items() for s in self.split[key] if s not in names)
         if absent:
             raise ConfigError(f"{self.folder}: the run's subjects {', '.join(absent[:3])}"
                               f"{' and more' if len(absent) > 3 else ''} are not in {cfg.data.root}: resume with the "
                               "run's own dataset, or start a new run for this one")
-        if self.context.main and not resume:
+        if self.process.main and not resume:
             self.folder.mkdir(parents=True, exist_ok=True)
             cfg.save(self.folder / "config.yaml")
-            write_split(split_file, self.split, self.subjects)
-        log.info("subjects: %d train, %d validation, %d test", *(len(self.split[k]) for k in self.split))
-        self._build()
-        if cfg.init and not resume:
-            self._start_from(cfg.init)
-        planes = training_planes(cfg.data) if self.spatial_dims == 2 else (None,)
-        self.train_subjects = [self._load(s, plane) for s in self.split["train"] for plane in planes]
-        val = self.split["validation"][: cfg.validation.max_subjects]
-        self.val_subjects = [self._load(s) for s in val] if self.context.main else []
-        per_step = cfg.optim.batch_size * self.context.world
-        if self.spatial_dims == 3:
-            self.dataset = PatchDataset(self.train_subjects, cfg.data.patch_size, cfg.data.foreground_bias)
-            self.per_epoch = cfg.optim.patches_per_epoch
+            if self.unpaired:
+                write_unpaired_split(split_file, self.split, self.folders)
+            else:
+                write_split(split_file, self.split, self.subjects)
+        if self.unpaired:
+            log.info("%s", describe(self.split))
         else:
-            self.dataset = SliceDataset(self.train_subjects, cfg.data)
-            self.per_epoch = cfg.optim.slices_per_epoch
-            if len(self.dataset) < per_step:
-                raise ConfigError(f"only {len(self.dataset)} training slice(s) for a batch of {per_step}; lower "
-                                  "optim.batch_size")
-        self.epoch, self.best, self.best_epoch, history = 0, -math.inf, -1, []
-        if resume:
-            extra = load_state(state, self.networks, self.optimizers)
-            self.epoch, self.best, self.best_epoch = extra["epoch"], extra["best"], extra["best_epoch"]
-            history = extra["history"]
-            log.info("resuming %s after epoch %d", self.folder, self.epoch)
-        self.stage = None
-        self.log = RunLog(self.folder, history, tensorboard=self.context.main) if self.context.main else None
+            log.info("subjects: %d train, %d validation, %d test", *(len(self.split[k]) for k in SPLITS))
 
-    def generator_hyperparameters(self) -> dict[str, Any]:
-        hyper = dict(self.config.model.hyperparameters)
-        if "in_channels" not in inspect.signature(get_architecture(self.config.model.architecture)).parameters:
-            return hyper  # not an image network (a baseline): _build says so
-        hyper.setdefault("in_channels", self.config.in_channels)
-        if hyper["in_channels"] != self.config.in_channels:
-            raise ConfigError(f"model.hyperparameters.in_channels={hyper['in_channels']} but data.context="
-                              f"{self.config.data.context} gives {self.config.in_channels} input channel(s)")
-        return hyper
+    def _objective(self, name: str) -> Objective:
+        """The objective ``name`` for the configured architecture, its generator checked against the data."""
+        arch = self.config.model.architecture
+        objective = objective_class(name)(self.config, self.context)
+        network = objective.generator
+        if not isinstance(network, SynthesisNetwork):
+            raise ConfigError(f"architecture '{arch}' does not declare spatial_dims, size_divisor and "
+                              "in_channels (medsynth.models.SynthesisNetwork)")
+        self.spatial_dims = objective.spatial_dims
+        self.memory_format = self.context.memory_format(self.spatial_dims)
+        self._check_dims(network)
+        return objective
 
     def _load(self, name: str, plane: str | None = None):
+        """A paired subject (unpaired runs: a held-out one, at the training voxel size)."""
+        if self.unpaired:
+            return load_subject(name, self.folders.source[name], self.config.data, 2, plane,
+                                spacing=self.config.data.spacing)
         return load_subject(name, self.subjects[name], self.config.data, self.spatial_dims, plane)
-
-    def _build(self) -> None:
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
-        self.generator = build_model(cfg.model.architecture, **self.generator_hyperparameters()).to(self.device)
-        if not any(p.requires_grad for p in self.generator.parameters()):
-            raise ConfigError(f"architecture '{cfg.model.architecture}' has nothing to train (a non-learned "
-                              "baseline); choose pgan, unet, convnet, nie or nie_cascade")
-        self.spatial_dims = int(getattr(self.generator, "spatial_dims", 2))
-        self._check_dims()
-        self.stages = len(self.generator.stages) if isinstance(self.generator, AutoContextCascade) else 1
-        # 3D convolutions train about 3x faster on CPU with channels-last tensors (measured).
-        self.memory_format = torch.channels_last_3d if self.spatial_dims == 3 else torch.contiguous_format
-        self.generator.to(memory_format=self.memory_format)
-        self.discriminator = self._new_discriminator()
-        self.networks = {"generator": self.generator, "discriminator": self.discriminator}
-        self._new_optimizers()
-        self.adversarial = AdversarialLoss(cfg.loss.adversarial)
-        self.perceptual = (PerceptualLoss(cfg.loss.vgg_weights, cfg.loss.vgg_layer).to(self.device)
-                           if cfg.loss.perceptual > 0 else None)
-        self._wrap()
-        self.amp_dtype = None
-        if cfg.amp and self.device.type == "cuda":
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        enabled = self.amp_dtype == torch.float16
-        self.scalers = {k: torch.amp.GradScaler("cuda", enabled=enabled) for k in self.optimizers}
 
     def _start_from(self, model: str) -> None:
         """Fine-tuning: the generator starts from ``model``'s weights (the discriminator starts afresh)."""
         from ..catalog import resolve_model
 
         loaded = load_model(resolve_model(model))
-        try:
-            self.generator.load_state_dict(loaded.model.state_dict())
-        except RuntimeError as exc:
-            raise ConfigError(f"init: the weights of '{loaded.card.name}' do not fit this configuration's generator "
-                              f"({str(exc).splitlines()[0]}); leave model.hyperparameters to the model") from None
+        self.objective.start_from(loaded.model, loaded.card.name)
         log.info("fine-tuning '%s'", loaded.card.name)
 
-    def _check_dims(self) -> None:
+    def _check_dims(self, network: SynthesisNetwork) -> None:
         cfg, arch = self.config, self.config.model.architecture
         if self.spatial_dims == 2:
-            divisor = int(getattr(self.generator, "size_divisor", 1))
-            if cfg.data.size % divisor:
-                raise ConfigError(f"data.size {cfg.data.size} must be a multiple of {divisor} for '{arch}' with "
-                                  "these hyperparameters")
+            if cfg.data.size % network.size_divisor:
+                raise ConfigError(f"data.size {cfg.data.size} must be a multiple of {network.size_divisor} for "
+                                  f"'{arch}' with these hyperparameters")
             return
         if cfg.data.context:
             raise ConfigError(f"data.context applies to 2D slice models; '{arch}' is 3D: set it to 0")
@@ -192,147 +215,45 @@ class Trainer:
             raise ConfigError(f"augment.{', augment.'.join(moved)} apply to 2D slices only; '{arch}' is a 3D model "
                               "(it gets the left-right flip and intensity jitter): set them to 0")
 
-    def _new_discriminator(self) -> torch.nn.Module:
-        cfg = self.config
-        hyper = {"in_channels": cfg.in_channels + 1, **cfg.model.discriminator_hyperparameters}
-        if "patch_size" in inspect.signature(get_architecture(cfg.model.discriminator)).parameters:
-            hyper.setdefault("patch_size", cfg.data.patch_size)
-        return build_model(cfg.model.discriminator, **hyper).to(self.device, memory_format=self.memory_format)
-
-    def _new_optimizers(self) -> None:
-        cfg = self.config
-        betas = (cfg.optim.beta1, cfg.optim.beta2)
-        self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, betas=betas)
-                           for k, net in self.networks.items()}
-
-    def _wrap(self) -> None:
-        """DDP wrappers for the updates; the plain modules serve everything else."""
-        self.g, self.d = self.generator, self.discriminator
-        if self.context.active:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g = DistributedDataParallel(self.generator, device_ids=ids)
-            self.d = DistributedDataParallel(self.discriminator, device_ids=ids)
-
-    def _enter_stage(self, epoch: int) -> None:
-        """Cascades: at a stage's first epoch, restore the best earlier stages, freeze them, and start the
-        new stage with a fresh discriminator and optimizers (seeded, so a resumed run does the same)."""
-        stage, within = divmod(epoch, self.config.optim.epochs)
-        if self.stages == 1 or stage == self.stage:
-            return
-        if within == 0 and stage > 0:
-            best = load_model(self.folder / BEST_FILE, self.device).model
-            for k in range(stage):
-                self.generator.stages[k].load_state_dict(best.stages[k].state_dict())
-            torch.manual_seed(self.config.seed + stage)
-            self.discriminator = self.networks["discriminator"] = self._new_discriminator()
-            self.best, self.best_epoch = -math.inf, -1
-        for k, module in enumerate(self.generator.stages):
-            module.requires_grad_(k == stage)
-        if within == 0 and stage > 0:
-            self._new_optimizers()
-        self._wrap()
-        self.stage = stage
-
-    @property
-    def current(self) -> torch.nn.Module:
-        """The generator as trained so far: for a cascade, the chain up to the stage being trained."""
-        return self.generator if self.stages == 1 else self.generator.truncated(self.stage + 1)
-
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
-
-    # ---- one iteration -------------------------------------------------------------------------------
-    def _update(self, name: str, loss: torch.Tensor) -> None:
-        scaler = self.scalers[name]
-        scaler.scale(loss).backward()
-        scaler.step(self.optimizers[name])
-        scaler.update()
-
-    def step(self, source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, float]:
-        cfg = self.config.loss
-        weight = mask if cfg.masked and mask is not None else None
-        with self._autocast():
-            fake = self.g(source, **({"stages_to_run": self.stage + 1} if self.stages > 1 else {}))
-        values = {}
-        if cfg.adversarial_weight:
-            self.discriminator.requires_grad_(True)
-            self.optimizers["discriminator"].zero_grad(set_to_none=True)
-            with self._autocast():  # one forward over a half synthetic, half real batch (DDP allows one)
-                scores = self.d(torch.cat([torch.cat([source, fake.detach()], 1), torch.cat([source, target], 1)]))
-                fake_scores, real_scores = scores.float().chunk(2)
-                loss_d = cfg.discriminator_factor * (self.adversarial(fake_scores, False)
-                                                     + self.adversarial(real_scores, True))
-            self._update("discriminator", loss_d)
-            values["loss_D"] = loss_d.item()
-            self.discriminator.requires_grad_(False)  # the generator's update must not touch D
-        self.optimizers["generator"].zero_grad(set_to_none=True)
-        with self._autocast():
-            terms = {}
-            if cfg.adversarial_weight:
-                terms["adv"] = cfg.adversarial_weight * self.adversarial(
-                    self.discriminator(torch.cat([source, fake], 1)).float(), True)
-            fake32 = fake.float()
-            if cfg.l1:
-                terms["l1"] = cfg.l1 * _mean_within((fake32 - target).abs(), weight)
-            if cfg.l2:
-                terms["l2"] = cfg.l2 * _mean_within((fake32 - target).square(), weight)
-            if cfg.gdl:
-                terms["gdl"] = cfg.gdl * gradient_difference_loss(fake32, target, cfg.gdl_power)
-            if self.perceptual is not None:
-                terms["perceptual"] = cfg.perceptual * self.perceptual(fake32, target)
-            loss_g = sum(terms.values())
-        self._update("generator", loss_g)
-        values["loss_G"] = loss_g.item()
-        values.update({f"loss_G_{k}": v.item() for k, v in terms.items()})
-        return values
-
     # ---- epochs --------------------------------------------------------------------------------------
-    def _batch(self, positions: np.ndarray, order: np.ndarray, seed: int) -> tuple[torch.Tensor, ...]:
-        samples = []
-        for position in positions:
-            item = int(order[position])
-            subject = self.dataset.subject(item)
-            generator = torch.Generator().manual_seed(seed + int(position))  # per sample: same in DDP
-            source, target, mask = self.dataset.sample(item, generator)
-            samples.append(augment(source[None], target[None], mask[None], self.config.augment, generator,
-                                   (subject.source_fill, subject.target_fill), subject.lr_axis))
-        return tuple(torch.cat(x).to(self.device, memory_format=self.memory_format) for x in zip(*samples, strict=True))
+    def _batch(self, positions: np.ndarray, order: np.ndarray, seed: int) -> Batch:
+        samples = [self.dataset.draw(order[position], torch.Generator().manual_seed(seed + int(position)),
+                                     self.config.augment)  # a generator per sample: the same draws in DDP
+                   for position in positions]
+        return Batch(*(torch.cat(x).to(self.device, memory_format=self.memory_format)
+                       for x in zip(*samples, strict=True)))
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
-        cfg, ctx = self.config, self.context
+        cfg, process = self.config, self.process
         seed = epoch_seed(cfg.seed, epoch)
         torch.manual_seed(seed)
         order = self.dataset.epoch_items(np.random.default_rng(seed), self.per_epoch)
-        per_step = cfg.optim.batch_size * ctx.world
+        per_step = cfg.optim.batch_size * process.world
         steps = max(len(order) // per_step, 1)
-        lr = cfg.optim.lr * lr_factor(epoch % cfg.optim.epochs, cfg.optim.epochs, self.config.decay_epochs)
-        for opt in self.optimizers.values():
+        factor = lr_factor(epoch % cfg.optim.epochs, cfg.optim.epochs, self.config.decay_epochs)
+        rates = self.objective.learning_rates()
+        for name, opt in self.objective.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = lr
-        self.generator.train()
-        self.discriminator.train()
-        for k in range(self.stage or 0):  # frozen cascade stages keep their batch-norm statistics
-            self.generator.stages[k].eval()
+                group["lr"] = rates[name] * factor
+        lr = next(iter(rates.values())) * factor  # logged: the generator's
+        self.objective.train()
         sums: dict[str, float] = defaultdict(float)
         for step in range(steps):
             if self.cancel is not None and self.cancel.cancelled:
                 raise self._stopped(epoch)
-            positions = np.arange(step * per_step, (step + 1) * per_step)[ctx.rank :: ctx.world]
-            values = self.step(*self._batch(positions, order, seed))
+            positions = np.arange(step * per_step, (step + 1) * per_step)[process.rank :: process.world]
+            values = self.objective.step(self._batch(positions, order, seed))
             for key, value in values.items():
                 sums[key] += value
-            if self.progress is not None and ctx.main:
-                d = f" D {values['loss_D']:.3f}" if "loss_D" in values else ""
-                self.progress(step + 1, steps, f"{self.epoch_label(epoch)} G {values['loss_G']:.3f}{d}")
-        return {"lr": lr, **ctx.mean({k: v / steps for k, v in sums.items()})}
+            if self.progress is not None and process.main:
+                self.progress(step + 1, steps, f"{self.epoch_label(epoch)} {self.objective.summary(values)}")
+        return {"lr": lr, **process.mean({k: v / steps for k, v in sums.items()})}
 
     def validate(self, epoch: int) -> dict[str, float]:
         if not self.val_subjects:
             return {}
-        mean, _, volumes = evaluate(self.current, self.val_subjects, self.config.data.context, self.device,
-                                    **self.evaluation_options())
+        mean, _, volumes = evaluate(self.objective.generator, self.val_subjects, self.config.data.context,
+                                    self.device, **self.evaluation_options())
         if self.config.validation.samples:
             subject = self.val_subjects[0]
             area = subject.mask.reshape(subject.mask.shape[0], -1).sum(axis=1)
@@ -346,33 +267,35 @@ class Trainer:
     def run(self, resume: bool = False) -> Path | None:
         """Train to the configured number of epochs; returns the final model file (rank 0) or ``None``."""
         self._prepare(resume)
-        cfg, ctx = self.config, self.context
+        cfg, process = self.config, self.process
         try:
             for epoch in range(self.epoch, self.total_epochs):
                 start = time.perf_counter()
                 try:
-                    self._enter_stage(epoch)
+                    if self.objective.enter_epoch(epoch, lambda: load_model(self.folder / BEST_FILE,
+                                                                            self.device).model):
+                        self.best, self.best_epoch = -math.inf, -1  # a new phase looks for its own best epoch
                     row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
                 except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM: completed epochs are saved, say how to go on
                     stopped = self._stopped(epoch)
                     stopped.signum = getattr(exc, "signum", 2)
                     raise stopped from None
-                if self.stages > 1:
-                    row["stage"] = self.stage + 1
-                if ctx.main:
+                if self.objective.phases > 1:
+                    row["stage"] = epoch // cfg.optim.epochs + 1
+                if process.main:
                     within = epoch % cfg.optim.epochs + 1
                     if within % cfg.validation.every == 0 or within == cfg.optim.epochs:
                         row.update(self.validate(epoch))
                     self._keep_best(epoch, row)
                     row["seconds"] = round(time.perf_counter() - start, 2)
                     self.log.add(row)
-                    save_state(self.folder / STATE_FILE, self.networks, self.optimizers, {
+                    save_state(self.folder / STATE_FILE, self.objective.networks, self.objective.optimizers, {
                         "epoch": epoch + 1, "best": self.best, "best_epoch": self.best_epoch,
                         "history": self.log.history, "medsynth_version": __version__})
                     if self.epoch_callback is not None:
                         self.epoch_callback(row)
-                ctx.barrier()
-            return self._finish() if ctx.main else None
+                process.barrier()
+            return self._finish() if process.main else None
         finally:
             if self.log is not None:
                 self.log.close()
@@ -389,7 +312,9 @@ class Trainer:
         if score > self.best:
             self.best, self.best_epoch = score, epoch + 1
             metrics = {"validation": {k[4:]: v for k, v in row.items() if k.startswith("val_")}}
-            save_model(self.current, self.card(metrics), self.folder / BEST_FILE)
+            save_model(self.objective.generator, self.card(metrics), self.folder / BEST_FILE)
+            if self.objective.reverse is not None:
+                save_model(self.objective.reverse[0], self.card({}, reverse=True), self.folder / REVERSE_BEST_FILE)
 
     def _finish(self) -> Path:
         best = load_model(self.folder / BEST_FILE, self.device)
@@ -402,21 +327,41 @@ class Trainer:
             metrics["test_subjects"] = {s: m["mask"] for s, m in per_subject.items()}
         path = save_model(best.model, self.card(metrics), self.folder / MODEL_FILE)
         log.info("best epoch %d; model written to %s", self.best_epoch, path)
+        if self.objective.reverse is not None:
+            self._finish_reverse(test)
         return path
+
+    def _finish_reverse(self, test: list) -> None:
+        """The target -> source generator of the best epoch, tested on the same subjects the other way round."""
+        cfg = self.config
+        reverse = load_model(self.folder / REVERSE_BEST_FILE, self.device)
+        metrics = {}
+        if test:
+            tests = [load_subject(s, self.folders.source[s], cfg.data, 2, inputs=[cfg.data.target],
+                                  target=cfg.data.source, spacing=cfg.data.spacing) for s in self.split["test"]]
+            mean, per_subject, _ = evaluate(reverse.model, tests, 0, self.device, **self.evaluation_options())
+            metrics = {"test": mean, "test_subjects": {s: m["mask"] for s, m in per_subject.items()}}
+        path = save_model(reverse.model, self.card(metrics, reverse=True), self.folder / REVERSE_MODEL_FILE)
+        log.info("the %s->%s generator of the same epoch written to %s", cfg.data.target, cfg.data.source, path)
 
     @property
     def total_epochs(self) -> int:
-        return self.config.optim.epochs * self.stages
+        return self.config.optim.epochs * self.objective.phases
 
     def epoch_label(self, epoch: int) -> str:
         label = f"epoch {epoch + 1}/{self.total_epochs}"
-        return label if self.stages == 1 else f"{label} (stage {epoch // self.config.optim.epochs + 1})"
+        return label if self.objective.phases == 1 else f"{label} (stage {epoch // self.config.optim.epochs + 1})"
+
+    @property
+    def engine(self) -> str:
+        return "slicewise" if self.spatial_dims == 2 else "patchwise"
 
     def evaluation_options(self) -> dict[str, Any]:
         v = self.config.validation
         if self.spatial_dims == 2:
-            return {"spatial_dims": 2}
-        return {"spatial_dims": 3, "patch_size": self.config.data.patch_size, "stride": v.stride, "blend": v.blend}
+            return {"engine": self.engine}
+        return {"engine": self.engine, "patch_size": self.config.data.patch_size, "stride": v.stride,
+                "blend": v.blend}
 
     def inference_settings(self) -> dict[str, Any]:
         cfg = self.config
@@ -427,57 +372,69 @@ class Trainer:
                         "blend": cfg.validation.blend}
         if cfg.loss.masked:
             settings["outside"] = "background"  # the model never learned what lies outside the head
-        if cfg.model.calibrate_output:
-            settings["output_quantiles"] = output_quantiles(self.train_subjects)
+        if self.unpaired:
+            settings["spacing"] = cfg.data.spacing  # inputs are resampled to the voxel size it learned at
         return settings
 
     @functools.cached_property
     def domain(self) -> dict[str, Any]:
         """What the training inputs were like (``medsynth.domain``), for out-of-domain warnings."""
-        unique = {s.name: s for s in self.train_subjects}.values()  # one entry per subject, whatever the planes
-        inputs = [(s.geometry, np.moveaxis(s.mask, 0, s.axis)) for s in unique]
-        return summarize(inputs, normalization_for(self.config.data.source, self.config.data, self.spatial_dims))
+        return self._domain(self.input_subjects, self.config.data.source)
 
-    def card(self, metrics: dict[str, Any]) -> ModelCard:
+    @functools.cached_property
+    def target_domain(self) -> dict[str, Any]:
+        """The same for the target domain: the inputs of the target -> source generator."""
+        return self._domain(self.target_subjects, self.config.data.target)
+
+    def _domain(self, subjects: list, contrast: str) -> dict[str, Any]:
+        unique = {s.name: s for s in subjects}.values()  # one entry per subject, whatever the planes
+        volumes = [(s.geometry, np.moveaxis(s.mask, 0, s.axis)) for s in unique]
+        return summarize(volumes, normalization_for(contrast, self.config.data, self.spatial_dims))
+
+    def card(self, metrics: dict[str, Any], reverse: bool = False) -> ModelCard:
+        """The model's card; ``reverse``: the card of an unpaired objective's target -> source generator."""
         cfg = self.config
-        subjects = self.train_subjects
-        hyper = self.generator_hyperparameters()
-        if self.stages > 1:
-            hyper["stages"] = self.stage + 1
+        inputs, target = ([cfg.data.target], cfg.data.source) if reverse else (cfg.data.inputs, cfg.data.target)
+        targets = self.input_subjects if reverse else self.target_subjects
+        inference = self.inference_settings()
+        if cfg.model.calibrate_output:
+            inference["output_quantiles"] = output_quantiles(targets)
+        hyper = self.objective.reverse[1] if reverse else self.objective.hyperparameters()
+        what = f"{'+'.join(inputs)}->{target}"
         return ModelCard(
-            name=cfg.name or f"{cfg.model.architecture}-{'+'.join(cfg.data.inputs)}-{cfg.data.target}",
+            name=(f"{cfg.name}-reverse" if reverse else cfg.name) if cfg.name else f"{cfg.model.architecture}-"
+                 f"{'+'.join(inputs)}-{target}",
             architecture=cfg.model.architecture,
             hyperparameters=hyper,
-            spatial_dims=self.spatial_dims,
-            source_contrast=cfg.data.source,
-            target_contrast=cfg.data.target,
-            input_contrasts=list(cfg.data.sources),
-            source_normalization=normalization_for(cfg.data.source, cfg.data, self.spatial_dims),
-            target_intensity=typical_target_intensity([s.target_norm for s in subjects],
-                                                      [s.target_background for s in subjects]),
-            inference=self.inference_settings(),
+            engine=self.engine,
+            source_contrast=inputs[0],
+            target_contrast=target,
+            input_contrasts=list(inputs) if len(inputs) > 1 else [],
+            source_normalization=normalization_for(inputs[0], cfg.data, self.spatial_dims),
+            target_intensity=typical_target_intensity([s.target_norm for s in targets],
+                                                      [s.target_background for s in targets]),
+            inference=inference,
             training={
                 "data": Path(cfg.data.root).name, "subjects": {k: len(v) for k, v in self.split.items()},
+                **({"target_data": Path(cfg.data.target_root).name} if self.unpaired and cfg.data.target_root else {}),
                 "split": self.split, "epochs": self.total_epochs, "best_epoch": self.best_epoch,
+                "best_epoch_by": "validation PSNR" if self.val_subjects else LAST_EPOCH,
+                "objective": self.objective.name,
+                **({"spacing_mm": cfg.data.spacing} if self.unpaired else {}),
                 "slices" if self.spatial_dims == 2 else "patch_size":
                     len(self.dataset) if self.spatial_dims == 2 else cfg.data.patch_size,
                 "losses": {k: v for k, v in vars(cfg.loss).items() if v},
                 "optimizer": vars(cfg.optim), "seed": cfg.seed, "device": str(self.device),
-                "processes": self.context.world, "domain": self.domain,
+                "processes": self.process.world,
+                "domain": self.target_domain if reverse else self.domain,
                 **({"fine_tuned_from": cfg.init} if cfg.init else {}),
+                **({"cyclegan": vars(cfg.cyclegan)} if self.objective.name == "cyclegan" else {}),
             },
             metrics=metrics,
-            description=f"{cfg.model.architecture} generator for {'+'.join(cfg.data.inputs)}->{cfg.data.target}, "
-                        f"trained with `medsynth train` on " + (f"{cfg.data.plane} slices." if self.spatial_dims == 2
-                                                                else f"{cfg.data.patch_size}^3 patches."),
+            description=f"{cfg.model.architecture} generator for {what}, trained with `medsynth train` on "
+                        + (f"{'unpaired ' if self.unpaired else ''}{cfg.data.plane} slices."
+                           if self.spatial_dims == 2 else f"{cfg.data.patch_size}^3 patches."),
         )
-
-
-def _mean_within(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """The mean of ``values``, over the voxels where ``weight`` is 1 when a mask is given."""
-    if weight is None:
-        return values.mean()
-    return (values * weight).sum() / weight.sum().clamp_min(1.0)
 
 
 def output_quantiles(subjects: list, count: int = OUTPUT_QUANTILES) -> list[float]:

@@ -23,21 +23,21 @@ from .data import PairedSubject, discover, load_subject, normalization_for
 
 
 def synthesize_normalized(model: nn.Module, subject: PairedSubject, context: int, device: torch.device,
-                          batch_size: int = 8, spatial_dims: int = 2, patch_size: int = 32,
+                          batch_size: int = 8, engine: str = "slicewise", patch_size: int = 32,
                           stride: int | str = "full", blend: str = "gaussian") -> np.ndarray:
     """The model's output inside the head (the subject's array layout, normalized intensities).
 
-    ``spatial_dims`` 0 runs an intensity-mapping baseline voxel-wise, so baselines are judged exactly
-    like the generators they are compared with; 3 runs a 3D model patch-wise (``stride="full"``: one
+    ``engine`` "voxelwise" runs an intensity-mapping baseline voxel by voxel, so baselines are judged exactly
+    like the generators they are compared with; "patchwise" runs a 3D model (``stride="full"``: one
     pass over the head's bounding box) through the inference engine.
     """
     was_training = model.training
     model.eval()
     try:
-        if spatial_dims == 0:
+        if engine == "voxelwise":
             return run_voxelwise(model, subject.source, subject.target_fill, subject.mask,
                                  lambda total: Reporter(total, None, None, "baseline"))
-        if spatial_dims == 3:
+        if engine == "patchwise":
             return run_patchwise(
                 model, subject.source, subject.target_fill, subject.mask,
                 lambda total: Reporter(total, None, None, "validation"),
@@ -90,6 +90,6 @@ def baseline_metrics(data: DataConfig, train: list[str], test: list[str], spatia
     out = {}
     for kind in BASELINES:
         model, _ = fit_baseline(kind, pairs, data.source, data.target, normalizations=norms)
-        mean, _, _ = evaluate(model.eval(), tests, 0, torch.device("cpu"), spatial_dims=0)
+        mean, _, _ = evaluate(model.eval(), tests, 0, torch.device("cpu"), engine="voxelwise")
         out[f"baseline {kind}"] = {k: mean[k] for k in ("psnr", "ssim_3d", "mae")}
     return out
