@@ -13,7 +13,8 @@ figures are those of the same recipe left-one-subject-out (``--loso-results``, t
 ``scripts/study_recipes.py``), stored in the card next to the baselines; a mapping whose recipe does not
 beat the best voxel-wise baseline under both conventions is refused (``--force`` bundles it anyway).
 ``phantom-*``: phantom subjects at IXI's grid (256x256x150), seed 1000 for training, 2000 for
-validation and test. Each model's card gets its test metrics next to the three non-learned baselines fitted
+validation and test (``phantom-T1-T1_7T``: paired 3 T / 7 T phantom subjects, ``medsynth phantom --field 3
+--contrasts T1 T2 T1_7T T2_7T``). Each model's card gets its test metrics next to the three non-learned baselines fitted
 on the same training subjects and measured the same way (normalized intensities, head mask). Weights are
 stored as float16. On this project's 2-core CPU the generator width is reduced (``--ngf``, default 16;
 ``--nie-width``, default 8 instead of 32); the card says so.
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
+from medsynth.contrasts import split_contrast
 from medsynth.loso import DEFAULT_PATTERNS, margins
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
@@ -39,7 +41,7 @@ from medsynth.training.validate import baseline_metrics
 from tqdm import tqdm
 
 CHOICES = ("real-T1-T2", "real-T2-T1", "real-T2-FLAIR", "real-T1-FLAIR", "real-T1+T2-FLAIR", "phantom-T1-T2",
-           "phantom-T2-T1", "phantom-nie-PD-T2")
+           "phantom-T2-T1", "phantom-nie-PD-T2", "phantom-T1-T1_7T")
 REAL_RECIPE = "+planes"
 
 
@@ -61,16 +63,19 @@ def configure(which: str, args: argparse.Namespace) -> dict:
         return {**REAL_DATA_NETWORK, **generalization_recipe(REAL_RECIPE), **data,
                 "name": f"real-unet-{source}-{target}", "output": str(args.work / which), "seed": args.seed,
                 "device": args.device, "data.subjects": {"train": names, "validation": [], "test": []}}
-    folder = args.work / "phantoms"
+    seven = target.endswith("_7T")  # paired 3 T / 7 T phantom subjects (the 3 T images at a coarser resolution)
+    folder = args.work / ("phantoms-3t-7t" if seven else "phantoms")
     listing = folder / "subjects.csv"
     if not listing.exists():
         settings = dict(shape=(256, 256, 150), contrasts=("T1", "T2", "PD"), overwrite=True)  # IXI grid
+        if seven:
+            settings.update(contrasts=("T1", "T2", "T1_7T", "T2_7T"), field=3.0)
         write_phantom_dataset(folder / "train", args.phantoms, seed=1000, **settings)
         write_phantom_dataset(folder / "heldout", 2, seed=2000, **settings)
         rows = ["subject,contrast,path"]
         for part in ("train", "heldout"):
             for path in sorted((folder / part).glob("*.nii.gz")):
-                subject, contrast = path.name[: -len(".nii.gz")].rsplit("-", 1)
+                subject, contrast = split_contrast(path.name[: -len(".nii.gz")]) or path.name[:-7].rsplit("-", 1)
                 rows.append(f"{part}-{subject},{contrast},{part}/{path.name}")
         listing.write_text("\n".join(rows) + "\n")
     names = [f"train-phantom{i:03d}" for i in range(1, args.phantoms + 1)]
@@ -160,6 +165,9 @@ def main() -> int:
         loaded = load_model(path)
         card = loaded.card
         data = "real co-registered skull-stripped brain MRI" if which.startswith("real") else "phantom heads"
+        if which.endswith("_7T"):
+            data = ("paired 3 T / 7 T phantom heads (the 3 T image at a coarser resolution; 7 T relaxation times, "
+                    "higher signal-to-noise ratio and a centre-bright B1 profile)")
         if loso is not None:
             extra = ", output calibration" if calibrate else ""
             card.metrics = {f"leave-one-subject-out {c}": f for c, f in loso.items()}

@@ -30,9 +30,21 @@ def canonical_contrast(name: str) -> str:
 def contrast_from_filename(filename: str) -> str | None:
     """Guess the contrast from an IXI/BraTS-style file name (``IXI002-T1.nii.gz``, ``x_t2w.nii.gz``).
 
-    Only the last ``-``/``_``-separated token before the extension is considered, so an unrelated
-    name gives ``None`` rather than a wrong guess.
+    Only the last ``-``/``_``-separated token before the extension is considered (the last two for names
+    such as ``T1_7T``), so an unrelated name gives ``None`` rather than a wrong guess.
     """
-    stem = volume_stem(filename.split("/")[-1])
-    token = re.split(r"[-_.]", stem)[-1].lower()
-    return _ALIASES.get(token)
+    found = split_contrast(volume_stem(filename.split("/")[-1]))
+    return found[1] if found else None
+
+
+def split_contrast(stem: str) -> tuple[str, str] | None:
+    """``"IXI002-Guys-T1"`` -> ``("IXI002-Guys", "T1")``; ``"sub1-T1_7T"`` -> ``("sub1", "T1_7T")``; else None."""
+    tokens = re.split(r"[-_.]", stem)
+    for count in (2, 1):  # a two-token name (T1_7T) before its last token alone (7T)
+        if len(tokens) <= count:
+            continue
+        key = "_".join(tokens[-count:]).lower()
+        if key in _ALIASES:
+            cut = len(stem) - sum(len(t) for t in tokens[-count:]) - count  # the separators before them
+            return stem[:cut], _ALIASES[key]
+    return None

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .contrasts import canonical_contrast, contrast_from_filename
+from .contrasts import canonical_contrast, split_contrast
 from .errors import ConfigError, InputError
 from .io import VOLUME_EXTENSIONS, volume_extension, volume_stem
 
@@ -85,10 +85,10 @@ def _from_names(root: Path) -> Subjects:
         if parts[-1].lower() == MASK:
             subject, contrast = stem[: -len(parts[-1]) - 1], MASK
         else:
-            contrast = contrast_from_filename(path.name)
-            if contrast is None:
+            found = split_contrast(stem)
+            if found is None:
                 continue
-            subject = stem[: -len(parts[-1]) - 1]
+            subject, contrast = found
         _add(subjects, subject, contrast, path, str(root))
     return subjects
 

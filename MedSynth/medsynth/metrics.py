@@ -140,6 +140,18 @@ def compare(
     return out
 
 
+BONE_HU = 300.0  # the usual bone threshold of synthetic-CT studies
+
+
+def bone_dice(synthetic: np.ndarray, reference: np.ndarray, mask: np.ndarray, threshold: float = BONE_HU) -> float:
+    """Dice overlap of bone (HU above ``threshold``) in a synthetic and a real CT inside ``mask``; NaN when
+    neither holds bone there. Intensity-mapping baselines cannot place bone where MRI is dark in both bone
+    and air, so this is where a model's spatial context shows."""
+    a, b = (np.asarray(x)[mask] > threshold for x in (synthetic, reference))
+    total = int(a.sum()) + int(b.sum())
+    return 2.0 * float(np.logical_and(a, b).sum()) / total if total else math.nan
+
+
 def summarize(rows: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
     """Mean and (sample) standard deviation of each metric over subjects, ignoring NaNs."""
     keys = rows[0].keys() if rows else []

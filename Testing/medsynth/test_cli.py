@@ -60,6 +60,25 @@ def test_synthesize_then_evaluate(dataset, tmp_path, capsys):
     assert single["convention"] == "raw" and 10 < single["mask"]["psnr"] < 40
 
 
+def test_evaluating_a_synthetic_ct_reports_bone_dice(tmp_path, capsys):
+    from medsynth.metrics import bone_dice
+
+    subject = make_subject(phantom_grid((40, 44, 32)), 4, 0, ("T1", "CT"))
+    ct, mask = subject.images["CT"], subject.masks["CT"].array > 0
+    assert bone_dice(ct.array, ct.array, mask) == 1.0
+    assert bone_dice(np.full_like(ct.array, 40.0), ct.array, mask) == 0.0  # soft tissue everywhere: no bone found
+    write_volume(ct, tmp_path / "s-CT.nii.gz")
+    shifted = ct.with_array(np.roll(ct.array, 2, axis=2))  # bone a little off its place
+    write_volume(shifted, tmp_path / "syn.nii.gz")
+    assert main(["-q", "evaluate", str(tmp_path / "syn.nii.gz"), str(tmp_path / "s-CT.nii.gz"), "--json",
+                 "--no-mosaic", "--convention", "raw"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["bone_dice"]["threshold_hu"] == 300 and 0.05 < report["bone_dice"]["dice"] < 0.95
+    assert main(["-q", "evaluate", str(tmp_path / "syn.nii.gz"), str(tmp_path / "s-CT.nii.gz"), "--no-mosaic",
+                 "--overwrite", "--bone-dice", "800"]) == 0
+    assert "bone Dice (HU > 800" in capsys.readouterr().out
+
+
 def test_synthesize_with_uncertainty_writes_both_or_neither(dataset, tmp_path, capsys):
     source = str(dataset / "phantom001-T1.nii.gz")
     out, sd = tmp_path / "syn-T2.nii.gz", tmp_path / "syn-T2-sd.nrrd"

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from medsynth.errors import ConfigError
 from medsynth.io import read_volume
 from medsynth.phantom import IXI_PROTOCOL, make_anatomy, make_subject, phantom_grid, write_phantom_dataset
 from medsynth.phantom.signal import tissue_signal
@@ -83,3 +84,34 @@ def test_bad_shape_is_rejected():
 
     with pytest.raises(ConfigError, match="three sizes"):
         phantom_grid((10, 10))
+
+
+def test_paired_3t_and_7t_subjects_differ_as_the_fields_do(tmp_path):
+    from medsynth.dataset import find_subjects
+    from medsynth.phantom.tissues import tissues_at
+
+    wm = {field: next(t for t in tissues_at(field) if t.name == "white_matter") for field in (1.5, 3.0, 7.0)}
+    assert wm[1.5].t1 < wm[3.0].t1 < wm[7.0].t1 and wm[3.0].t2s > wm[7.0].t2s  # T1 lengthens, T2* shortens
+    grid = phantom_grid((64, 72, 48))
+    subject = make_subject(grid, 2, 0, ("T1", "T1_7T"), field=3.0)
+    labels = subject.labels["T1"].array
+    three, seven = subject.images["T1"].array, subject.images["T1_7T"].array
+    assert np.array_equal(labels, subject.labels["T1_7T"].array)  # one anatomy: paired
+
+    def centre_to_rim(image):  # white matter near the centre against near the rim (the B1 profile)
+        k, j, i = np.indices(image.shape)
+        radius = np.sqrt(sum(((a - (n - 1) / 2) / ((n - 1) / 2)) ** 2 for a, n in zip((k, j, i), image.shape)))
+        white = labels == 8
+        return np.median(image[white & (radius < 0.35)]) / np.median(image[white & (radius > 0.55)])
+
+    assert centre_to_rim(seven) > centre_to_rim(three) + 0.1
+    sharpness = [np.mean(np.abs(np.diff(image, axis=2))[labels[:, :, 1:] > 0]) for image in (three, seven)]
+    assert sharpness[0] < sharpness[1]  # beside 7 T images, the 3 T one is imaged more coarsely
+    alone = make_subject(grid, 2, 0, ("T1",), field=3.0).images["T1"].array
+    assert not np.allclose(alone, three)  # without 7 T images, the 3 T one keeps the grid's resolution
+    assert np.array_equal(make_subject(grid, 2, 0, ("T1",)).images["T1"].array,
+                          make_subject(grid, 2, 0, ("T1",), field=1.5).images["T1"].array)
+    write_phantom_dataset(tmp_path / "d", 1, shape=(24, 28, 20), contrasts=("T1", "T1_7T"), field=3.0)
+    assert set(find_subjects(tmp_path / "d")["phantom001"]) == {"T1", "T1_7T", "mask"}
+    with pytest.raises(ConfigError, match="field strength must be one of 1.5, 3, 7 T, got 9.4"):
+        make_subject(grid, 2, 0, ("T1",), field=9.4)

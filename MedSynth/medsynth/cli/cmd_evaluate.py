@@ -9,12 +9,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..contrasts import contrast_from_filename
 from ..conventions import CONVENTIONS
 from ..errors import InputError, OutputError
 from ..io import check_output_path, output_set, read_volume, volume_extension, volume_stem
+from ..metrics import BONE_HU, bone_dice, summarize
 from ..metrics import __doc__ as metrics_doc
-from ..metrics import summarize
 from ..pipeline import evaluate_conventions, metric_rows, write_mosaic
+from ..resample import resample_to
 from .common import echo, format_table, write_csv
 
 
@@ -41,6 +43,10 @@ def add_parser(sub) -> None:
                         "percentile inside the mask mapped to 0-1), calibrated (the synthetic image fitted to the "
                         "reference by a least-squares line with a non-negative slope: a window/level change), raw "
                         "(as they are), auto (raw unless the two scales differ by more than 1.5x, then own-scale)")
+    p.add_argument("--bone-dice", type=float, nargs="?", const=BONE_HU, default=None, metavar="HU",
+                   help=f"also the Dice overlap of bone (HU above this, default {BONE_HU:g}) in the synthetic and the "
+                        "real CT inside the mask, on the raw HU values (on by default when REFERENCE is named as a "
+                        "CT, e.g. subject-CT.nii.gz)")
     p.add_argument("--data-range", type=float, default=None,
                    help="data range for PSNR/SSIM (default: max - min of the reference)")
     p.add_argument("--csv", default=None, help="CSV file to write (default: SYNTHETIC's name + _metrics.csv)")
@@ -99,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
     evaluations = evaluate_conventions(synthetic, reference, mask, args.data_range, conventions(args))
     evaluation = next(iter(evaluations.values()))  # own-scale with "both": what the mosaic shows
     header, rows = convention_rows(evaluations)
+    threshold = args.bone_dice if args.bone_dice is not None else (
+        BONE_HU if contrast_from_filename(args.reference) == "CT" else None)
+    bone = None
+    if threshold is not None:
+        raw = reference if reference.same_grid(synthetic) else resample_to(reference, synthetic)
+        bone = bone_dice(synthetic.array, raw.array, evaluation.mask, threshold)
     with output_set(outputs) as temporary:  # both files, or neither
         write_csv(temporary[csv_path], header, rows)
         if png_path is not None:
@@ -108,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
             report = {**evaluation.metrics, "convention": evaluation.convention}
         else:
             report = {e.convention: e.metrics for e in evaluations.values()}
+        if bone is not None:
+            report["bone_dice"] = {"threshold_hu": threshold, "dice": bone}
         report, notes = json_safe(report)
         echo(json.dumps({**report, "mask_source": evaluation.mask_source, "csv": str(csv_path),
                          "mosaic": str(png_path) if png_path else None, **({"notes": notes} if notes else {})},
@@ -116,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         echo(format_table(header, rows))
         ranges = ", ".join(f"{e.convention} {e.metrics['info']['data_range']:.4g}" for e in evaluations.values())
         echo(f"mask: {evaluation.mask_source}; intensities: {', '.join(evaluations)}; data range {ranges}")
+        if bone is not None:
+            echo(f"bone Dice (HU > {threshold:g}, raw values inside the mask): {bone:.3f}")
         echo(f"metrics: {csv_path}" + (f"\nmosaic:  {png_path}" if png_path else ""))
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..phantom import CONTRAST_NAMES, write_phantom_dataset
+from ..phantom import CONTRAST_NAMES, FIELDS, PHANTOM_CONTRASTS, write_phantom_dataset
 from .common import echo, progress_bar
 
 
@@ -15,8 +15,10 @@ def add_parser(sub) -> None:
         help="make physics-based multi-contrast brain phantom subjects",
         description="Write an IXI-style folder of digital brain phantom subjects: <subject>-T1.nii.gz, -T2, -PD, "
         "-FLAIR, -CT and -mask (head mask), all on one grid per subject. T1w/T2w/PD use IXI's sequence "
-        "parameters at 1.5 T; anatomy varies per subject through smooth random deformations. Deterministic "
-        "for a given --seed.",
+        "parameters at 1.5 T (--field 3 or 7 for those fields' relaxation times and protocols); T1_7T and T2_7T "
+        "are 7 T images of the same anatomy (stronger B1 inhomogeneity, higher SNR), beside which the other "
+        "contrasts are imaged at a coarser resolution: paired 3T/7T subjects with --field 3 --contrasts T1 T1_7T. "
+        "Anatomy varies per subject through smooth random deformations. Deterministic for a given --seed.",
     )
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write (created if missing)")
     p.add_argument("--subjects", type=int, default=1, help="number of subjects (default 1)")
@@ -25,8 +27,10 @@ def add_parser(sub) -> None:
     p.add_argument("--spacing", type=float, nargs=3, default=None, metavar=("SX", "SY", "SZ"),
                    help="voxel size in mm (default: what gives IXI's 240x240x180 mm field of view)")
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same subjects (default 0)")
-    p.add_argument("--contrasts", nargs="+", default=list(CONTRAST_NAMES), choices=CONTRAST_NAMES,
-                   help="contrasts to write (default all)")
+    p.add_argument("--contrasts", nargs="+", default=list(CONTRAST_NAMES), choices=PHANTOM_CONTRASTS,
+                   help=f"contrasts to write (default {' '.join(CONTRAST_NAMES)})")
+    p.add_argument("--field", type=float, default=1.5, choices=FIELDS,
+                   help="field strength in tesla of T1, T2, PD and FLAIR (default 1.5, IXI's)")
     p.add_argument("--unpaired", action="store_true",
                    help="give each contrast its own anatomy (unpaired data, as for CycleGAN); masks become "
                         "<subject>-<contrast>-mask")
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(args, "subject") as progress:
         written = write_phantom_dataset(
             args.out_dir, args.subjects, args.shape, args.spacing, args.seed, args.contrasts,
-            args.unpaired, args.lesion_probability, args.noise, args.labels, args.overwrite, progress,
+            args.unpaired, args.lesion_probability, args.noise, args.labels, args.overwrite, progress, args.field,
         )
     echo(f"wrote {len(written)} files for {args.subjects} subject(s) to {args.out_dir} "
           f"in {time.perf_counter() - start:.1f} s")

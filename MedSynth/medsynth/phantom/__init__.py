@@ -2,11 +2,14 @@
 
 from .anatomy import Anatomy, make_anatomy
 from .generate import PhantomSubject, make_subject, phantom_grid, write_phantom_dataset
-from .signal import CONTRAST_NAMES, IXI_PROTOCOL, simulate
+from .signal import CONTRAST_NAMES, IXI_PROTOCOL, PHANTOM_CONTRASTS, simulate
+from .tissues import FIELDS
 
 __all__ = [
     "CONTRAST_NAMES",
+    "FIELDS",
     "IXI_PROTOCOL",
+    "PHANTOM_CONTRASTS",
     "Anatomy",
     "PhantomSubject",
     "make_anatomy",

@@ -15,7 +15,9 @@ from ..file_checks import VOXEL_LIMIT_VARIABLE, max_voxels
 from ..io import check_writable_dir, write_volume
 from ..volume import Volume
 from .anatomy import Anatomy, make_anatomy
-from .signal import CONTRAST_NAMES, simulate
+from .signal import CONTRAST_NAMES, PHANTOM_CONTRASTS, ULTRA_HIGH_FIELD, simulate
+
+LOWER_FIELD_BLUR = 0.6  # voxels (SD): with 7 T images, the other MR images are acquired at 1/0.7 their voxel size
 
 log = logging.getLogger(__name__)
 
@@ -77,25 +79,32 @@ def make_subject(
     lesion_probability: float = 0.25,
     noise: float = 0.02,
     name: str | None = None,
+    field: float = 1.5,
 ) -> PhantomSubject:
     """Simulate subject ``index`` of the dataset with ``seed``; same arguments, same voxels.
 
     Paired: every contrast images one anatomy. Unpaired: each contrast images its own anatomy, as
-    when contrasts come from different people (for CycleGAN/UNIT-style training).
+    when contrasts come from different people (for CycleGAN/UNIT-style training). ``field``: the field
+    strength (tesla) of the MR contrasts other than ``T1_7T`` and ``T2_7T``; when those 7 T contrasts are
+    asked for too, the others are imaged at a coarser resolution (blurred by ``LOWER_FIELD_BLUR``), as a
+    3 T image resampled onto a 7 T grid is.
     """
-    unknown = [c for c in contrasts if c not in CONTRAST_NAMES]
+    unknown = [c for c in contrasts if c not in PHANTOM_CONTRASTS]
     if unknown:
-        raise ConfigError(f"unknown phantom contrast(s) {unknown}; available: {', '.join(CONTRAST_NAMES)}")
+        raise ConfigError(f"unknown phantom contrast(s) {unknown}; available: {', '.join(PHANTOM_CONTRASTS)}")
+    with_7t = any(c in ULTRA_HIGH_FIELD for c in contrasts)
     images, masks, labels = {}, {}, {}
     anatomy: Anatomy | None = None
     for ci, contrast in enumerate(contrasts):
         if anatomy is None or unpaired:
-            tag = [seed, index] if not unpaired else [seed, index, 100 + CONTRAST_NAMES.index(contrast)]
+            tag = [seed, index] if not unpaired else [seed, index, 100 + PHANTOM_CONTRASTS.index(contrast)]
             rng = np.random.default_rng(tag)
             anatomy = make_anatomy(grid, rng, lesion=bool(rng.random() < lesion_probability))
             mask = grid.with_array(anatomy.head_mask.astype(np.uint8))
             label = grid.with_array(anatomy.labels)
-        image = simulate(anatomy, contrast, np.random.default_rng([seed, index, ci + 1]), noise=noise)
+        blur = LOWER_FIELD_BLUR if with_7t and contrast not in ULTRA_HIGH_FIELD and contrast != "CT" else 0.0
+        image = simulate(anatomy, contrast, np.random.default_rng([seed, index, ci + 1]), noise=noise, field=field,
+                         blur=blur)
         images[contrast] = grid.with_array(image)
         masks[contrast] = mask
         labels[contrast] = label
@@ -115,6 +124,7 @@ def write_phantom_dataset(
     write_labels: bool = False,
     overwrite: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    field: float = 1.5,
 ) -> list[Path]:
     """Write an IXI-style folder: ``<subject>-T1.nii.gz``, ``-T2``, ``-PD``, ``-FLAIR``, ``-CT``, ``-mask``.
 
@@ -131,7 +141,7 @@ def write_phantom_dataset(
     try:
         check_writable_dir(out)
         _write_subjects(out, grid, written, subjects, seed, contrasts, unpaired, lesion_probability, noise,
-                        write_labels, overwrite, progress)
+                        write_labels, overwrite, progress, field)
     except BaseException:  # a full disk, a bad setting, Ctrl-C: no partly written dataset is left behind
         for path in written:
             path.unlink(missing_ok=True)
@@ -142,9 +152,9 @@ def write_phantom_dataset(
 
 
 def _write_subjects(out, grid, written, subjects, seed, contrasts, unpaired, lesion_probability, noise,
-                    write_labels, overwrite, progress) -> None:
+                    write_labels, overwrite, progress, field) -> None:
     for index in range(subjects):
-        subject = make_subject(grid, seed, index, contrasts, unpaired, lesion_probability, noise)
+        subject = make_subject(grid, seed, index, contrasts, unpaired, lesion_probability, noise, field=field)
         for contrast, image in subject.images.items():
             written.append(
                 write_volume(image, out / f"{subject.name}-{contrast}.nii.gz", overwrite, dtype=np.int16)
