@@ -99,8 +99,8 @@ def test_paired_3t_and_7t_subjects_differ_as_the_fields_do(tmp_path):
     assert np.array_equal(labels, subject.labels["T1_7T"].array)  # one anatomy: paired
 
     def centre_to_rim(image):  # white matter near the centre against near the rim (the B1 profile)
-        k, j, i = np.indices(image.shape)
-        radius = np.sqrt(sum(((a - (n - 1) / 2) / ((n - 1) / 2)) ** 2 for a, n in zip((k, j, i), image.shape, strict=True)))
+        half = (np.asarray(image.shape) - 1) / 2
+        radius = np.sqrt(sum(((a - h) / h) ** 2 for a, h in zip(np.indices(image.shape), half, strict=True)))
         white = labels == 8
         return np.median(image[white & (radius < 0.35)]) / np.median(image[white & (radius > 0.55)])
 
