@@ -142,3 +142,15 @@ def default_normalization(contrast: str) -> dict[str, Any]:
     if contrast == "CT":
         return {"kind": "window", "params": {"lo": CT_WINDOW[0], "hi": CT_WINDOW[1]}}
     return {"kind": "minmax", "percentiles": list(DEFAULT_PERCENTILES)}
+
+
+# Rorden et al.'s Cormack units (NeuroImage 61(4):957-65, 2012; the Clinical toolbox's scct template): air at
+# 0 and the soft-tissue range -100..100 HU stretched tenfold, c = h + 1000 + 9 * clip(h + 100, 0, 200).
+CORMACK_DARK, CORMACK_MID, CORMACK_GAIN = 900.0, 200.0, 10.0
+
+
+def cormack_to_hounsfield(values: np.ndarray) -> np.ndarray:
+    """The exact inverse of the Cormack transform: HU from Cormack units (air, clamped at -1000 HU, is 0)."""
+    c = np.asarray(values, dtype=np.float32)
+    boost = np.clip(c - CORMACK_DARK, 0.0, CORMACK_MID * CORMACK_GAIN) * ((CORMACK_GAIN - 1) / CORMACK_GAIN)
+    return (c - 1000.0 - boost).astype(np.float32)

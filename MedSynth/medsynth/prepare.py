@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from .dataset import MASK, find_subjects, require_contrasts
 from .errors import InputError
+from .intensity import cormack_to_hounsfield
 from .io import atomic_output, check_output_path, read_volume, write_volume
 from .mask import bounding_box, crop, foreground_mask
 from .progress import ProgressCallback
@@ -42,6 +43,7 @@ class PrepareOptions:
     crop: bool = False
     margin: int = 8
     overwrite: bool = False
+    ct_units: str = "hu"  # or "cormack": CT stored in Rorden et al.'s Cormack units, converted to HU
 
 
 def prepare_dataset(raw: str | Path, out: str | Path, options: PrepareOptions, patterns: Sequence[str] = (),
@@ -71,13 +73,13 @@ def prepare_dataset(raw: str | Path, out: str | Path, options: PrepareOptions, p
 
 def prepare_subject(subject: str, files: dict[str, Path], contrasts: Sequence[str], out: Path,
                     options: PrepareOptions) -> list[dict]:
-    reference = read_volume(files[options.reference])
+    reference = _read(files, options.reference, options)
     mask = foreground_mask(reference.array)
     box = bounding_box(mask, options.margin) if options.crop else None
     rows, outputs = [], {options.reference: reference}
     for contrast in contrasts:
         start = time.perf_counter()
-        moving = read_volume(files[contrast])
+        moving = _read(files, contrast, options)
         try:
             result = register(reference, moving, options.stages)
         except RuntimeError as exc:  # SimpleITK's optimizer failures
@@ -99,6 +101,13 @@ def prepare_subject(subject: str, files: dict[str, Path], contrasts: Sequence[st
         dtype = np.uint8 if contrast == MASK else np.float32
         write_volume(volume, out / f"{subject}-{contrast}.nii.gz", overwrite=True, dtype=dtype)
     return rows
+
+
+def _read(files: dict[str, Path], contrast: str, options: PrepareOptions) -> Volume:
+    volume = read_volume(files[contrast])
+    if contrast == "CT" and options.ct_units == "cormack":
+        volume = volume.with_array(cormack_to_hounsfield(volume.array))
+    return volume
 
 
 def _unit(volume: Volume) -> np.ndarray:

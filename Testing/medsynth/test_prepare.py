@@ -90,3 +90,21 @@ def test_prepare_reports_a_missing_reference(tmp_path, capsys):
     write_volume(subject.images["T2"], raw / "s1-T2.nii.gz")
     assert main(["-q", "prepare", str(raw), str(tmp_path / "out")]) == 2
     assert "s1 has no T1" in capsys.readouterr().err
+
+
+def test_ct_in_cormack_units_is_converted_to_hounsfield(tmp_path):
+    from medsynth.intensity import cormack_to_hounsfield
+
+    hu = np.array([-1000.0, -300.0, -100.0, 0.0, 37.0, 100.0, 400.0, 1500.0])
+    cormack = hu + 1000 + 9 * np.clip(hu + 100, 0, 200)  # Rorden et al. 2012's forward transform
+    np.testing.assert_allclose(cormack_to_hounsfield(cormack), hu, atol=1e-3)
+    subject = make_subject(phantom_grid((32, 36, 24)), 3, 0, ("T1", "CT"))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_volume(subject.images["T1"], raw / "s1-T1.nii.gz")
+    ct = subject.images["CT"].array
+    write_volume(subject.images["CT"].with_array(ct + 1000 + 9 * np.clip(ct + 100, 0, 200)), raw / "s1-CT.nii.gz")
+    assert main(["-q", "prepare", str(raw), str(tmp_path / "out"), "--rigid-only", "--ct-units", "cormack"]) == 0
+    prepared = read_volume(tmp_path / "out" / "s1-CT.nii.gz").array
+    inside = subject.masks["CT"].array > 0
+    assert abs(np.median(prepared[inside]) - np.median(ct[inside])) < 15  # back in HU (registration aside)

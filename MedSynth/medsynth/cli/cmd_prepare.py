@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("--rigid-only", action="store_true", help="skip the affine stage (same scanner and session)")
     p.add_argument("--crop", action="store_true", help="crop every volume to the head's bounding box")
     p.add_argument("--margin", type=int, default=8, help="voxels kept around the head when cropping (default 8)")
+    p.add_argument("--ct-units", choices=("hu", "cormack"), default="hu",
+                   help="how CT volumes are stored: hu (Hounsfield units, default) or cormack (Rorden et al.'s "
+                        "Cormack units, as the Clinical toolbox's scct template), converted to HU")
     p.add_argument("--overwrite", action="store_true", help="replace prepared files already in OUT")
     p.set_defaults(run=run)
 
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         reference=canonical_contrast(args.reference),
         contrasts=[canonical_contrast(c) for c in args.contrasts] if args.contrasts else None,
         stages=("rigid",) if args.rigid_only else STAGES, crop=args.crop, margin=args.margin,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, ct_units=args.ct_units,
     )
     with progress_bar(args, "subject") as progress:
         rows = prepare_dataset(args.raw, args.out, options, args.pattern, progress)

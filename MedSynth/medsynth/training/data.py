@@ -174,8 +174,9 @@ def check_hounsfield(volume: Volume, where: str) -> None:
     if tissue > 600:
         raise InputError(f"{where}: the CT has no air below -200 and the head's median is {tissue:.0f}, but soft "
                          "tissue is about 0-100 HU and air -1000 HU: it looks stored without the rescale intercept "
-                         "(e.g. +1024, or 0..4095); convert it to HU first (subtract 1024, or apply the DICOM "
-                         "RescaleSlope and RescaleIntercept)")
+                         "(e.g. +1024, or 0..4095) or in Cormack units (as the scct template); convert it to HU "
+                         "first (subtract 1024, apply the DICOM RescaleSlope and RescaleIntercept, or `medsynth "
+                         "prepare --ct-units cormack`)")
 
 
 class PairedDraws:
