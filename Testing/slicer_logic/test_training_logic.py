@@ -138,6 +138,15 @@ def test_an_unpaired_run_takes_a_target_folder_and_shows_every_loss(scene, tmp_p
               for i in range(nodes.lossChart.GetNumberOfPlotSeriesNodes())}
     assert {"loss_G", "loss_D", "loss_G_cycle_ABA", "loss_G_cycle_BAB", "loss_G_idt_A", "loss_D_B"} <= losses
     assert model.is_file() and (tmp_path / "run" / "model-reverse.safetensors").is_file()
+    catalog = ModelCatalog(tmp_path / "models.json")
+    choice = registerModel(tmp_path / "run", catalog)  # listed by mapping and architecture, run in Slicer
+    assert choice in catalog.models("T1->CT", "cyclegan") and "cyclegan" in catalog.menu("T1->CT").architectures
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "head-T1")
+    from medsynth.io import read_volume
+
+    updateNodeFromVolume(node, read_volume(next(mri.glob("*-T1.nii.gz"))))
+    synthetic = SynthesisLogic().synthesize(node, str(choice.path))
+    assert synthetic.GetName() == "head-T1-synthetic-CT" and synthetic.GetDisplayNode().GetWindow() == 1000.0
     summary = DatasetCheck()
     summary.start(str(mri), source="T1", target="CT", unpaired=True, targetFolder=str(ct))
     assert "unpaired: 2 source (T1), 2 target (CT) volumes" in summary.wait()
