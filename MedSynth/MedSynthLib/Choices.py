@@ -2,13 +2,13 @@
 files can build their typed parameter nodes when Slicer starts, before PyTorch and MedSynth's packages are
 installed (Testing/slicer_logic/test_choices.py keeps them equal to what ``medsynth`` accepts)."""
 
-from medsynth.architectures import architectures, names  # the architecture registry: standard library only
+from medsynth.architectures import names  # the architecture registry: standard library only
 
 MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
 AXES = ("auto", "sagittal", "coronal", "axial", "all")  # all: the three planes, fused
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("fp32", "bf16", "fp16")
 TRAINABLE_ARCHITECTURES = tuple(names("generator", trainable=True))
-UNPAIRED_ARCHITECTURES = tuple(a.name for a in architectures("generator", trainable=True) if a.unpaired)
+UNPAIRED_ARCHITECTURES = tuple(names("generator", trainable=True, unpaired=True))
 CONTRASTS = ("T1", "T1c", "T2", "PD", "FLAIR", "CT", "T1_7T", "T2_7T")
 COMPARISONS = ("auto", "raw", "own-scale", "calibrated")  # medsynth.conventions: intensities compared

@@ -64,7 +64,7 @@ class TrainingParameters(ModuleParameters):
         if self.targetFolder:
             if not Path(self.targetFolder).exists():
                 raise ConfigError(f"the target folder '{self.targetFolder}' does not exist")
-            if not self.unpaired:
+            if not self.unpaired and not self.initModel.strip():
                 raise ConfigError(f"a target folder is for unpaired architectures "
                                   f"({', '.join(UNPAIRED_ARCHITECTURES)}); {self.architecture} trains on "
                                   "co-registered pairs of the dataset folder")
@@ -74,7 +74,7 @@ class TrainingParameters(ModuleParameters):
                 "--name", self.modelName or Path(self.outputFolder).name]
         # a fine-tuned model keeps its own architecture
         args += ["--init", self.initModel.strip()] if self.initModel.strip() else ["--arch", self.architecture]
-        if self.targetFolder and not self.initModel.strip():
+        if self.targetFolder:  # a fine-tuned model's own architecture decides (the trainer refuses it if paired)
             args += ["--target-data", self.targetFolder]
         if self.pattern:
             args += ["--pattern", self.pattern]

@@ -130,6 +130,10 @@ def test_data_an_unpaired_objective_cannot_use_is_refused(two_sites, paired_fold
     for overrides, message in cases:
         with pytest.raises(ConfigError, match=message):
             Trainer(config(mri, tmp_path / "b", **{"data.target_root": str(ct), **overrides})).run()
+    with pytest.raises(ConfigError, match=r"data.target_root \(--target-data\) is for unpaired architectures "
+                                          r"\(cyclegan, unit\); 'pgan' trains on co-registered pairs"):
+        Trainer(config(mri, tmp_path / "p", **{"data.target_root": str(ct), "model.architecture": "pgan",
+                                               "data.target": "T2"})).run()
     with pytest.raises(ConfigError, match="cannot be held out: a validation or test subject of unpaired training"):
         Trainer(config(mri, tmp_path / "c", **{"data.target_root": str(ct),
                                                "data.subjects": {"test": ["phantom001"]}})).run()

@@ -76,14 +76,17 @@ def _registry() -> dict[str, Architecture]:
     return dict(sorted(found.items()))
 
 
-def architectures(role: str | None = None, trainable: bool | None = None) -> list[Architecture]:
-    """The declared architectures, by name; filtered by ``role`` and by whether they can be trained."""
+def architectures(role: str | None = None, trainable: bool | None = None,
+                  unpaired: bool | None = None) -> list[Architecture]:
+    """The declared architectures, by name; filtered by ``role``, by whether they can be trained and by whether
+    they train on unpaired data."""
     return [a for a in _registry().values()
-            if (role is None or a.role == role) and (trainable is None or a.trainable == trainable)]
+            if (role is None or a.role == role) and (trainable is None or a.trainable == trainable)
+            and (unpaired is None or a.unpaired == unpaired)]
 
 
-def names(role: str | None = None, trainable: bool | None = None) -> list[str]:
-    return [a.name for a in architectures(role, trainable)]
+def names(role: str | None = None, trainable: bool | None = None, unpaired: bool | None = None) -> list[str]:
+    return [a.name for a in architectures(role, trainable, unpaired)]
 
 
 def architecture(name: str) -> Architecture:

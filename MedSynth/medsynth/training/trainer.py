@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..architectures import architecture, described
+from ..architectures import architecture, described, names
 from ..baselines import typical_target_intensity
 from ..card import ModelCard
 from ..checkpoint import load_model, save_model
@@ -153,6 +153,10 @@ class Trainer:
             known = {"source": self.folders.source, "target": self.folders.target,
                      "validation": self.folders.source, "test": self.folders.source}
         else:
+            if cfg.data.target_root:
+                raise ConfigError(f"data.target_root (--target-data) is for unpaired architectures "
+                                  f"({', '.join(names('generator', trainable=True, unpaired=True))}); "
+                                  f"'{cfg.model.architecture}' trains on co-registered pairs of data.root")
             self.subjects = discover(cfg.data)
             self.split = read_split(split_file) if resume else split_subjects(sorted(self.subjects), cfg.data)
             known = dict.fromkeys(self.split, self.subjects)
