@@ -31,7 +31,7 @@ def test_every_declared_network_builds_and_is_what_its_declaration_says():
 @pytest.mark.torch
 def test_what_lists_architectures_reads_the_registry():
     from medsynth.cli.main import build_parser
-    from medsynth.training.recipes import recipe_for
+    from medsynth.training.config import recipe_for
 
     parser = build_parser()
     train = next(a for a in parser._subparsers._group_actions[0].choices["train"]._actions if a.dest == "arch")

@@ -10,6 +10,7 @@ resolved configuration is written to the run folder as ``config.yaml``, which ``
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -21,12 +22,12 @@ from typing import Any
 
 import yaml
 
+from ..architectures import architecture as declared
 from ..contrasts import canonical_contrast
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, ModelError
 from ..file_checks import regular_file
 from ..inference.options import ALL_PLANES, BLEND_MODES
 from ..volume import PLANES
-from .recipes import recipe_for
 
 NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile")
 
@@ -374,6 +375,15 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         return _build(TrainConfig, tree, "")
     except TypeError as exc:
         raise ConfigError(f"configuration: {exc}") from None
+
+
+def recipe_for(name: str | None) -> dict[str, Any]:
+    """The settings architecture ``name`` is trained with by default: its declaration's paper recipe (``{}``:
+    the global defaults; an unknown name is reported where the network is built)."""
+    try:
+        return copy.deepcopy(declared(name).recipe) if name else {}
+    except ModelError:
+        return {}
 
 
 FINE_TUNING = {"optim": {"epochs": 10, "lr": 5e-5}}  # a short, gentle recipe: the model already knows the mapping

@@ -1,17 +1,11 @@
-"""Training recipes: the real-data generalization ingredients, and each architecture's paper recipe.
+"""Training recipes for real data: the generalization ingredients and the network the studies share.
 
-The defaults of :mod:`config` are seed 000's pGAN recipe. An architecture trained differently declares its
-paper's settings with it (``medsynth.architectures``: Nie et al.'s losses for the 3D generators); they are
-applied over the defaults and under whatever a configuration file and the overrides say.
+(An architecture's paper recipe is declared with it, in ``medsynth.architectures``; ``config.recipe_for``.)
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
-
-from ..architectures import architecture
-from ..errors import ModelError
 
 # What makes a 2D model generalize from a few real subjects to other sites, ingredient by ingredient in the
 # order scripts/study_recipes.py adds them (docs/results.md measures each); the bundled real-data models are
@@ -55,18 +49,9 @@ def generalization_recipe(name: str) -> dict[str, Any]:
 
 def _default(dotted: str) -> Any:
     """The configuration's default for ``section.key`` (seed 000's recipe)."""
-    from .config import TrainConfig
+    from .config import TrainConfig  # the configuration builds on recipes, not the other way round
 
     value: Any = TrainConfig()
     for part in dotted.split("."):
         value = getattr(value, part)
     return value
-
-
-def recipe_for(name: str | None) -> dict[str, Any]:
-    """The settings architecture ``name`` is trained with by default (``{}``: the global defaults; an unknown
-    name is reported where the network is built)."""
-    try:
-        return copy.deepcopy(architecture(name).recipe) if name else {}
-    except ModelError:
-        return {}
