@@ -61,6 +61,9 @@ class CycleGANObjective(UnpairedObjective):
                                                  *self.networks["D_A"].parameters()], options.learning_rate_D, betas),
         }
         self.adversarial = AdversarialLoss(cfg.loss.adversarial)
+        # DDP wrappers for the updates (a generator may be called several times per step); the plain
+        # discriminators judge the generators' outputs, frozen, in the generators' update
+        self.parallel = {k: context.parallel(self.networks[k]) for k in ("G_AB", "G_BA", "D_A", "D_B")}
 
     def learning_rates(self) -> dict[str, float]:
         options = self.config.cyclegan
@@ -79,7 +82,8 @@ class CycleGANObjective(UnpairedObjective):
         options, ctx = self.config.cyclegan, self.context
         a, b = batch.source, batch.target
         masks = (batch.mask, batch.target_mask) if self.config.loss.masked else (None, None)
-        g_ab, g_ba, d_a, d_b = (self.networks[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
+        g_ab, g_ba = self.parallel["G_AB"], self.parallel["G_BA"]
+        d_a, d_b = self.networks["D_A"], self.networks["D_B"]
         values: dict[str, float] = {}
         for _ in range(options.generator_iterations):
             self.networks["D_A"].requires_grad_(False)
@@ -111,7 +115,8 @@ class CycleGANObjective(UnpairedObjective):
             self.optimizers["discriminators"].zero_grad(set_to_none=True)
             with ctx.autocast():
                 parts = {}
-                for name, d, real, fake in (("B", d_b, b, pooled_b), ("A", d_a, a, pooled_a)):
+                for name, d, real, fake in (("B", self.parallel["D_B"], b, pooled_b),
+                                            ("A", self.parallel["D_A"], a, pooled_a)):
                     real_scores, fake_scores = d(torch.cat([real, fake.to(real.dtype)])).float().chunk(2)
                     parts[name] = 0.5 * (self.adversarial(real_scores, True) + self.adversarial(fake_scores, False))
                 loss_d = parts["A"] + parts["B"]

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from ...errors import ConfigError
 from ...losses import AdversarialLoss
 from ...models import build_model
 from ...models.unit import translator_pair
@@ -37,6 +38,9 @@ class UNITObjective(UnpairedObjective):
 
     def __init__(self, config: TrainConfig, context: TrainContext) -> None:
         super().__init__(config, context)
+        if context.process.active:
+            raise ConfigError("unit runs in one process for now (its two directions share blocks, which two DDP "
+                              "wrappers would synchronize twice): start it without torchrun")
         cfg, device = config, context.device
         ab, ba = translator_pair(**self.hyperparameters())
         self.networks = {"AB": ab.to(device), "BA": ba.to(device)}

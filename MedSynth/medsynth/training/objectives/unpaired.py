@@ -30,9 +30,6 @@ class UnpairedObjective(Objective):
             raise ConfigError(f"{', '.join(paired_only)} compare each output with its own target image, which unpaired "
                               f"data does not have: set them to 0 ({self.name}'s reconstruction terms are "
                               f"{self.reconstruction})")
-        if context.process.active:
-            raise ConfigError(f"{self.name} runs in one process for now (its generators are used several times per "
-                              "step, which DDP does not synchronize): start it without torchrun")
         torch.manual_seed(config.seed)
 
     @property
