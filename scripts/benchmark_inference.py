@@ -2,7 +2,7 @@
 """Inference speed: the full pGAN generator (ngf 64, 9 blocks) slice-wise on an IXI-sized phantom, and
 Nie et al.'s 3D generator patch-wise on a 128x224x224 volume (``--case 3d``, see ``_benchmark_3d.py``).
 
-    .venv/bin/python scripts/benchmark_inference.py [--shape 256 256 150] [--device cpu] [--model real-pgan-T1-T2]
+    .venv/bin/python scripts/benchmark_inference.py [--shape 256 256 150] [--device cpu] [--model phantom-pgan-T2-T1]
     .venv/bin/python scripts/benchmark_inference.py --case 3d [--model3d phantom-nie-PD-T2]
 
 (a) plain loop: batch 1, fp32, every slice, the whole slice;
@@ -157,7 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", type=int, nargs=3, default=(256, 256, 150))
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--model", default="real-pgan-T2-T1", help="trained model for the PSNR check")
+    parser.add_argument("--model", default="phantom-pgan-T2-T1", help="trained model for the PSNR check")
     parser.add_argument("--case", choices=("2d", "3d"), default="2d", help="2d: pGAN slice-wise; 3d: Nie patch-wise")
     parser.add_argument("--model3d", default="phantom-nie-PD-T2", help="trained 3D model timed next to the seeds'")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)

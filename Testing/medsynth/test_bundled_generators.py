@@ -9,7 +9,7 @@ from medsynth.phantom import make_subject, phantom_grid
 
 # a 3D patch model is tied to the voxel size it learned: a block of a phantom head at IXI's resolution
 BLOCK_3D, IXI_SPACING = (128, 128, 96), (0.9375, 0.9375, 1.2)
-TRAINED = ["real-pgan-T2-T1", "phantom-pgan-T1-T2", "phantom-pgan-T2-T1"]
+TRAINED = ["phantom-pgan-T1-T2", "phantom-pgan-T2-T1"]
 REAL = [e.name for e in load_catalog() if e.name.startswith("real-unet-")]
 
 
