@@ -206,7 +206,8 @@ def main() -> int:
                 "per-subject min-max normalized intensities inside the head mask, for the held-out test subject(s), "
                 "next to the non-learned baselines fitted on the same training subjects."
             )
-            options = f"--ngf {args.ngf}"
+            options = f"--ngf {args.ngf}" + (f" --slices {args.slices}" if args.slices else "") + (
+                f" --phantoms {args.phantoms}" if args.phantoms != 6 else "")
         epochs = "" if loso is not None else f" --epochs {args.epochs}"
         card.training["reproduce"] = f"scripts/train_bundled.py {which}{epochs} {options}"
         target = args.out / f"{config.name}.safetensors"

@@ -9,7 +9,7 @@ from medsynth.phantom import make_subject, phantom_grid
 
 # a 3D patch model is tied to the voxel size it learned: a block of a phantom head at IXI's resolution
 BLOCK_3D, IXI_SPACING = (128, 128, 96), (0.9375, 0.9375, 1.2)
-TRAINED = ["phantom-pgan-T1-T2", "phantom-pgan-T2-T1"]
+TRAINED = ["phantom-pgan-T1-T2", "phantom-pgan-T2-T1", "phantom-pgan-T1-T1_7T"]
 REAL = [e.name for e in load_catalog() if e.name.startswith("real-unet-")]
 
 
@@ -30,6 +30,14 @@ def test_trained_generator_is_bundled_with_an_honest_card(name):
     if name.startswith("real"):
         assert card.training["split"]["test"] == ["TCGA-DU-7294"]
         assert "TCGA-DU-7294" not in card.training["split"]["train"]
+
+
+def test_the_3t_to_7t_phantom_model_beats_every_baseline_on_its_test_subject():
+    card = next(e for e in load_catalog() if e.name == "phantom-pgan-T1-T1_7T").card
+    assert card.mapping == "T1->T1_7T" and "3 T / 7 T phantom" in card.description
+    for baseline in ("identity", "histogram_matching", "joint_histogram"):
+        assert card.metrics["test"]["psnr"] > card.metrics[f"baseline {baseline}"]["psnr"]
+        assert card.metrics["test"]["mae"] < card.metrics[f"baseline {baseline}"]["mae"]
 
 
 def test_a_real_data_model_exists_for_t1_to_t2():
