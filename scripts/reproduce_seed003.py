@@ -40,11 +40,10 @@ from medsynth.loso import (
     rows_for,
     run_method,
     score,
+    train_once,
     write_report,
 )
 from medsynth.loso import summary as loso_summary
-from medsynth.run_folder import MODEL_FILE
-from medsynth.training import load_config, train
 from tqdm import tqdm
 
 VARIANTS = {
@@ -87,27 +86,15 @@ def domains(args: argparse.Namespace, names: list[str]) -> tuple[list[str], list
 
 
 def trained(variant: str, args: argparse.Namespace, source: list[str], target: list[str]):
-    folder = args.work / variant
-    if not (folder / MODEL_FILE).exists():
-        config = load_config(overrides={
-            "name": f"seed003-{variant}-{args.source}-{args.target}", "output": str(folder), "seed": args.seed,
-            "device": args.device, "model.architecture": "unit", "data.root": str(args.data),
-            "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source, "data.target": args.target,
-            "data.subjects": {"source": source, "target": target, "validation": [], "test": list(args.test)},
-            "data.size": args.size, "data.normalization": "percentile", "loss.masked": True,
-            "model.hyperparameters": {"ngf": args.ngf, "n_res": args.n_res},
-            "model.discriminator_hyperparameters": {"ndf": args.ngf}, "validation.samples": False,
-            "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, **VARIANTS[variant]})
-        bar = tqdm(total=1, desc=variant, leave=False)
-
-        def progress(done, total, message):
-            bar.total, bar.n = total, done
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
-        train(config, resume=(folder / "state.safetensors").exists(), progress=progress)
-        bar.close()
-    return load_model(folder / MODEL_FILE)
+    return load_model(train_once({
+        "name": f"seed003-{variant}-{args.source}-{args.target}", "output": str(args.work / variant),
+        "seed": args.seed, "device": args.device, "model.architecture": "unit", "data.root": str(args.data),
+        "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source, "data.target": args.target,
+        "data.subjects": {"source": source, "target": target, "validation": [], "test": list(args.test)},
+        "data.size": args.size, "data.normalization": "percentile", "loss.masked": True,
+        "model.hyperparameters": {"ngf": args.ngf, "n_res": args.n_res},
+        "model.discriminator_hyperparameters": {"ndf": args.ngf}, "validation.samples": False,
+        "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, **VARIANTS[variant]}, variant))
 
 
 def main(argv: list[str]) -> int:

@@ -35,13 +35,11 @@ from medsynth.loso import (
     run_method,
     score,
     summary,
+    train_once,
     write_report,
 )
-from medsynth.run_folder import MODEL_FILE
-from medsynth.training import load_config, train
 from medsynth.training.config import parse_override
 from medsynth.training.recipes import REAL_DATA_NETWORK, generalization_recipe
-from tqdm import tqdm
 
 RECIPE = "+planes"
 
@@ -62,22 +60,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def run_training(name: str, args: argparse.Namespace, subjects: list[str], **extra) -> Path:
-    folder = args.work / name
-    if not (folder / MODEL_FILE).exists():
-        settings = {**REAL_DATA_NETWORK, **generalization_recipe(RECIPE), "name": name, "output": str(folder),
-                    "device": args.device, "data.root": str(args.data),
-                    "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source,
-                    "data.target": args.target, "data.subjects": {"train": subjects, "validation": [], "test": []},
-                    **dict(parse_override(text) for text in args.overrides), **extra}
-        bar = tqdm(total=1, desc=name, leave=False)
-
-        def progress(done, total, message):
-            bar.total, bar.n = total, done
-            bar.set_postfix_str(message, refresh=True)
-
-        train(load_config(overrides=settings), resume=(folder / "state.safetensors").exists(), progress=progress)
-        bar.close()
-    return folder / MODEL_FILE
+    settings = {**REAL_DATA_NETWORK, **generalization_recipe(RECIPE), "name": name, "output": str(args.work / name),
+                "device": args.device, "data.root": str(args.data),
+                "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source,
+                "data.target": args.target, "data.subjects": {"train": subjects, "validation": [], "test": []},
+                **dict(parse_override(text) for text in args.overrides), **extra}
+    return train_once(settings, name)
 
 
 def main(argv: list[str]) -> int:

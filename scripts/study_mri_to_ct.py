@@ -27,14 +27,11 @@ from medsynth.checkpoint import LoadedModel, load_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.intensity import CT_WINDOW, cormack_to_hounsfield
 from medsynth.io import read_volume
-from medsynth.loso import write_report
+from medsynth.loso import train_once, write_report
 from medsynth.mask import foreground_mask
 from medsynth.metrics import BONE_HU, bone_dice
 from medsynth.phantom import make_subject, phantom_grid, write_phantom_dataset
 from medsynth.pipeline import evaluate_volumes
-from medsynth.run_folder import MODEL_FILE
-from medsynth.training import load_config, train
-from tqdm import tqdm
 
 METRICS = ("mae_hu", "psnr", "ssim_3d", "bone_dice")
 
@@ -67,24 +64,13 @@ def datasets(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 
 
 def cyclegan(args: argparse.Namespace, t1: Path, ct: Path) -> LoadedModel:
-    run = args.work / "cyclegan"
-    if not (run / MODEL_FILE).exists():
-        config = load_config(overrides={
-            "model.architecture": "cyclegan", "name": "study-cyclegan-T1-CT", "output": str(run), "seed": args.seed,
-            "device": args.device, "data.root": str(t1), "data.target_root": str(ct), "data.source": "T1",
-            "data.target": "CT", "data.spacing": args.spacing, "data.size": args.size,
-            "model.hyperparameters": {"ngf": args.ngf}, "model.discriminator_hyperparameters": {"ndf": args.ngf},
-            "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, "validation.samples": False})
-        bar = tqdm(total=1, desc="cyclegan T1->CT", leave=False)
-
-        def progress(done, total, message):
-            bar.total, bar.n = total, done
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
-        train(config, resume=(run / "state.safetensors").exists(), progress=progress)
-        bar.close()
-    return load_model(run / MODEL_FILE)
+    return load_model(train_once({
+        "model.architecture": "cyclegan", "name": "study-cyclegan-T1-CT", "output": str(args.work / "cyclegan"),
+        "seed": args.seed, "device": args.device, "data.root": str(t1), "data.target_root": str(ct),
+        "data.source": "T1", "data.target": "CT", "data.spacing": args.spacing, "data.size": args.size,
+        "model.hyperparameters": {"ngf": args.ngf}, "model.discriminator_hyperparameters": {"ndf": args.ngf},
+        "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, "validation.samples": False},
+        "cyclegan T1->CT"))
 
 
 def baselines(paired: Path) -> dict[str, LoadedModel]:

@@ -48,11 +48,10 @@ from medsynth.loso import (
     run_method,
     score,
     summary,
+    train_once,
     write_report,
 )
 from medsynth.mask import foreground_mask
-from medsynth.run_folder import MODEL_FILE
-from medsynth.training import load_config, train
 from medsynth.training.recipes import GENERALIZATION, REAL_DATA_NETWORK, generalization_recipe
 from scipy.stats import spearmanr
 from tqdm import tqdm
@@ -114,19 +113,7 @@ def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[
 
 def trained(recipe: str, args: argparse.Namespace, train_on: list[str], held: str):
     """The recipe's model for fold ``held``: the finished run's, or trained now."""
-    folder = args.work / recipe / held
-    if not (folder / MODEL_FILE).exists():
-        config = load_config(overrides=overrides(recipe, args, args.data, train_on, held))
-        bar = tqdm(total=1, desc=f"{recipe} without {held}", leave=False)
-
-        def progress(done, total, message):
-            bar.total, bar.n = total, done
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
-        train(config, resume=(folder / "state.safetensors").exists(), progress=progress)
-        bar.close()
-    return load_model(folder / MODEL_FILE)
+    return load_model(train_once(overrides(recipe, args, args.data, train_on, held), f"{recipe} without {held}"))
 
 
 def uncertainty_figures(result, reference, seconds: dict[str, float]) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """Leave-one-subject-out on real subjects: the voxel-wise baselines fitted on the other subjects, every
 method scored on the held-out one under both intensity conventions, and the markdown report with margins.
 
-Shared by ``scripts/evaluate_real.py`` (bundled or given models) and ``scripts/study_recipes.py`` (recipes
-trained per fold), so every real-data figure in docs/results.md is made by one protocol.
+Shared by ``scripts/evaluate_real.py`` (bundled or given models) and the study scripts (recipes trained per
+fold, ``train_once``), so every real-data figure in docs/results.md is made by one protocol.
 """
 
 from __future__ import annotations
@@ -147,6 +147,28 @@ def summary(rows: list[dict], source: str, target: str, title: str | None = None
                          f"{np.mean(values):+.2f} dB mean (per subject {', '.join(f'{m:+.2f}' for m in values)}).")
         lines.append("")
     return lines
+
+
+def train_once(overrides: dict, description: str) -> Path:
+    """The model of the ``medsynth train`` run configured by ``overrides`` (its ``output`` folder): the finished
+    run's, an interrupted one resumed, or trained now, with a progress bar. Studies reuse their runs this way."""
+    from tqdm import tqdm
+
+    from .run_folder import MODEL_FILE, STATE_FILE
+    from .training import load_config, train
+
+    folder = Path(overrides["output"])
+    if not (folder / MODEL_FILE).exists():
+        bar = tqdm(total=1, desc=description, leave=False)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.total, bar.n = total, done
+            bar.set_postfix_str(message, refresh=False)
+            bar.refresh()
+
+        train(load_config(overrides=overrides), resume=(folder / STATE_FILE).exists(), progress=progress)
+        bar.close()
+    return folder / MODEL_FILE
 
 
 def write_report(out: Path, rows: list[dict], lines: list[str]) -> None:

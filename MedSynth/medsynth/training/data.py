@@ -244,14 +244,19 @@ def window(stack: np.ndarray, starts: tuple[int, ...], size: int, fill: float) -
     return out
 
 
-def write_split(path: Path, split: dict[str, list[str]], subjects: dict[str, dict[str, Path]]) -> None:
-    record = {k: {s: {c: str(p) for c, p in subjects[s].items()} for s in v} for k, v in split.items()}
+def write_split(path: Path, split: dict[str, list[str]], subjects: dict[str, dict[str, dict[str, Path]]]) -> None:
+    """``split.json``: each list's subjects with their files (``subjects``: per list, the dataset its names are
+    from; a list without one is written as plain names)."""
+    record = {k: {s: {c: str(p) for c, p in subjects[k][s].items()} for s in v} if k in subjects else list(v)
+              for k, v in split.items()}
     path.write_text(json.dumps(record, indent=2))
 
 
-def read_split(path: Path) -> dict[str, list[str]]:
+def read_split(path: Path, keys: tuple[str, ...] = SPLITS) -> dict[str, list[str]]:
+    """The lists ``keys`` of a run's recorded ``split.json``."""
     try:
         record = json.loads(path.read_text())
-        return {k: sorted(record[k]) for k in SPLITS}
+        return {k: sorted(record[k]) for k in keys}
     except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise ConfigError(f"{path}: cannot read the recorded split ({exc})") from None
+        raise ConfigError(f"{path}: cannot read the recorded split ({exc}); was it recorded by this kind of run "
+                          "(paired or unpaired)?") from None

@@ -62,13 +62,13 @@ from .patches import PatchDataset
 from .state import load_state, save_state
 from .unpaired import (
     LAST_EPOCH,
+    UNPAIRED_SPLITS,
     UnpairedSliceDataset,
     describe,
     discover_unpaired,
     load_domains,
-    read_unpaired_split,
+    split_sources,
     split_unpaired,
-    write_unpaired_split,
 )
 from .validate import evaluate
 
@@ -149,9 +149,8 @@ class Trainer:
         cfg, split_file = self.config, self.folder / SPLIT_FILE
         if self.unpaired:
             self.folders = discover_unpaired(cfg.data)
-            self.split = read_unpaired_split(split_file) if resume else split_unpaired(self.folders, cfg.data)
-            known = {"source": self.folders.source, "target": self.folders.target,
-                     "validation": self.folders.source, "test": self.folders.source}
+            self.split = read_split(split_file, UNPAIRED_SPLITS) if resume else split_unpaired(self.folders, cfg.data)
+            known = split_sources(self.folders)
         else:
             if cfg.data.target_root:
                 raise ConfigError(f"data.target_root (--target-data) is for unpaired architectures "
@@ -168,10 +167,7 @@ class Trainer:
         if self.process.main and not resume:
             self.folder.mkdir(parents=True, exist_ok=True)
             cfg.save(self.folder / "config.yaml")
-            if self.unpaired:
-                write_unpaired_split(split_file, self.split, self.folders)
-            else:
-                write_split(split_file, self.split, self.subjects)
+            write_split(split_file, self.split, known)
         if self.unpaired:
             log.info("%s", describe(self.split))
         else:

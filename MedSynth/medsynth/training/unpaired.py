@@ -11,7 +11,6 @@ epoch can be judged against a reference, and the last epoch is kept (the card sa
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -100,22 +99,10 @@ def split_unpaired(folders: UnpairedFolders, config: DataConfig) -> dict[str, li
     return {k: split[k] for k in UNPAIRED_SPLITS}
 
 
-def write_unpaired_split(path: Path, split: dict[str, list[str]], folders: UnpairedFolders) -> None:
-    def files(subjects: Subjects, names: list[str]) -> dict:
-        return {s: {c: str(p) for c, p in subjects[s].items()} for s in names}
-
-    record = {"source": files(folders.source, split["source"]), "target": files(folders.target, split["target"]),
-              "validation": files(folders.source, split["validation"]), "test": files(folders.source, split["test"]),
-              "train": split["train"]}
-    path.write_text(json.dumps(record, indent=2))
-
-
-def read_unpaired_split(path: Path) -> dict[str, list[str]]:
-    try:
-        record = json.loads(path.read_text())
-        return {k: sorted(record[k]) for k in UNPAIRED_SPLITS}
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise ConfigError(f"{path}: cannot read the recorded unpaired split ({exc}); was the run paired?") from None
+def split_sources(folders: UnpairedFolders) -> dict[str, Subjects]:
+    """The dataset each list of an unpaired split names its subjects from (``data.write_split``)."""
+    return {"source": folders.source, "target": folders.target, "validation": folders.source,
+            "test": folders.source}
 
 
 def load_domains(folders: UnpairedFolders, split: dict[str, list[str]], config: DataConfig,
