@@ -25,10 +25,8 @@ import torch
 
 from .. import __version__
 from ..architectures import architecture, described, names
-from ..baselines import typical_target_intensity
 from ..card import ModelCard
 from ..checkpoint import load_model, save_model
-from ..domain import summarize
 from ..errors import Cancelled, ConfigError
 from ..models import SynthesisNetwork
 from ..progress import CancelToken, ProgressCallback
@@ -50,18 +48,17 @@ from .data import (
     SliceDataset,
     discover,
     load_subject,
-    normalization_for,
     read_split,
     split_subjects,
     training_planes,
     write_split,
 )
 from .logs import RunLog, sample_mosaic
+from .model_card import domain_of, run_card
 from .objectives import Batch, Objective, objective_class
 from .patches import PatchDataset
 from .state import load_state, save_state
 from .unpaired import (
-    LAST_EPOCH,
     UNPAIRED_SPLITS,
     UnpairedSliceDataset,
     describe,
@@ -73,7 +70,6 @@ from .unpaired import (
 from .validate import evaluate
 
 log = logging.getLogger(__name__)
-OUTPUT_QUANTILES = 101
 
 
 def lr_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
@@ -363,85 +359,18 @@ class Trainer:
         return {"engine": self.engine, "patch_size": self.config.data.patch_size, "stride": v.stride,
                 "blend": v.blend}
 
-    def inference_settings(self) -> dict[str, Any]:
+    @functools.cached_property
+    def domains(self) -> dict[bool, dict[str, Any]]:
+        """The inputs' domain summary (``medsynth.domain``), computed once: the model's (False) and, with a
+        reverse generator, the target -> source one's (True)."""
         cfg = self.config
-        if self.spatial_dims == 2:
-            settings = {"plane": cfg.data.plane, "context": cfg.data.context}
-        else:
-            settings = {"patch_size": cfg.data.patch_size, "stride": cfg.validation.stride,
-                        "blend": cfg.validation.blend}
-        if cfg.loss.masked:
-            settings["outside"] = "background"  # the model never learned what lies outside the head
-        if self.unpaired:
-            settings["spacing"] = cfg.data.spacing  # inputs are resampled to the voxel size it learned at
-        return settings
-
-    @functools.cached_property
-    def domain(self) -> dict[str, Any]:
-        """What the training inputs were like (``medsynth.domain``), for out-of-domain warnings."""
-        return self._domain(self.input_subjects, self.config.data.source)
-
-    @functools.cached_property
-    def target_domain(self) -> dict[str, Any]:
-        """The same for the target domain: the inputs of the target -> source generator."""
-        return self._domain(self.target_subjects, self.config.data.target)
-
-    def _domain(self, subjects: list, contrast: str) -> dict[str, Any]:
-        unique = {s.name: s for s in subjects}.values()  # one entry per subject, whatever the planes
-        volumes = [(s.geometry, np.moveaxis(s.mask, 0, s.axis)) for s in unique]
-        return summarize(volumes, normalization_for(contrast, self.config.data, self.spatial_dims))
+        found = {False: domain_of(self.input_subjects, cfg.data.source, cfg.data, self.spatial_dims)}
+        if self.objective.reverse is not None:
+            found[True] = domain_of(self.target_subjects, cfg.data.target, cfg.data, self.spatial_dims)
+        return found
 
     def card(self, metrics: dict[str, Any], reverse: bool = False) -> ModelCard:
-        """The model's card; ``reverse``: the card of an unpaired objective's target -> source generator."""
-        cfg = self.config
-        inputs, target = ([cfg.data.target], cfg.data.source) if reverse else (cfg.data.inputs, cfg.data.target)
-        targets = self.input_subjects if reverse else self.target_subjects
-        inference = self.inference_settings()
-        if cfg.model.calibrate_output:
-            inference["output_quantiles"] = output_quantiles(targets)
-        hyper = self.objective.reverse[1] if reverse else self.objective.hyperparameters()
-        what = f"{'+'.join(inputs)}->{target}"
-        return ModelCard(
-            name=(f"{cfg.name}-reverse" if reverse else cfg.name) if cfg.name else f"{cfg.model.architecture}-"
-                 f"{'+'.join(inputs)}-{target}",
-            architecture=cfg.model.architecture,
-            hyperparameters=hyper,
-            engine=self.engine,
-            source_contrast=inputs[0],
-            target_contrast=target,
-            input_contrasts=list(inputs) if len(inputs) > 1 else [],
-            source_normalization=normalization_for(inputs[0], cfg.data, self.spatial_dims),
-            target_intensity=typical_target_intensity([s.target_norm for s in targets],
-                                                      [s.target_background for s in targets]),
-            inference=inference,
-            training={
-                "data": Path(cfg.data.root).name, "subjects": {k: len(v) for k, v in self.split.items()},
-                **({"target_data": Path(cfg.data.target_root).name} if self.unpaired and cfg.data.target_root else {}),
-                "split": self.split, "epochs": self.total_epochs, "best_epoch": self.best_epoch,
-                "best_epoch_by": "validation PSNR" if self.val_subjects else LAST_EPOCH,
-                "objective": self.objective.name,
-                **({"spacing_mm": cfg.data.spacing} if self.unpaired else {}),
-                "slices" if self.spatial_dims == 2 else "patch_size":
-                    len(self.dataset) if self.spatial_dims == 2 else cfg.data.patch_size,
-                "losses": {k: v for k, v in vars(cfg.loss).items() if v},
-                "optimizer": vars(cfg.optim), "seed": cfg.seed, "device": str(self.device),
-                "processes": self.process.world,
-                "domain": self.target_domain if reverse else self.domain,
-                **({"fine_tuned_from": cfg.init} if cfg.init else {}),
-                **({"cyclegan": vars(cfg.cyclegan)} if self.objective.name == "cyclegan" else {}),
-            },
-            metrics=metrics,
-            description=f"{cfg.model.architecture} generator for {what}, trained with `medsynth train` on "
-                        + (f"{'unpaired ' if self.unpaired else ''}{cfg.data.plane} slices."
-                           if self.spatial_dims == 2 else f"{cfg.data.patch_size}^3 patches."),
-        )
-
-
-def output_quantiles(subjects: list, count: int = OUTPUT_QUANTILES) -> list[float]:
-    """The training targets' normalized intensity distribution inside the head: ``count`` quantiles, the
-    mean over subjects, which ``medsynth.inference`` maps an output's own histogram onto."""
-    q = np.linspace(0.0, 1.0, count)
-    return [round(float(v), 6) for v in np.mean([np.quantile(s.target[s.mask], q) for s in subjects], axis=0)]
+        return run_card(self, metrics, reverse)
 
 
 def train(config: TrainConfig, resume: bool = False, progress: ProgressCallback | None = None,
