@@ -12,6 +12,10 @@ scored on raw HU inside the head: MAE (HU), PSNR and SSIM over the CT window (-1
 bone (HU > 300), next to the voxel-wise baselines: histogram matching and the joint histogram, both fitted on
 *paired* phantom heads (the joint histogram needs pairs CycleGAN never sees, so it is favoured). On T1, bone and
 air are both dark, so no voxel map can place bone: that is where context must win.
+
+CycleGAN's second generator (CT -> MRI) is scored too, on the same pairs the other way round, under the two
+conventions of the real-data protocol (own-scale and calibrated, T1 having no absolute unit), next to identity,
+histogram matching and the joint histograms fitted CT -> T1 on the paired heads.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from medsynth.checkpoint import LoadedModel, load_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.intensity import CT_WINDOW, cormack_to_hounsfield
 from medsynth.io import read_volume
-from medsynth.loso import train_once, write_report
+from medsynth.loso import baselines as fit_baselines
+from medsynth.loso import rows_for, run_method, summary, train_once, write_report
+from medsynth.loso import score as score_conventions
 from medsynth.mask import foreground_mask
 from medsynth.metrics import BONE_HU, bone_dice
 from medsynth.phantom import make_subject, phantom_grid, write_phantom_dataset
 from medsynth.pipeline import evaluate_volumes
+from medsynth.run_folder import REVERSE_MODEL_FILE
 
 METRICS = ("mae_hu", "psnr", "ssim_3d", "bone_dice")
 
@@ -63,19 +70,25 @@ def datasets(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     return folders
 
 
-def cyclegan(args: argparse.Namespace, t1: Path, ct: Path) -> LoadedModel:
-    return load_model(train_once({
+def cyclegan(args: argparse.Namespace, t1: Path, ct: Path) -> tuple[LoadedModel, LoadedModel]:
+    """The trained run's T1 -> CT generator and its CT -> T1 one."""
+    path = train_once({
         "model.architecture": "cyclegan", "name": "study-cyclegan-T1-CT", "output": str(args.work / "cyclegan"),
         "seed": args.seed, "device": args.device, "data.root": str(t1), "data.target_root": str(ct),
         "data.source": "T1", "data.target": "CT", "data.spacing": args.spacing, "data.size": args.size,
         "model.hyperparameters": {"ngf": args.ngf}, "model.discriminator_hyperparameters": {"ndf": args.ngf},
         "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, "validation.samples": False},
-        "cyclegan T1->CT"))
+        "cyclegan T1->CT")
+    return load_model(path), load_model(path.with_name(REVERSE_MODEL_FILE))
 
 
-def baselines(paired: Path) -> dict[str, LoadedModel]:
-    pairs = [(read_volume(p), read_volume(p.with_name(p.name.replace("-T1.", "-CT."))), None)
-             for p in sorted(paired.glob("*-T1.nii.gz"))]
+def paired_heads(paired: Path) -> list[tuple]:
+    return [(read_volume(p), read_volume(p.with_name(p.name.replace("-T1.", "-CT."))))
+            for p in sorted(paired.glob("*-T1.nii.gz"))]
+
+
+def baselines(heads: list[tuple]) -> dict[str, LoadedModel]:
+    pairs = [(t1, ct, None) for t1, ct in heads]
     methods = {}
     for kind, short in (("histogram_matching", "histmatch"), ("joint_histogram", "jointhist")):
         model, card = fit_baseline(kind, pairs, "T1", "CT")
@@ -108,12 +121,19 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.WARNING)
     t1, ct, paired = datasets(args)
-    methods = {**baselines(paired), "cyclegan": cyclegan(args, t1, ct)}
+    heads = paired_heads(paired)
+    forward, reverse = cyclegan(args, t1, ct)
+    methods = {**baselines(heads), "cyclegan": forward}
+    backward = {**fit_baselines([({"CT": ct_head}, t1_head) for t1_head, ct_head in heads], ["CT"], "T1"),
+                "cyclegan (CT -> T1 generator)": reverse}
     options = InferenceOptions(device=args.device)
-    rows = []
+    rows, reverse_rows = [], []
     for name, (mri, reference) in test_pairs(args).items():
         for method, loaded in methods.items():
             rows.append({"subject": name, "method": method, **score(synthesize(mri, loaded, options), reference)})
+        for method, loaded in backward.items():
+            reverse_rows += rows_for(name, method, score_conventions(run_method(loaded, {"CT": reference}, options),
+                                                                     mri))
     lines = ["### T1 -> CT: CycleGAN trained unpaired, tested on pairs it never saw (raw HU inside the head)", "",
              "| test pair | method | MAE (HU) | PSNR (dB) | SSIM | bone Dice (HU > 300) |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['subject']} | {r['method']} | {r['mae_hu']:.1f} | {r['psnr']:.2f} | {r['ssim_3d']:.3f} | "
@@ -122,7 +142,10 @@ def main(argv: list[str]) -> int:
               f"{args.epochs} epochs x {args.slices} slices of {args.size} x {args.size} at {args.spacing:g} mm, "
               f"generator width {args.ngf}; bone threshold {BONE_HU:g} HU.", "",
               f"`scripts/study_mri_to_ct.py {' '.join(argv)}` ({date.today().isoformat()})."]
+    reverse_lines = summary(reverse_rows, "CT", "T1", "### CT -> T1: CycleGAN's second generator on the same pairs")
     write_report(args.out, rows, lines)
+    write_report(args.out / "ct-to-t1", reverse_rows, reverse_lines)
+    lines += ["", *reverse_lines]
     print("\n".join(lines))
     return 0
 

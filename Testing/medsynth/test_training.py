@@ -266,6 +266,7 @@ def test_unet_trains_through_the_same_engine_with_2p5d_context(dataset, tmp_path
             "data.size": 32, "data.context": 1, "optim.epochs": 1}
     with pytest.raises(ConfigError, match="data.size 48 must be a multiple of 32 for 'unet'"):
         train(config_for(dataset, tmp_path / "bad", **{**unet, "data.size": 48}))
+    assert not (tmp_path / "bad").exists()  # a refused run leaves nothing to clean up or to block a retry
     card = load_model(train(config_for(dataset, tmp_path / "unet", **unet))).card
     assert card.architecture == "unet" and card.hyperparameters["in_channels"] == 3
     assert card.inference["context"] == 1

@@ -133,6 +133,11 @@ class Trainer:
             raise ConfigError(f"only {len(self.dataset)} training slice(s) for a batch of {per_step}; lower "
                               "optim.batch_size")
         self.epoch, self.best, self.best_epoch, history = 0, -math.inf, -1, []
+        if self.process.main and not resume:
+            # Recorded only once every check passed, so a refused run leaves no folder behind.
+            self.folder.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.folder / "config.yaml")
+            write_split(self.folder / SPLIT_FILE, self.split, self.known)
         if resume:
             extra = load_state(state, self.objective.networks, self.objective.optimizers)
             self.epoch, self.best, self.best_epoch = extra["epoch"], extra["best"], extra["best_epoch"]
@@ -160,10 +165,7 @@ class Trainer:
             raise ConfigError(f"{self.folder}: the run's subjects {', '.join(absent[:3])}"
                               f"{' and more' if len(absent) > 3 else ''} are not in {cfg.data.root}: resume with the "
                               "run's own dataset, or start a new run for this one")
-        if self.process.main and not resume:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            cfg.save(self.folder / "config.yaml")
-            write_split(split_file, self.split, known)
+        self.known = known
         if self.unpaired:
             log.info("%s", describe(self.split))
         else:
