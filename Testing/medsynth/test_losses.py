@@ -1,9 +1,18 @@
-"""Losses: gradient difference against hand-computed values, adversarial targets, VGG16 perceptual."""
+"""Losses: gradient difference, Charbonnier, latent KL, cycle and identity against hand-computed values,
+adversarial targets, VGG16 perceptual."""
 
 import pytest
 import torch
 from medsynth.errors import ConfigError
-from medsynth.losses import AdversarialLoss, PerceptualLoss, VGG16Features, gradient_difference_loss
+from medsynth.losses import (
+    AdversarialLoss,
+    PerceptualLoss,
+    VGG16Features,
+    charbonnier,
+    cycle_and_identity,
+    gradient_difference_loss,
+    latent_kl,
+)
 
 
 def test_gdl_2d_matches_a_hand_computed_example():
@@ -75,3 +84,27 @@ def test_perceptual_loss_refuses_wrong_files(tmp_path):
     torch.save({"features.0.weight": object()}, pickle)  # needs full unpickling
     with pytest.raises(ConfigError, match="tensors only"):
         PerceptualLoss(pickle)
+
+
+def test_charbonnier_matches_hand_computed_values_and_tends_to_l1():
+    difference = torch.tensor([0.0, 3.0, -4.0])
+    torch.testing.assert_close(charbonnier(difference, 4.0), torch.tensor([4.0, 5.0, 32.0**0.5]))
+    torch.testing.assert_close(charbonnier(difference, 1e-6), difference.abs())
+
+
+def test_latent_kl_is_the_mean_square_of_the_code():
+    assert float(latent_kl(torch.tensor([[1.0, 2.0], [3.0, 0.0]]))) == pytest.approx(3.5)
+    assert float(latent_kl(torch.zeros(2, 8, 4, 4))) == 0.0
+
+
+def test_cycle_and_identity_terms_match_hand_computed_values():
+    a, b = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)
+    rec_a = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    head = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
+    terms = cycle_and_identity(a, b, rec_a, 3 * b, 10.0, 5.0, masks=(head, None))
+    assert set(terms) == {"cycle_ABA", "cycle_BAB"}  # no identity terms without lambda_identity
+    assert float(terms["cycle_ABA"]) == pytest.approx(10.0 * (1 + 4) / 2)  # inside the head only
+    assert float(terms["cycle_BAB"]) == pytest.approx(5.0 * 2)
+    terms = cycle_and_identity(a, b, rec_a, 3 * b, 10.0, 5.0, 0.5, same_b=b + 1, same_a=a + 0.25)
+    assert float(terms["idt_B"]) == pytest.approx(0.5 * 5.0 * 1.0)  # G_AB's identity weighs with lambda_BAB
+    assert float(terms["idt_A"]) == pytest.approx(0.5 * 10.0 * 0.25)  # G_BA's with lambda_ABA

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ...losses.voxel import mean_within  # noqa: F401  (the objectives' masked mean)
 from ..config import TrainConfig
 from ..context import TrainContext
 
@@ -91,10 +92,3 @@ class Objective(ABC):
     def summary(self, values: dict[str, float]) -> str:
         """A short progress text for one step's losses."""
         return " ".join(f"{k.removeprefix('loss_')} {v:.3f}" for k, v in values.items() if k.count("_") == 1)
-
-
-def mean_within(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """The mean of ``values``, over the voxels where ``weight`` is 1 when a mask is given."""
-    if weight is None:
-        return values.mean()
-    return (values * weight).sum() / weight.sum().clamp_min(1.0)

@@ -20,11 +20,11 @@ from typing import Any
 import torch
 
 from ...errors import ConfigError
-from ...losses import AdversarialLoss
+from ...losses import AdversarialLoss, cycle_and_identity
 from ...models import build_model
 from ..config import TrainConfig
 from ..context import TrainContext
-from .base import Batch, mean_within
+from .base import Batch
 from .pool import SyntheticPool
 from .unpaired import UnpairedObjective
 
@@ -92,17 +92,13 @@ class CycleGANObjective(UnpairedObjective):
             with ctx.autocast():
                 fake_b, fake_a = g_ab(a), g_ba(b)
                 rec_a, rec_b = g_ba(fake_b), g_ab(fake_a)
+                identity = options.lambda_identity
                 terms = {
                     "adv_B": self.adversarial(d_b(fake_b).float(), True),
                     "adv_A": self.adversarial(d_a(fake_a).float(), True),
-                    "cycle_ABA": options.lambda_ABA * mean_within((rec_a.float() - a).abs(), masks[0]),
-                    "cycle_BAB": options.lambda_BAB * mean_within((rec_b.float() - b).abs(), masks[1]),
+                    **cycle_and_identity(a, b, rec_a, rec_b, options.lambda_ABA, options.lambda_BAB, identity,
+                                         g_ab(b) if identity else None, g_ba(a) if identity else None, masks),
                 }
-                if options.lambda_identity:
-                    terms["idt_B"] = options.lambda_identity * options.lambda_BAB * mean_within(
-                        (g_ab(b).float() - b).abs(), masks[1])
-                    terms["idt_A"] = options.lambda_identity * options.lambda_ABA * mean_within(
-                        (g_ba(a).float() - a).abs(), masks[0])
                 loss_g = sum(terms.values())
             ctx.update(self.optimizers["generators"], loss_g)
         values["loss_G"] = loss_g.item()

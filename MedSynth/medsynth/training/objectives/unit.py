@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from ...errors import ConfigError
-from ...losses import AdversarialLoss
+from ...losses import AdversarialLoss, charbonnier, latent_kl
 from ...models import build_model
 from ...models.unit import translator_pair
 from ..config import TrainConfig
@@ -71,7 +71,7 @@ class UNITObjective(UnpairedObjective):
     def _reconstruction(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         u = self.config.unit
         difference = x.float() - y
-        error = (difference.square() + u.charbonnier_eps**2).sqrt() if u.charbonnier else difference.abs()
+        error = charbonnier(difference, u.charbonnier_eps) if u.charbonnier else difference.abs()
         return mean_within(error, mask)
 
     def step(self, batch: Batch) -> dict[str, float]:
@@ -96,11 +96,10 @@ class UNITObjective(UnpairedObjective):
                                   + self.adversarial(d_b(x_ab).float(), True)),
                 "recon": u.recon_x_w * (self._reconstruction(g_a(z_a), a, mask_a)
                                         + self._reconstruction(g_b(z_b), b, mask_b)),
-                "kl": u.recon_kl_w * (h_a.float().square().mean() + h_b.float().square().mean()),
+                "kl": u.recon_kl_w * (latent_kl(h_a) + latent_kl(h_b)),
                 "cycle": u.recon_x_cyc_w * (self._reconstruction(x_aba, a, mask_a)
                                             + self._reconstruction(x_bab, b, mask_b)),
-                "kl_cycle": u.recon_kl_cyc_w * (h_a_cycle.float().square().mean()
-                                                + h_b_cycle.float().square().mean()),
+                "kl_cycle": u.recon_kl_cyc_w * (latent_kl(h_a_cycle) + latent_kl(h_b_cycle)),
             }
             loss_g = sum(terms.values())
         ctx.update(self.optimizers["generators"], loss_g)
