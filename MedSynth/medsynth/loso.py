@@ -182,3 +182,20 @@ def write_report(out: Path, rows: list[dict], lines: list[str]) -> None:
         tmp.write_text(buffer.getvalue())
     with atomic_output(out / "results.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
+
+
+def bundle(loaded: LoadedModel, name: str, description: str, metrics: dict, data: str, reproduce: str,
+           default: bool = False, folder: Path | None = None) -> Path:
+    """Add a study's model to the bundled catalog as ``name`` (float16 weights), its card carrying what the
+    study measured (``metrics``), what it was trained on and the command that reproduces it. The caller has
+    checked that it beats the baselines: studies bundle only winners."""
+    from .catalog import add_to_catalog, bundled_models_dir
+    from .checkpoint import save_model
+
+    card = loaded.card
+    card.name, card.description, card.metrics = name, description, metrics
+    card.training = {**card.training, "data": data, "reproduce": reproduce}
+    folder = bundled_models_dir() if folder is None else Path(folder)
+    target = save_model(loaded.model, card, folder / f"{name}.safetensors", half=True)
+    add_to_catalog(target, default=default, folder=folder)
+    return target

@@ -128,3 +128,28 @@ def test_mri_to_ct_study_trains_cyclegan_unpaired_and_scores_hu_and_bone_on_unse
     assert all(0 <= float(r["bone_dice"]) <= 1 and float(r["mae_hu"]) > 0 for r in rows)
     card = script.load_model(tmp_path / "work" / "cyclegan" / "model.safetensors").card
     assert card.architecture == "cyclegan" and card.training["split"]["validation"] == []  # no pairs in training
+    with (tmp_path / "out" / "ct-to-t1" / "results.csv").open() as f:
+        reverse_rows = list(csv.DictReader(f))  # the second generator, under both conventions
+    assert {(r["method"], r["convention"]) for r in reverse_rows} >= {
+        ("cyclegan (CT -> T1 generator)", "own-scale"), ("cyclegan (CT -> T1 generator)", "calibrated"),
+        ("baseline jointhist", "calibrated")}
+    assert "### CT -> T1: CycleGAN's second generator" in (tmp_path / "out" / "results.md").read_text()
+
+    # --bundle: only a generator that beats the best baseline joins the catalog, with the study's figures
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    args = script.parse([*argv, "--bundle", "--catalog", str(catalog)])
+    forward = script.load_model(tmp_path / "work" / "cyclegan" / "model.safetensors")
+    reverse = script.load_model(tmp_path / "work" / "cyclegan" / "model-reverse.safetensors")
+    losing = [{"subject": "p", "method": m, "mae_hu": mae, "psnr": psnr, "ssim_3d": 0.5, "bone_dice": 0.5}
+              for m, mae, psnr in (("cyclegan", 300.0, 18.0), ("baseline jointhist (paired phantoms)", 150.0, 23.0))]
+    reverse_rows = [{**r, "psnr": float(r["psnr"])} for r in reverse_rows]
+    said = script.bundle_winners(args, argv, losing, reverse_rows, forward, reverse)
+    assert said[0].startswith("not bundled: the T1 -> CT generator's mean PSNR 18.00 dB and MAE 300.0 HU do not beat")
+    assert not (catalog / "catalog.json").exists() or "cyclegan-T1-CT" not in (catalog / "catalog.json").read_text()
+    winning = [{**losing[0], "mae_hu": 100.0, "psnr": 25.0}, losing[1]]
+    said = script.bundle_winners(args, argv, winning, reverse_rows, forward, reverse)
+    assert said[0].startswith("bundled phantom-cyclegan-T1-CT: mean PSNR 25.00 dB against 23.00")
+    bundled = script.load_model(catalog / "phantom-cyclegan-T1-CT.safetensors").card
+    assert bundled.metrics["test p (raw HU inside the head)"]["mae_hu"] == 100.0
+    assert "phantom" in bundled.training["data"] and bundled.training["reproduce"].startswith("scripts/study_mri_to_ct")
