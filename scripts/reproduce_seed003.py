@@ -19,6 +19,10 @@ inside the head, under both intensity conventions (``medsynth.loso``), next to i
 and the joint histogram. The baselines are fitted on every non-test subject's *paired* volumes (the joint
 histogram needs pairs the unpaired models never see), so they are, if anything, favoured. ``--epochs``,
 ``--slices``, ``--ngf`` and ``--size`` set the scale; the report states it. Finished runs are reused.
+
+``--bundle VARIANT`` adds that variant to the bundled catalog as ``real-unit-SOURCE-TARGET`` if it beats the best
+baseline under both conventions on the test subjects (the rule every real-data model follows); otherwise the
+report says by how much it fell short and nothing is bundled.
 """
 
 from __future__ import annotations
@@ -29,14 +33,18 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
 from medsynth.loso import (
+    CONVENTIONS,
     DEFAULT_PATTERNS,
     add_data_arguments,
     baselines,
+    bundle,
     load_subjects,
+    margins,
     rows_for,
     run_method,
     score,
@@ -74,6 +82,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--work", type=Path, required=True, help="folder of the training runs (reused if finished)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.csv and results.md")
+    parser.add_argument("--bundle", choices=list(VARIANTS), default=None,
+                        help="bundle this variant if it beats the best baseline under both conventions")
+    parser.add_argument("--catalog", type=Path, default=None,
+                        help="catalog folder for --bundle (default: the bundled models of this checkout)")
     return parser.parse_args(argv)
 
 
@@ -97,9 +109,34 @@ def trained(variant: str, args: argparse.Namespace, source: list[str], target: l
         "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, **VARIANTS[variant]}, variant))
 
 
+def bundle_if_better(args: argparse.Namespace, argv: list[str], rows: list[dict], loaded, scale: str) -> str:
+    """Bundle ``args.bundle``'s model if its mean margin over the best baseline is positive under both
+    conventions; say what was decided."""
+    variant = args.bundle
+    found = {c: margins(rows, variant, c) for c in CONVENTIONS}
+    mean = {c: float(np.mean(f[1])) for c, f in found.items()}
+    shown = ", ".join(f"{mean[c]:+.2f} dB {c} (over {found[c][0]})" for c in CONVENTIONS)
+    if not all(m > 0 for m in mean.values()):
+        return f"{variant}: not bundled: its mean margins are {shown}"
+    name = f"real-unit-{args.source}-{args.target}"
+    metrics = {}
+    for c in CONVENTIONS:
+        mine = [r for r in rows if r["method"] == variant and r["convention"] == c]
+        means = {k: float(np.mean([r[k] for r in mine])) for k in ("psnr", "ssim_3d", "mae")}
+        metrics[f"test subjects {c}"] = {**means, "subjects": len(mine), "margin_db": mean[c]}
+    bundle(loaded, name, (
+        f"UNIT ({variant}: {', '.join(f'{k} {v}' for k, v in VARIANTS[variant].items()) or 'no improvement'}) for "
+        f"{args.source} -> {args.target}, trained unpaired on real skull-stripped subjects; metrics on the paired test "
+        "subjects it never saw, with the margin over the best voxel-wise baseline (docs/results.md). " + scale),
+        metrics, scale, f"scripts/reproduce_seed003.py {' '.join(argv)}", folder=args.catalog)
+    return f"{variant}: bundled as {name}: mean margins {shown}"
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     args.source, args.target = canonical_contrast(args.source), canonical_contrast(args.target)
+    if args.bundle and args.bundle not in args.variants:
+        raise SystemExit(f"--bundle {args.bundle}: not among the variants trained ({', '.join(args.variants)})")
     logging.basicConfig(level=logging.WARNING)
     volumes = load_subjects(args.data, args.pattern, [args.source], args.target)
     missing = sorted(set(args.test) - set(volumes))
@@ -122,6 +159,8 @@ def main(argv: list[str]) -> int:
     lines = loso_summary(rows, args.source, args.target,
                          f"### Seed 003 ablation, {args.source} -> {args.target}: UNIT variants trained unpaired")
     lines += [scale, "", f"`scripts/reproduce_seed003.py {' '.join(argv)}` ({date.today().isoformat()})."]
+    if args.bundle:
+        lines += ["", bundle_if_better(args, argv, rows, models[args.bundle], scale)]
     write_report(args.out, rows, lines)
     print("\n".join(lines))
     return 0

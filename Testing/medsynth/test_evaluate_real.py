@@ -102,6 +102,30 @@ def test_seed003_ablation_trains_unit_variants_unpaired_and_scores_them_on_the_t
     report = (tmp_path / "out" / "results.md").read_text()
     assert "Scale: 1 epochs x 2 slices of 48 x 48" in report and "T1 from phantom001, T2 from phantom002" in report
 
+    # --bundle: a variant joins the catalog only with a positive margin under both conventions
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    args = script.parse([*argv, "--bundle", "all", "--catalog", str(catalog)])
+    args.source, args.target = "T1", "T2"
+    loaded = script.load_model(tmp_path / "work" / "all" / "model.safetensors")
+
+    def table(mine: float) -> list[dict]:
+        return [{"subject": "s", "method": m, "convention": c, "psnr": p, "ssim_3d": 0.5, "mae": 0.1}
+                for c in ("own-scale", "calibrated") for m, p in (("all", mine if c == "own-scale" else 20.0),
+                                                                   ("baseline jointhist", 19.0))]
+    said = script.bundle_if_better(args, argv, table(18.5), loaded, "Scale: tiny")
+    assert said == ("all: not bundled: its mean margins are -0.50 dB own-scale (over baseline jointhist), "
+                    "+1.00 dB calibrated (over baseline jointhist)")
+    assert not list(catalog.glob("*.safetensors"))
+    said = script.bundle_if_better(args, argv, table(21.0), loaded, "Scale: tiny")
+    assert said.startswith("all: bundled as real-unit-T1-T2: mean margins +2.00 dB own-scale")
+    bundled = script.load_model(catalog / "real-unit-T1-T2.safetensors")
+    assert bundled.card.metrics["test subjects calibrated"]["margin_db"] == pytest.approx(1.0)
+    assert bundled.card.hyperparameters["spectral_norm"] == ["encoder", "generator"]  # rebuilds from float16
+    with pytest.raises(SystemExit, match="--bundle all: not among the variants trained"):
+        script.main([*argv[:argv.index("--variants")], "--variants", "unit", *argv[argv.index("--epochs"):],
+                     "--bundle", "all"])
+
 
 @pytest.mark.torch
 def test_mri_to_ct_study_trains_cyclegan_unpaired_and_scores_hu_and_bone_on_unseen_pairs(tmp_path):
