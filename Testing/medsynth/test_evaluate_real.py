@@ -158,6 +158,8 @@ def test_mri_to_ct_study_trains_cyclegan_unpaired_and_scores_hu_and_bone_on_unse
         ("cyclegan (CT -> T1 generator)", "own-scale"), ("cyclegan (CT -> T1 generator)", "calibrated"),
         ("baseline jointhist", "calibrated")}
     assert "### CT -> T1: CycleGAN's second generator" in (tmp_path / "out" / "results.md").read_text()
+    assert {p.name for p in (tmp_path / "out").glob("mosaic-*.png")} >= {"mosaic-avg152t1-scct-cyclegan.png",
+                                                                       "mosaic-phantom-1-baseline-jointhist.png"}
 
     # --bundle: only a generator that beats the best baseline joins the catalog, with the study's figures
     catalog = tmp_path / "catalog"
