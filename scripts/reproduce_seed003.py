@@ -11,6 +11,7 @@ Variants, each trained with identical data, slices, epochs and seed through ``me
     +sn             spectral normalization on encoder, generator and discriminator
     +charbonnier    the Charbonnier penalty sqrt(x^2 + eps^2) instead of L1
     all             the three together
+    cyclegan        CycleGAN (seed 004) on the same unpaired data, for reference (not in the default set)
 
 The training is unpaired: the source contrast comes from some subjects (``--source-subjects``) and the
 target from others (``--target-subjects``; by default the subjects other than the test ones, split in two).
@@ -20,7 +21,7 @@ and the joint histogram. The baselines are fitted on every non-test subject's *p
 histogram needs pairs the unpaired models never see), so they are, if anything, favoured. ``--epochs``,
 ``--slices``, ``--ngf`` and ``--size`` set the scale; the report states it. Finished runs are reused.
 
-``--bundle VARIANT`` adds that variant to the bundled catalog as ``real-unit-SOURCE-TARGET`` if it beats the best
+``--bundle VARIANT`` adds that variant to the bundled catalog as ``real-ARCH-SOURCE-TARGET`` if it beats the best
 baseline under both conventions on the test subjects (the rule every real-data model follows); otherwise the
 report says by how much it fell short and nothing is bundled.
 """
@@ -61,7 +62,9 @@ VARIANTS = {
     "+charbonnier": {"unit.charbonnier": True},
     "all": {"unit.self_attention": "encoder", "unit.spectral_norm": ["encoder", "generator", "discriminator"],
             "unit.charbonnier": True},
+    "cyclegan": {"model.architecture": "cyclegan"},
 }
+ABLATION = [v for v in VARIANTS if v != "cyclegan"]  # the seed's five
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -72,7 +75,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                                              "domain (default: the first half of the others)")
     parser.add_argument("--target-subjects", nargs="+", help="subjects whose target contrast trains the target "
                                                              "domain (default: the second half of the others)")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=ABLATION, choices=list(VARIANTS),
+                        help=f"what to train (default: the seed's {', '.join(ABLATION)}; cyclegan for reference)")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run (the seed: up to 100)")
     parser.add_argument("--slices", type=int, default=200, help="source slices drawn per epoch")
     parser.add_argument("--ngf", type=int, default=16, help="encoder width (UNIT's: 64)")
@@ -104,7 +108,8 @@ def trained(variant: str, args: argparse.Namespace, source: list[str], target: l
         "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.source, "data.target": args.target,
         "data.subjects": {"source": source, "target": target, "validation": [], "test": list(args.test)},
         "data.size": args.size, "data.normalization": "percentile", "loss.masked": True,
-        "model.hyperparameters": {"ngf": args.ngf, "n_res": args.n_res},
+        "model.hyperparameters": {"ngf": args.ngf, "n_res": args.n_res} if variant != "cyclegan" else
+                                 {"ngf": args.ngf, "n_blocks": 2 * args.n_res},  # as many residual blocks
         "model.discriminator_hyperparameters": {"ndf": args.ngf}, "validation.samples": False,
         "optim.epochs": args.epochs, "optim.slices_per_epoch": args.slices, **VARIANTS[variant]}, variant))
 
@@ -118,14 +123,15 @@ def bundle_if_better(args: argparse.Namespace, argv: list[str], rows: list[dict]
     shown = ", ".join(f"{mean[c]:+.2f} dB {c} (over {found[c][0]})" for c in CONVENTIONS)
     if not all(m > 0 for m in mean.values()):
         return f"{variant}: not bundled: its mean margins are {shown}"
-    name = f"real-unit-{args.source}-{args.target}"
+    architecture = loaded.card.architecture
+    name = f"real-{architecture}-{args.source}-{args.target}"
     metrics = {}
     for c in CONVENTIONS:
         mine = [r for r in rows if r["method"] == variant and r["convention"] == c]
         means = {k: float(np.mean([r[k] for r in mine])) for k in ("psnr", "ssim_3d", "mae")}
         metrics[f"test subjects {c}"] = {**means, "subjects": len(mine), "margin_db": mean[c]}
     bundle(loaded, name, (
-        f"UNIT ({variant}: {', '.join(f'{k} {v}' for k, v in VARIANTS[variant].items()) or 'no improvement'}) for "
+        f"{architecture} ({variant}: {', '.join(f'{k} {v}' for k, v in VARIANTS[variant].items()) or 'plain'}) for "
         f"{args.source} -> {args.target}, trained unpaired on real skull-stripped subjects; metrics on the paired test "
         "subjects it never saw, with the margin over the best voxel-wise baseline (docs/results.md). " + scale),
         metrics, scale, f"scripts/reproduce_seed003.py {' '.join(argv)}", folder=args.catalog)

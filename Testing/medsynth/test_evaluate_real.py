@@ -87,9 +87,9 @@ def test_seed003_ablation_trains_unit_variants_unpaired_and_scores_them_on_the_t
     write_phantom_dataset(tmp_path / "data", 3, shape=(36, 40, 28), seed=9, contrasts=("T1", "T2"))
     script = load_script(SCRIPT.with_name("reproduce_seed003.py"))
     argv = ["--data", str(tmp_path / "data"), "--pattern", "{subject}-{contrast}.nii.gz", "--source", "T1",
-            "--target", "T2", "--test", "phantom003", "--variants", "unit", "all", "--epochs", "1", "--slices", "2",
-            "--ngf", "4", "--n-res", "1", "--size", "48", "--device", "cpu", "--work", str(tmp_path / "work"),
-            "--out", str(tmp_path / "out")]
+            "--target", "T2", "--test", "phantom003", "--variants", "unit", "all", "cyclegan", "--epochs", "1",
+            "--slices", "2", "--ngf", "4", "--n-res", "1", "--size", "48", "--device", "cpu",
+            "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")]
     assert script.main(argv) == 0
     card = script.load_model(tmp_path / "work" / "all" / "model.safetensors").card
     split = card.training["split"]
@@ -97,7 +97,8 @@ def test_seed003_ablation_trains_unit_variants_unpaired_and_scores_them_on_the_t
     assert card.hyperparameters["self_attention"] == "encoder" and card.architecture == "unit"
     with (tmp_path / "out" / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert {r["method"] for r in rows} >= {"unit", "all", "baseline jointhist"}
+    assert {r["method"] for r in rows} >= {"unit", "all", "cyclegan", "baseline jointhist"}
+    assert script.load_model(tmp_path / "work" / "cyclegan" / "model.safetensors").card.architecture == "cyclegan"
     assert {r["subject"] for r in rows} == {"phantom003"}
     report = (tmp_path / "out" / "results.md").read_text()
     assert "Scale: 1 epochs x 2 slices of 48 x 48" in report and "T1 from phantom001, T2 from phantom002" in report
