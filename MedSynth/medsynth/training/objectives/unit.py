@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
-from ...errors import ConfigError
 from ...losses import AdversarialLoss, charbonnier, latent_kl
 from ...models import build_model
 from ...models.unit import translator_pair
@@ -38,9 +38,6 @@ class UNITObjective(UnpairedObjective):
 
     def __init__(self, config: TrainConfig, context: TrainContext) -> None:
         super().__init__(config, context)
-        if context.process.active:
-            raise ConfigError("unit runs in one process for now (its two directions share blocks, which two DDP "
-                              "wrappers would synchronize twice): start it without torchrun")
         cfg, device = config, context.device
         ab, ba = translator_pair(**self.hyperparameters())
         self.networks = {"AB": ab.to(device), "BA": ba.to(device)}
@@ -54,6 +51,9 @@ class UNITObjective(UnpairedObjective):
         self.optimizers = {"generators": context.optimizer(list(shared.values()), cfg.optim.lr, betas),
                            "discriminators": context.optimizer(discriminators, cfg.optim.lr, betas)}
         self.adversarial = AdversarialLoss(cfg.loss.adversarial)
+        # One DDP wrapper around both directions: the blocks they share are then synchronized once, not twice.
+        self.translation = context.parallel(Translation(ab, ba))
+        self.parallel = {k: context.parallel(self.networks[k]) for k in ("D_A", "D_B")}
 
     def hyperparameters(self) -> dict[str, Any]:
         u = self.config.unit
@@ -78,24 +78,17 @@ class UNITObjective(UnpairedObjective):
         u, ctx = self.config.unit, self.context
         a, b = batch.source, batch.target
         mask_a, mask_b = (batch.mask, batch.target_mask) if self.config.loss.masked else (None, None)
-        e_a, g_b = self.networks["AB"].encoder, self.networks["AB"].generator
-        e_b, g_a = self.networks["BA"].encoder, self.networks["BA"].generator
         d_a, d_b = self.networks["D_A"], self.networks["D_B"]
         d_a.requires_grad_(False)
         d_b.requires_grad_(False)
         self.optimizers["generators"].zero_grad(set_to_none=True)
         with ctx.autocast():
-            h_a, h_b = e_a(a), e_b(b)
-            z_a, z_b = h_a + torch.randn_like(h_a), h_b + torch.randn_like(h_b)
-            x_ab, x_ba = g_b(z_a), g_a(z_b)
-            h_a_cycle, h_b_cycle = e_b(x_ab), e_a(x_ba)
-            x_aba = g_a(h_a_cycle + torch.randn_like(h_a_cycle))
-            x_bab = g_b(h_b_cycle + torch.randn_like(h_b_cycle))
+            h_a, h_b, x_ab, x_ba, h_a_cycle, h_b_cycle, x_aba, x_bab, x_aa, x_bb = self.translation(a, b)
             terms = {
                 "adv": u.gan_w * (self.adversarial(d_a(x_ba).float(), True)
                                   + self.adversarial(d_b(x_ab).float(), True)),
-                "recon": u.recon_x_w * (self._reconstruction(g_a(z_a), a, mask_a)
-                                        + self._reconstruction(g_b(z_b), b, mask_b)),
+                "recon": u.recon_x_w * (self._reconstruction(x_aa, a, mask_a)
+                                        + self._reconstruction(x_bb, b, mask_b)),
                 "kl": u.recon_kl_w * (latent_kl(h_a) + latent_kl(h_b)),
                 "cycle": u.recon_x_cyc_w * (self._reconstruction(x_aba, a, mask_a)
                                             + self._reconstruction(x_bab, b, mask_b)),
@@ -108,7 +101,8 @@ class UNITObjective(UnpairedObjective):
         self.optimizers["discriminators"].zero_grad(set_to_none=True)
         with ctx.autocast():
             parts = {}
-            for name, d, real, fake in (("A", d_a, a, x_ba.detach()), ("B", d_b, b, x_ab.detach())):
+            for name, d, real, fake in (("A", self.parallel["D_A"], a, x_ba.detach()),
+                                        ("B", self.parallel["D_B"], b, x_ab.detach())):
                 real_scores, fake_scores = d(torch.cat([real, fake.to(real.dtype)])).float().chunk(2)
                 parts[name] = self.adversarial(real_scores, True) + self.adversarial(fake_scores, False)
             loss_d = u.gan_w * (parts["A"] + parts["B"])
@@ -118,6 +112,25 @@ class UNITObjective(UnpairedObjective):
 
     def summary(self, values: dict[str, float]) -> str:
         return f"G {values['loss_G']:.3f} D {values['loss_D']:.3f} cycle {values['loss_G_cycle']:.3f}"
+
+
+class Translation(nn.Module):
+    """Both directions' forward pass of one UNIT step, as one module, so that one DDP wrapper covers the
+    encoders and generators (whose shared blocks appear once in its parameters)."""
+
+    def __init__(self, ab: nn.Module, ba: nn.Module) -> None:
+        super().__init__()
+        self.ab, self.ba = ab, ba
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        e_a, g_b, e_b, g_a = self.ab.encoder, self.ab.generator, self.ba.encoder, self.ba.generator
+        h_a, h_b = e_a(a), e_b(b)
+        z_a, z_b = h_a + torch.randn_like(h_a), h_b + torch.randn_like(h_b)
+        x_ab, x_ba = g_b(z_a), g_a(z_b)
+        h_a_cycle, h_b_cycle = e_b(x_ab), e_a(x_ba)
+        x_aba = g_a(h_a_cycle + torch.randn_like(h_a_cycle))
+        x_bab = g_b(h_b_cycle + torch.randn_like(h_b_cycle))
+        return h_a, h_b, x_ab, x_ba, h_a_cycle, h_b_cycle, x_aba, x_bab, g_a(z_a), g_b(z_b)
 
 
 OBJECTIVE = UNITObjective
