@@ -26,6 +26,7 @@ def _load_helper(name: str):
 
 loaded_by = _load_helper("source_imports").loaded_by
 _load_helper("scripts_under_test")
+_load_helper("torchrun_train")
 TORCH = importlib.util.find_spec("torch") is not None
 SMALL_SHAPE = (48, 56, 40)
 

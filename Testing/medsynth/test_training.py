@@ -2,11 +2,7 @@
 
 import csv
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +21,7 @@ from medsynth.training.config import parse_override
 from medsynth.training.state import load_state
 from medsynth.training.trainer import lr_factor
 from safetensors import safe_open
+from torchrun_train import train_two_processes
 
 TINY = {
     "model.hyperparameters": {"ngf": 4, "n_blocks": 2, "dense_blocks": 1},
@@ -191,17 +188,7 @@ def test_ddp_with_two_cpu_processes_matches_one_process(dataset, tmp_path):
     single = tmp_path / "single"
     train(load_config(overrides={**common, "output": str(single)}))
     ddp = tmp_path / "ddp"
-    overrides = [f"--set={k}={json.dumps(v)}" for k, v in {**common, "optim.batch_size": 1}.items()]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "medsynth.cli.main", "-q", "train", "--out", str(ddp), *overrides]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    if result.returncode != 0 and "terminate called without an active exception" in result.stderr:
-        # gloo's C++ runtime aborted a rank once in about a dozen runs on this 2-core machine,
-        # before our code sees an error; one fresh attempt, from scratch, tells that apart from a real failure
-        shutil.rmtree(ddp)
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_two_processes(ddp, {**common, "optim.batch_size": 1})
     assert_same_function(single, ddp, rtol=1e-3, atol=1e-4)
     single_rows, ddp_rows = ((r / "history.csv").read_text().splitlines() for r in (single, ddp))
     np.testing.assert_allclose(np.array([r.split(",")[1:4] for r in single_rows[1:]], float),

@@ -16,6 +16,7 @@ from medsynth.progress import CancelToken
 from medsynth.training import Trainer, load_config, train
 from safetensors import safe_open
 from torch.nn.utils import parametrize
+from torchrun_train import train_two_processes
 
 SMALL = {"ngf": 4, "n_res": 2, "n_downsample": 2}
 
@@ -93,27 +94,13 @@ def test_unit_with_all_three_improvements_trains_resumes_exactly_and_synthesizes
 def test_unit_trains_under_torchrun_with_the_shared_blocks_synchronized_once(tmp_path):
     """gloo, two CPU processes: one DDP wrapper holds both directions, so the blocks they share are reduced
     once per step (two wrappers would reduce them twice and fail); the model trains and synthesizes."""
-    import json
-    import os
-    import shutil
-    import subprocess
-    import sys
-
     data = tmp_path / "data"
     write_phantom_dataset(data, 3, shape=(40, 44, 24), seed=3, contrasts=("T1", "T2"))
     settings = {"model.architecture": "unit", "model.hyperparameters": SMALL, "data.root": str(data),
                 "model.discriminator_hyperparameters": {"ndf": 4, "n_layers": 2}, "data.size": 48,
                 "data.spacing": 6.0, "optim.slices_per_epoch": 4, "optim.epochs": 1, "device": "cpu",
                 "unit.spectral_norm": ["encoder", "discriminator"], "data.validation": 0.0, "data.test": 0.34}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-               "medsynth.cli.main", "-q", "train", "--out", str(tmp_path / "ddp"),
-               *(f"--set={k}={json.dumps(v)}" for k, v in settings.items())]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    if result.returncode != 0 and "terminate called without an active exception" in result.stderr:
-        shutil.rmtree(tmp_path / "ddp")  # gloo's rare abort on this 2-core machine (see test_training's DDP test)
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_two_processes(tmp_path / "ddp", settings)
     loaded = load_model(tmp_path / "ddp" / "model.safetensors")
     assert loaded.card.training["processes"] == 2 and loaded.card.architecture == "unit"
     volume = read_volume(next(data.glob("*-T1.nii.gz")))

@@ -5,10 +5,6 @@ data an unpaired objective cannot use."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,6 +20,7 @@ from medsynth.training import Trainer, load_config, train
 from medsynth.training.objectives.pool import SyntheticPool
 from medsynth.training.unpaired import LAST_EPOCH, UnpairedSliceDataset, discover_unpaired, load_domains, split_unpaired
 from safetensors import safe_open
+from torchrun_train import train_two_processes
 
 TINY = {
     "model.architecture": "cyclegan", "model.hyperparameters": {"ngf": 4, "n_blocks": 1},
@@ -119,15 +116,7 @@ def test_cyclegan_under_torchrun_with_two_cpu_processes_matches_one_process(two_
     common = {**TINY, "data.root": str(mri), "data.target_root": str(ct), "cyclegan.synthetic_pool_size": 0,
               "optim.slices_per_epoch": 4, "optim.epochs": 1}
     train(load_config(overrides={**common, "optim.batch_size": 2, "output": str(tmp_path / "single")}))
-    overrides = [f"--set={k}={json.dumps(v)}" for k, v in {**common, "optim.batch_size": 1}.items()]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-               "medsynth.cli.main", "-q", "train", "--out", str(tmp_path / "ddp"), *overrides]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    if result.returncode != 0 and "terminate called without an active exception" in result.stderr:
-        shutil.rmtree(tmp_path / "ddp")  # gloo's rare abort on this 2-core machine (see test_training's DDP test)
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_two_processes(tmp_path / "ddp", {**common, "optim.batch_size": 1})
     x = torch.randn(2, 1, 48, 48, generator=torch.Generator().manual_seed(1))
     outputs = []
     for run in ("single", "ddp"):
