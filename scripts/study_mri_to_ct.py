@@ -215,9 +215,9 @@ def main(argv: list[str]) -> int:
     reverse_lines = summary(reverse_rows, "CT", "T1", "### CT -> T1: CycleGAN's second generator on the same pairs")
     if args.bundle:
         reverse_lines += ["", *bundle_winners(args, argv, rows, reverse_rows, forward, reverse)]
-    write_report(args.out, rows, [*lines, "", *reverse_lines])
-    write_report(args.out / "ct-to-t1", reverse_rows, reverse_lines)
     lines += ["", *reverse_lines]
+    write_report(args.out, rows, lines)
+    write_report(args.out / "ct-to-t1", reverse_rows, reverse_lines)
     print("\n".join(lines))
     return 0
 

@@ -106,7 +106,7 @@ class Trainer:
             raise ConfigError(f"architecture '{arch.name}' has nothing to train (a non-learned {arch.role}); choose "
                               f"one of: {described()}")
         self.unpaired = objective_class(arch.objective).data == "unpaired"
-        self._split(resume)
+        known = self._split(resume)
         self.objective = self._objective(arch.objective)
         if cfg.init and not resume:
             self._start_from(cfg.init)
@@ -137,7 +137,7 @@ class Trainer:
             # Recorded only once every check passed, so a refused run leaves no folder behind.
             self.folder.mkdir(parents=True, exist_ok=True)
             cfg.save(self.folder / "config.yaml")
-            write_split(self.folder / SPLIT_FILE, self.split, self.known)
+            write_split(self.folder / SPLIT_FILE, self.split, known)
         if resume:
             extra = load_state(state, self.objective.networks, self.objective.optimizers)
             self.epoch, self.best, self.best_epoch = extra["epoch"], extra["best"], extra["best_epoch"]
@@ -145,8 +145,9 @@ class Trainer:
             log.info("resuming %s after epoch %d", self.folder, self.epoch)
         self.log = RunLog(self.folder, history, tensorboard=self.process.main) if self.process.main else None
 
-    def _split(self, resume: bool) -> None:
-        """The run's subjects: found in the dataset, split (or the split recorded by the run), and recorded."""
+    def _split(self, resume: bool) -> dict:
+        """The run's subjects: found in the dataset and split (or the split recorded by the run); returns the
+        subjects each split may name, for ``split.json``."""
         cfg, split_file = self.config, self.folder / SPLIT_FILE
         if self.unpaired:
             self.folders = discover_unpaired(cfg.data)
@@ -165,11 +166,11 @@ class Trainer:
             raise ConfigError(f"{self.folder}: the run's subjects {', '.join(absent[:3])}"
                               f"{' and more' if len(absent) > 3 else ''} are not in {cfg.data.root}: resume with the "
                               "run's own dataset, or start a new run for this one")
-        self.known = known
         if self.unpaired:
             log.info("%s", describe(self.split))
         else:
             log.info("subjects: %d train, %d validation, %d test", *(len(self.split[k]) for k in SPLITS))
+        return known
 
     def _objective(self, name: str) -> Objective:
         """The objective ``name`` for the configured architecture, its generator checked against the data."""
