@@ -168,8 +168,8 @@ def is_laid_out(root, name: str, managed: set[int]) -> bool:
     return True
 
 
-def parameter_fields(module: str) -> dict[str, tuple[object, tuple, object]]:
-    """Field -> (type, constraints, default) of the module's parameter definition (needs slicer-core)."""
+def parameter_fields(module: str) -> dict[str, tuple[tuple, object]]:
+    """Field -> (constraints, default) of the module's parameter definition (needs slicer-core)."""
     import dataclasses
     import importlib
 
@@ -177,7 +177,7 @@ def parameter_fields(module: str) -> dict[str, tuple[object, tuple, object]]:
     name, cls = MODULES[module]
     definition = getattr(importlib.import_module(name), cls)
     defaults = {f.name: f.default for f in dataclasses.fields(definition)}
-    return {name: (kind, constraints, defaults[name]) for name, (kind, constraints) in definition.fieldTypes().items()}
+    return {name: (constraints, defaults[name]) for name, (_, constraints) in definition.fieldTypes().items()}
 
 
 def bind_defaults(panel: Panel) -> None:
@@ -190,7 +190,7 @@ def bind_defaults(panel: Panel) -> None:
         bound = widget.property("SlicerParameterName")
         if bound not in fields:
             continue
-        kind, constraints, default = fields[bound]
+        constraints, default = fields[bound]
         choices = next((c.values for c in constraints if hasattr(c, "values")), None)
         if isinstance(widget, QtWidgets.QComboBox) and choices:
             widget.addItems(list(choices))

@@ -46,8 +46,8 @@ def bundled_models_dir() -> Path:
     beside = Path(__file__).resolve().parent.parent / "Resources" / "Models"
     if (beside / CATALOG_FILE).exists():
         return beside
-    try:
-        return Path(str(resources.files("medsynth._bundled")))
+    try:  # a namespace package (no __init__.py): files() is a MultiplexedPath, whose str() is not a path
+        return Path(str(resources.files("medsynth._bundled").joinpath(CATALOG_FILE))).parent
     except ModuleNotFoundError:
         return beside
 
