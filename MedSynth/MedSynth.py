@@ -14,11 +14,12 @@ import logging
 import qt
 import slicer
 from MedSynthLib.BackgroundProcess import State
+from MedSynthLib.ErrorDisplay import errorsShown
 from MedSynthLib.ModuleParameters import parameterNodeFields
 from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
-from MedSynthLib.Parameters import SynthesisParameters, inputContrastsOf
+from MedSynthLib.Parameters import SynthesisParameters, defaultInputVolume, inputContrastsOf, strideProblem
 from MedSynthLib.RunLogic import RunLogic
-from MedSynthLib.Signal import modelsChanged
+from MedSynthLib.Signal import dependenciesChanged, modelsChanged
 from MedSynthLib.SlicerVersion import SUPPORTED_SLICER
 from slicer.i18n import tr as _
 from slicer.i18n import translate
@@ -120,7 +121,7 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
         if not self.supportedSlicer():
-            return
+            return  # the panel says why; enter() and exit() then do nothing
         self.setupModuleUi(self.logic or MedSynthLogic())  # Resources/UI/MedSynth.ui
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
@@ -133,9 +134,15 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
         self.timer.connect("timeout()", self.onPoll)
         self.ui.progressBar.visible = False
         modelsChanged.connect(self.onModelsChanged)
+        dependenciesChanged.connect(self.onDependenciesChanged)
 
         self.initializeParameterNode()
         self.refreshModels()
+
+    def enter(self) -> None:
+        ParameterNodeWidget.enter(self)
+        if self.supported and not self.modelsReady:  # installed from MedSynth Train meanwhile, or a pip outside
+            self.refreshModels()
 
     def cleanup(self) -> None:
         if hasattr(self, "timer"):
@@ -144,6 +151,7 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             self.job.cancel()
             self.job = None
         modelsChanged.disconnect(self.onModelsChanged)
+        dependenciesChanged.disconnect(self.onDependenciesChanged)
         self.removeObservers()
 
     def onSceneStartClose(self, caller, event) -> None:
@@ -154,7 +162,7 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
     def initializeParameterNode(self) -> None:
         ParameterNodeWidget.initializeParameterNode(self)
         if not self._parameterNode.inputVolume:
-            firstVolumeNode = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+            firstVolumeNode = defaultInputVolume(slicer.mrmlScene)  # not a label map or a vector volume
             if firstVolumeNode:
                 self._parameterNode.inputVolume = firstVolumeNode
 
@@ -174,22 +182,27 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             self.updateGUIFromParameterNode()
             return
         self._refreshing = True
-        try:
-            with slicer.util.tryWithErrorDisplay(_("Could not read the model catalog."), waitCursor=True):
-                state = self.logic.modelMenu(self._parameterNode)
-                menu = state.menu
-                self.fillComboBox(self.ui.mappingComboBox, [(m, m) for m in menu.mappings], menu.mapping)
-                architectures = [("", _("(default)"))] + [(a, a) for a in menu.architectures]
-                self.fillComboBox(self.ui.architectureComboBox, architectures, menu.architecture)
-                self.fillComboBox(self.ui.modelComboBox, [(c.key, c.label) for c in menu.models], menu.model)
-                self.ui.modelCardBrowser.setHtml(self.logic.modelCardHtml(self._parameterNode))
-                if state.problems:
-                    self.ui.statusLabel.text = "\n".join(state.problems)
-                self.modelsReady = True
-            self._shownMenu = self.shownSettings()
-        finally:
-            self._refreshing = False
+        with errorsShown(_("Could not read the model catalog.")) as outcome:
+            state = self.logic.modelMenu(self._parameterNode)
+            menu = state.menu
+            self.fillComboBox(self.ui.mappingComboBox, [(m, m) for m in menu.mappings], menu.mapping)
+            architectures = [("", _("(default)"))] + [(a, a) for a in menu.architectures]
+            self.fillComboBox(self.ui.architectureComboBox, architectures, menu.architecture)
+            self.fillComboBox(self.ui.modelComboBox, [(c.key, c.label) for c in menu.models], menu.model)
+            self.ui.modelCardBrowser.setHtml(self.logic.modelCardHtml(self._parameterNode))
+            if state.problems:
+                self.ui.statusLabel.text = "\n".join(state.problems)
+            self.modelsReady = True
+        if outcome.failed:
+            self.ui.statusLabel.text = _("Could not read the model catalog: {error}").format(error=outcome.error)
+        self._shownMenu = self.shownSettings()  # also after a failure: the observer must not retry in a loop
+        self._refreshing = False
         self.updateGUIFromParameterNode()
+
+    def onDependenciesChanged(self) -> None:
+        """MedSynth's packages were installed (here or from MedSynth Train): fill the model menu."""
+        if self._parameterNode is not None and not self.modelsReady:
+            self.refreshModels()
 
     def onModelsChanged(self) -> None:
         """A model file was added (here or in MedSynth Train): offer it."""
@@ -227,14 +240,25 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
                                               _("MedSynth models (*.safetensors)"))
         if not path:
             return
-        with slicer.util.tryWithErrorDisplay(_("This file is not a usable MedSynth model."), waitCursor=True):
+        with errorsShown(_("This file is not a usable MedSynth model.")) as outcome:
             self.logic.addModelFile(self._parameterNode, path)  # its modelsChanged signal refreshes the menu
+        if outcome.failed:
+            self.ui.statusLabel.text = _("Not added: {error}").format(error=outcome.error)
 
     # State
 
     def updateGUIFromParameterNode(self, caller=None, event=None) -> None:
+        """The node's observer: never raises (an exception here would surface in Slicer's console at every
+        change of the node, for instance at every keystroke in a text field)."""
         if self._parameterNode is None or self._refreshing:
             return
+        try:
+            self.showParameters()
+        except Exception as error:
+            logging.exception("MedSynth: the panel could not show the module's settings")
+            self.ui.statusLabel.text = _("Could not show the settings: {error}").format(error=error)
+
+    def showParameters(self) -> None:
         if self.modelsReady and self.shownSettings() != self._shownMenu:
             self.refreshModels()  # another scene, a loaded scene or a script changed the choice: show it
             return
@@ -256,13 +280,21 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             contrasts = inputContrastsOf(self._parameterNode.mapping)
             needed = [self._parameterNode.inputVolume, self._parameterNode.secondInputVolume,
                       self._parameterNode.thirdInputVolume][: len(contrasts)]
-            self.ui.applyButton.enabled = bool(all(needed) and self._parameterNode.model)
+            strideError = strideProblem(self._parameterNode.patchStride)
+            self.ui.applyButton.enabled = bool(all(needed) and self._parameterNode.model and not strideError)
+            if strideError:
+                self.ui.applyButton.toolTip = strideError
+        self.showStride(strideProblem(self._parameterNode.patchStride))
         self.showInputSelectors(inputContrastsOf(self._parameterNode.mapping))
         for widget in (self.ui.inputsCollapsibleButton, self.ui.advancedCollapsibleButton,
                        self.ui.outputsCollapsibleButton):
             widget.enabled = not running
         self.ui.strideLineEdit.enabled = self._parameterNode.mode != "slice"
         self.ui.axisComboBox.enabled = self._parameterNode.mode != "patch"
+
+    def showStride(self, problem: str | None) -> None:
+        """Text that is no stride (yet: "f" on the way to "full") is marked in the field, not raised."""
+        self.ui.strideLineEdit.styleSheet = "QLineEdit { color: #c00000; }" if problem else ""
 
     def showInputSelectors(self, contrasts: list[str]) -> None:
         """As many input selectors as the mapping has inputs, each labelled with its contrast."""
@@ -285,13 +317,16 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             if self.logic.installDependencies(confirmInstall):
                 self.refreshModels()
             return
-        with slicer.util.tryWithErrorDisplay(_("Failed to start the synthesis."), waitCursor=True):
-            self.job = self.logic.start(self._parameterNode)
+        with errorsShown(_("Failed to start the synthesis.")) as outcome:
+            job = self.logic.start(self._parameterNode)
+            self.job = job
             self.ui.metricsLabel.text = ""
-            self.ui.statusLabel.text = _("Running {model}...").format(model=self.job.modelName)
+            self.ui.statusLabel.text = _("Running {model}...").format(model=job.modelName)
             self.ui.progressBar.visible = True
             self.ui.progressBar.value = 0
             self.timer.start()
+        if outcome.failed:
+            self.ui.statusLabel.text = _("Not started: {error}").format(error=outcome.error)
         self.updateGUIFromParameterNode()
 
     def onPoll(self) -> None:
@@ -305,22 +340,30 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
         self.ui.progressBar.format = f"{message} %p%" if message else "%p%"
         if state is State.RUNNING:
             return
-        self.job = None
+        self.job = None  # the panel is idle again whatever happens below
         self.timer.stop()
         self.ui.progressBar.visible = False
         if state is State.SUCCEEDED:
-            with slicer.util.tryWithErrorDisplay(_("The synthetic volume could not be added."), waitCursor=True):
-                result = self.logic.finish(job)
-                slicer.util.resetSliceViews()
-                self.ui.metricsLabel.text = self.logic.metricsHtml(result)
-                name = result.parameters.outputVolume.GetName()
-                self.ui.statusLabel.text = (_("Done: {name} (see the warnings below)") if result.warnings
-                                            else _("Done: {name}")).format(name=name)
+            self.finishJob(job)
         else:
             job.cancel()  # removes its temporary files
             self.ui.statusLabel.text = _("Failed: {error}").format(error=job.error)
             slicer.util.errorDisplay(_("Synthesis failed: {error}").format(error=job.error))
         self.updateGUIFromParameterNode()
+
+    def finishJob(self, job) -> None:
+        """The result into the scene. If the comparison with the reference fails, the synthetic volume is kept
+        and shown (``RunLogic.completeRun``), and the status names it next to the error."""
+        with errorsShown(_("The result could not be completed.")) as outcome:
+            result = self.logic.finish(job)
+            slicer.util.resetSliceViews()
+            self.ui.metricsLabel.text = self.logic.metricsHtml(result)
+            name = result.parameters.outputVolume.GetName()
+            self.ui.statusLabel.text = (_("Done: {name} (see the warnings below)") if result.warnings
+                                        else _("Done: {name}")).format(name=name)
+        if outcome.failed:  # a failed comparison says which synthetic volume was kept
+            self.ui.metricsLabel.text = ""
+            self.ui.statusLabel.text = _("Failed: {error}").format(error=outcome.error)
 
     def cancelJob(self, message: str) -> None:
         self.timer.stop()
@@ -384,13 +427,14 @@ class MedSynthTest(ScriptedLoadableModuleTest):
     reason, where MedSynth's packages are not installed (the extension build machines have no torch)."""
 
     def setUp(self):
+        """Here, not in runTest: ctest (slicer_add_python_unittest) runs the test methods without runTest."""
+        missing = MedSynthLogic().missingDependencies()
+        if missing:
+            self.skipTest(f"MedSynth's packages are not installed ({', '.join(missing)})")
         slicer.mrmlScene.Clear()
 
     def runTest(self):
         self.setUp()
-        missing = MedSynthLogic().missingDependencies()
-        if missing:
-            self.skipTest(f"MedSynth's packages are not installed ({', '.join(missing)})")
         self.test_SynthesizeAndCompareOnPhantom()
 
     def test_SynthesizeAndCompareOnPhantom(self):
@@ -399,7 +443,7 @@ class MedSynthTest(ScriptedLoadableModuleTest):
 
         import SampleData
 
-        registerSampleData()
+        registerSampleData()  # registered at startup already; again here for a test run without startup (no-op)
         t1, t2, pd = SampleData.downloadSamples("MedSynthPhantom")
         self.assertEqual(t1.GetImageData().GetDimensions(), t2.GetImageData().GetDimensions())
 

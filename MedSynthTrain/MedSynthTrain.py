@@ -13,8 +13,10 @@ from pathlib import Path
 import qt
 import slicer
 from MedSynthLib.BackgroundProcess import State
+from MedSynthLib.ErrorDisplay import errorsShown
 from MedSynthLib.ModuleParameters import parameterNodeFields
 from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
+from MedSynthLib.Signal import dependenciesChanged
 from MedSynthLib.SlicerVersion import SUPPORTED_SLICER
 from MedSynthTrainLib.DatasetCheck import DEBOUNCE_MS, DatasetCheck
 from MedSynthTrainLib.TrainingLogic import TrainingLogic
@@ -123,7 +125,17 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.datasetPollTimer.setInterval(DATASET_POLL_MS)
         self.datasetPollTimer.connect("timeout()", self.onDatasetPoll)
         self.dependenciesReady = not self.logic.missingDependencies()
+        dependenciesChanged.connect(self.onDependenciesChanged)
         self.initializeParameterNode()
+
+    def enter(self) -> None:
+        if self.supported:  # installed (or removed) from MedSynth, or by a pip outside, meanwhile
+            self.dependenciesReady = not self.logic.missingDependencies()
+        ParameterNodeWidget.enter(self)
+
+    def onDependenciesChanged(self) -> None:
+        self.dependenciesReady = not self.logic.missingDependencies()
+        self.updateGUIFromParameterNode()
 
     def cleanup(self) -> None:
         """The module goes away (Slicer closes): a run is stopped as by Stop, so Resume can continue it."""
@@ -133,6 +145,7 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         if self.run is not None:
             self.run.process.stop()
             self.run = None
+        dependenciesChanged.disconnect(self.onDependenciesChanged)
         self.removeObservers()
 
     def setParameterNode(self, inputParameterNode) -> None:
@@ -217,14 +230,18 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
             return
         if not self.ensureDependencies():
             return
-        with slicer.util.tryWithErrorDisplay(_("Failed to start training."), waitCursor=True):
+        with errorsShown(_("Failed to start training.")) as outcome:
             self.startRun(self.logic.start(self._parameterNode))
+        if outcome.failed:
+            self.ui.statusLabel.text = _("Not started: {error}").format(error=outcome.error)
 
     def onResumeButton(self) -> None:
         if not self.ensureDependencies():
             return
-        with slicer.util.tryWithErrorDisplay(_("Failed to resume training."), waitCursor=True):
+        with errorsShown(_("Failed to resume training.")) as outcome:
             self.startRun(self.logic.resume(self._parameterNode))
+        if outcome.failed:
+            self.ui.statusLabel.text = _("Not resumed: {error}").format(error=outcome.error)
 
     def startRun(self, run) -> None:
         self.run = run
@@ -271,10 +288,12 @@ class MedSynthTrainWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTK
         self.updateGUIFromParameterNode()
 
     def onRegisterButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("The model could not be added."), waitCursor=True):
+        with errorsShown(_("The model could not be added.")) as outcome:
             choice = self.logic.registerModel(self._parameterNode)  # MedSynth's open menu refreshes itself
             self.ui.statusLabel.text = _("Added {name} ({mapping}) to MedSynth's models.").format(
                 name=choice.name, mapping=choice.card.mapping)
+        if outcome.failed:
+            self.ui.statusLabel.text = _("Not added: {error}").format(error=outcome.error)
 
 
 #
@@ -308,13 +327,14 @@ class MedSynthTrainTest(ScriptedLoadableModuleTest):
     """Runs in Slicer: a two-epoch run of a tiny pGAN on phantoms, its curves, and its model in MedSynth."""
 
     def setUp(self):
+        """Here, not in runTest: ctest (slicer_add_python_unittest) runs the test methods without runTest."""
+        missing = MedSynthTrainLogic().missingDependencies()
+        if missing:
+            self.skipTest(f"MedSynth's packages are not installed ({', '.join(missing)})")
         slicer.mrmlScene.Clear()
 
     def runTest(self):
         self.setUp()
-        missing = MedSynthTrainLogic().missingDependencies()
-        if missing:
-            self.skipTest(f"MedSynth's packages are not installed ({', '.join(missing)})")
         self.test_TinyRunAndRegister()
 
     def test_TinyRunAndRegister(self):

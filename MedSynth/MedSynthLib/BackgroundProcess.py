@@ -1,8 +1,16 @@
 """A ``medsynth`` command in a child process, polled from Slicer's GUI thread (or a script's loop).
 
-The child runs in its own process group with ``--progress-lines``; a reader thread collects its stderr,
-``poll()`` turns the parseable ``medsynth-progress DONE TOTAL MESSAGE`` lines into ``progress`` and keeps
-the rest as messages, and ``cancel()`` kills the whole process tree (the child and anything it started).
+The child runs in its own process group with ``--progress-lines``; ``poll()`` reads whatever its stderr pipe
+holds without blocking, turns the parseable ``medsynth-progress DONE TOTAL MESSAGE`` lines into ``progress``
+and keeps the rest as messages, and ``cancel()`` kills the whole process tree (the child and anything it
+started).
+
+No reader thread: Slicer's main thread holds the GIL while Qt waits for events (neither Slicer's
+qSlicerCoreApplication nor CTK's ctkAbstractPythonManager releases it around the event loop), so a Python
+thread there runs only while some Python code does, such as a QTimer callback. Reading in ``poll()``, which a
+QTimer calls, is what would happen anyway, without the thread. The pipe's buffer (64 KiB on Linux) holds
+far more than the child writes between two polls: its progress lines are throttled to a few per second
+(``medsynth.progress_lines.ProgressLines``).
 Synthesis and training both run this way, so the GUI never freezes and Cancel or Stop act at once.
 On Windows the child (and the ``taskkill`` that cancels it) gets no console window of its own.
 
@@ -14,12 +22,10 @@ from __future__ import annotations
 
 import enum
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import slicer
@@ -75,18 +81,17 @@ class BackgroundProcess:
         self.state, self.progress, self.error = State.IDLE, (0, 1, ""), ""
         self.messages: list[str] = []
         self.process: subprocess.Popen | None = None
-        self._lines: queue.Queue[str] = queue.Queue()
+        self._partial = b""  # the start of a line whose end the child has not written yet
 
     def start(self) -> None:
         self.process = subprocess.Popen(self.command, **self.popenOptions())
-        self._reader = threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True)
-        self._reader.start()
+        os.set_blocking(self.process.stderr.fileno(), False)  # pipes on Windows too, from Python 3.12
         self.state = State.RUNNING
 
     def popenOptions(self, platform: str | None = None, module=subprocess) -> dict:
         """How the child is started: its own process group (so cancel reaches everything it starts), stderr
-        read line by line, and on Windows no console window."""
-        options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True, "env": childEnvironment()}
+        a pipe read as bytes (decoded line by line), and on Windows no console window."""
+        options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "env": childEnvironment()}
         if (platform or sys.platform) == "win32":
             options.update(hiddenWindowOptions("win32", module))
             options["creationflags"] |= module.CREATE_NEW_PROCESS_GROUP
@@ -94,19 +99,36 @@ class BackgroundProcess:
             options["start_new_session"] = True
         return options
 
-    def _read(self, stream) -> None:
-        for line in stream:
-            self._lines.put(line.rstrip("\n"))
+    def readLines(self, final: bool = False) -> list[str]:
+        """The complete lines the child has written since the last call, without waiting for more; ``final``
+        (the child has ended): everything, the last line even without its newline, and the pipe closed."""
+        stream = self.process.stderr
+        if stream is None or stream.closed:
+            return []
+        chunks = [self._partial]
+        while True:
+            try:
+                chunk = os.read(stream.fileno(), 1 << 16)
+            except BlockingIOError:  # nothing more for now
+                break
+            if not chunk:  # end of file: the child closed its end
+                final = True
+                break
+            chunks.append(chunk)
+        *lines, self._partial = b"".join(chunks).split(b"\n")
+        if final:
+            if self._partial:
+                lines.append(self._partial)
+            self._partial = b""
+            stream.close()
+        return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
 
     def poll(self) -> State:
         """Take in the child's new output; returns the state (RUNNING until the child has ended)."""
         ended = self.state is State.RUNNING and self.process.poll() is not None
-        if ended:
-            self._reader.join(timeout=5)  # the child's last lines (its error message) are read by now
-            if not self._reader.is_alive():
-                self.process.stderr.close()
-        while not self._lines.empty():
-            line = self._lines.get()
+        if self.state is not State.RUNNING:
+            return self.state
+        for line in self.readLines(final=ended):  # once ended, the child's last lines (its error) are all there
             progress = parse_progress_line(line)
             if progress is not None:
                 self.progress = progress
@@ -130,4 +152,6 @@ class BackgroundProcess:
             else:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
         self.state = State.CANCELLED

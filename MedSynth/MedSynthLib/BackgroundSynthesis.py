@@ -136,7 +136,8 @@ class BackgroundSynthesis:
 
     def store(self, outputNode=None, uncertaintyNode=None) -> StoredSynthesis:
         """After success: the result in the scene (nodes created where ``None``), next to the input."""
-        return storeSynthesis(self.inputNode, self.result(), self.card.mapping, outputNode, uncertaintyNode)
+        return storeSynthesis(self.inputNode, self.result(), self.card.mapping, outputNode, uncertaintyNode,
+                              model=self.model, modelName=self.card.name)
 
     def finish(self, outputNode=None):
         """After success: the synthetic volume in ``outputNode`` (created if ``None``), next to the input."""

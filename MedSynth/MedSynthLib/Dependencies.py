@@ -139,8 +139,12 @@ def pipInstall(requirements: list[str], constraints: list[str]) -> None:
 def ensureDependencies(confirm: Callable[[list[str]], bool]) -> bool:
     """The module's "Install dependencies..." button: everything above, with any failure shown as one
     message (what is missing and what to do) instead of a traceback. True when MedSynth can run."""
-    import slicer
+    from .ErrorDisplay import errorsShown
+    from .Signal import dependenciesChanged
 
-    with slicer.util.tryWithErrorDisplay("MedSynth's Python packages could not be installed.", waitCursor=True):
-        return installDependencies(confirm, installTorch, pipInstall)
-    return False
+    ready = False
+    with errorsShown("MedSynth's Python packages could not be installed."):
+        ready = installDependencies(confirm, installTorch, pipInstall)
+    if ready:
+        dependenciesChanged.emit()  # the other module stops offering the install too
+    return ready

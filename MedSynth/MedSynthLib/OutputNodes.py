@@ -1,10 +1,12 @@
 """Where a synthesis result goes in the scene: its node, name, place, display, and which run made it.
 
-Every output node records the input node and the mapping it was made from (node attributes, saved with
-the scene). A later run reuses an output only if it was made from the same input with the same mapping;
-otherwise a new node is created, so a T1->PD run never overwrites "<input>-synthetic-T2". An acquired
-volume (the input or the reference) is never accepted as an output. Imports no torch: the module's GUI
-stores results of a background run with it.
+Every output node records the input node, the mapping and the model it was made from (node attributes, saved
+with the scene), and links the difference map, metrics table and uncertainty map made with it (node
+references). A later run reuses an output only if it was made from the same input with the same mapping and
+model; otherwise the earlier result of that model, if any, or a new node: a T1->PD run never overwrites
+"<input>-synthetic-T2", and a second model's T2 ("<input>-synthetic-T2 (<model>)") never overwrites the
+first's, so two models can be compared side by side. An acquired volume (any input, or the reference) is
+never accepted as an output. Imports no torch: the module's GUI stores results of a background run with it.
 """
 
 from __future__ import annotations
@@ -21,27 +23,61 @@ from medsynth.volume import Volume
 
 from .VolumeConversion import updateNodeFromVolume
 
-INPUT_ATTRIBUTE, MAPPING_ATTRIBUTE = "MedSynth.inputNodeID", "MedSynth.mapping"
+INPUT_ATTRIBUTE, MAPPING_ATTRIBUTE, MODEL_ATTRIBUTE = "MedSynth.inputNodeID", "MedSynth.mapping", "MedSynth.model"
+COMPANIONS = ("differenceVolume", "metricsTable", "uncertaintyVolume")  # node references from an output
 SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's default layouts
 UNCERTAINTY_COLORS_NAME = "MedSynthUncertainty"
 HEAT = ((0.0, 0.0, 0.0, 0.0), (0.35, 0.7, 0.0, 0.0), (0.7, 1.0, 0.6, 0.0), (1.0, 1.0, 1.0, 0.8))  # dark-red-yellow
 UNCERTAINTY_OPACITY = 0.6
 
 
-def outputName(inputNode, targetContrast: str) -> str:
-    return f"{inputNode.GetName()}-synthetic-{targetContrast}"
+def outputName(inputNode, targetContrast: str, modelName: str = "", scene=None) -> str:
+    """``<input>-synthetic-<target>``; once that name is taken (another model's result), the model's name is
+    added: ``<input>-synthetic-<target> (<model>)``."""
+    name = f"{inputNode.GetName()}-synthetic-{targetContrast}"
+    if modelName and scene is not None and scene.GetFirstNodeByName(name) is not None:
+        name = f"{name} ({modelName})"
+    return name
 
 
-def markOutput(node, inputNode, mapping: str) -> None:
+def markOutput(node, inputNode, mapping: str, model: str = "") -> None:
     node.SetAttribute(INPUT_ATTRIBUTE, inputNode.GetID())
     node.SetAttribute(MAPPING_ATTRIBUTE, mapping)
+    if model:
+        node.SetAttribute(MODEL_ATTRIBUTE, model)
 
 
-def madeFrom(node, inputNode, mapping: str) -> bool:
-    """Whether ``node`` is a MedSynth output of ``inputNode`` with ``mapping``, or holds no MedSynth result
-    at all (a node the user made for the output)."""
+def madeFrom(node, inputNode, mapping: str, model: str = "") -> bool:
+    """Whether ``node`` is a MedSynth output of ``inputNode`` with ``mapping`` (and ``model``, when given:
+    a catalog name or model file), or holds no MedSynth result at all (a node the user made for the output)."""
     made = node.GetAttribute(MAPPING_ATTRIBUTE)
-    return made is None or (made == mapping and node.GetAttribute(INPUT_ATTRIBUTE) == inputNode.GetID())
+    if made is None:
+        return True
+    same = made == mapping and node.GetAttribute(INPUT_ATTRIBUTE) == inputNode.GetID()
+    return same and (not model or node.GetAttribute(MODEL_ATTRIBUTE) == model)
+
+
+def findOutput(scene, inputNode, mapping: str, model: str):
+    """The output an earlier run of ``model`` made from ``inputNode`` with ``mapping``, or None."""
+    nodes = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    for index in range(nodes.GetNumberOfItems()):
+        node = nodes.GetItemAsObject(index)
+        if node.GetAttribute(MAPPING_ATTRIBUTE) is not None and madeFrom(node, inputNode, mapping, model):
+            return node
+    return None
+
+
+def linkCompanions(outputNode, **nodes) -> None:
+    """Remember which difference map, metrics table and uncertainty map belong to ``outputNode``."""
+    for role, node in nodes.items():
+        if role in COMPANIONS and node is not None:
+            outputNode.SetNodeReferenceID(f"MedSynth.{role}", node.GetID())
+
+
+def companions(outputNode) -> dict:
+    """``{role: node or None}`` for the nodes linked to ``outputNode`` (all None without one)."""
+    return {role: outputNode.GetNodeReference(f"MedSynth.{role}") if outputNode is not None else None
+            for role in COMPANIONS}
 
 
 def checkNotAcquired(node, role: str, acquired: dict) -> None:
@@ -52,12 +88,19 @@ def checkNotAcquired(node, role: str, acquired: dict) -> None:
                              f"an acquired image; choose another {role}, or none to create a new one")
 
 
-def reusableOutput(node, inputNode, mapping: str, referenceNode=None):
-    """``node`` if the next run of ``mapping`` on ``inputNode`` may write into it, else None (a new node)."""
+def acquiredVolumes(inputNodes, referenceNode=None) -> dict:
+    """The acquired volumes of a run, by role, for ``checkNotAcquired``: every input, and the reference."""
+    roles = {"input" if number == 0 else f"input {number + 1}": node for number, node in enumerate(inputNodes)}
+    return {**roles, "reference": referenceNode}
+
+
+def reusableOutput(node, inputNode, mapping: str, referenceNode=None, model: str = "", extraInputNodes=()):
+    """``node`` if the next run of ``model`` with ``mapping`` on ``inputNode`` may write into it, else None (a
+    new node). An acquired volume (any input, or the reference) is refused."""
     if node is None:
         return None
-    checkNotAcquired(node, "output volume", {"input": inputNode, "reference": referenceNode})
-    return node if madeFrom(node, inputNode, mapping) else None
+    checkNotAcquired(node, "output volume", acquiredVolumes([inputNode, *extraInputNodes], referenceNode))
+    return node if madeFrom(node, inputNode, mapping, model) else None
 
 
 def placeNextTo(node, reference) -> None:
@@ -152,18 +195,19 @@ def setWindowLevelFromForeground(node, array: np.ndarray, contrast: str = "") ->
     display.SetWindowLevelMinMax(lo, hi if hi > lo else lo + 1.0)
 
 
-def storeResult(inputNode, result: Volume, mapping: str, outputNode=None, scene=None):
-    """``result`` in ``outputNode`` (created, and named after the input, if ``None``), displayed, placed
-    next to ``inputNode``, and marked as made from it with ``mapping``."""
+def storeResult(inputNode, result: Volume, mapping: str, outputNode=None, scene=None, model: str = "",
+                modelName: str = ""):
+    """``result`` in ``outputNode`` (created, and named after the input and the model, if ``None``), displayed,
+    placed next to ``inputNode``, and marked as made from it with ``mapping`` and ``model``."""
     target = mapping.split("->")[-1]
     if outputNode is None:
         scene = scene or inputNode.GetScene() or slicer.mrmlScene
-        outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", outputName(inputNode, target))
+        outputNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", outputName(inputNode, target, modelName, scene))
     updateNodeFromVolume(outputNode, result)
     outputNode.CreateDefaultDisplayNodes()
     setWindowLevelFromForeground(outputNode, result.array, target)
     placeNextTo(outputNode, inputNode)
-    markOutput(outputNode, inputNode, mapping)
+    markOutput(outputNode, inputNode, mapping, model)
     return outputNode
 
 
@@ -177,10 +221,12 @@ class StoredSynthesis:
 
 
 def storeSynthesis(inputNode, synthesis, mapping: str, outputNode=None, uncertaintyNode=None,
-                   scene=None) -> StoredSynthesis:
-    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``) and its uncertainty map."""
-    output = storeResult(inputNode, synthesis.image, mapping, outputNode, scene)
+                   scene=None, model: str = "", modelName: str = "") -> StoredSynthesis:
+    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``) and its uncertainty map.
+    ``model``: the catalog name or model file that made it; ``modelName``: its card's name."""
+    output = storeResult(inputNode, synthesis.image, mapping, outputNode, scene, model, modelName)
     uncertainty = None
     if synthesis.uncertainty is not None:
         uncertainty = storeUncertainty(output, synthesis.uncertainty, uncertaintyNode)
+        linkCompanions(output, uncertaintyVolume=uncertainty)
     return StoredSynthesis(output, uncertainty, list(synthesis.warnings))

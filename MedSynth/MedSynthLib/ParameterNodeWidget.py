@@ -20,10 +20,12 @@ from .SlicerVersion import unsupportedMessage
 class ParameterNodeWidget:
     _parameterNode = None
     _parameterNodeGuiTag = None
+    supported = True  # False on a Slicer MedSynth cannot run in: then there is no .ui and no logic to follow
 
     def supportedSlicer(self) -> bool:
         """False (with the reason shown in the module panel) on a Slicer MedSynth cannot run in."""
         message = unsupportedMessage()
+        self.supported = message is None
         if message is None:
             return True
         import qt
@@ -45,17 +47,19 @@ class ParameterNodeWidget:
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
     def enter(self) -> None:
-        self.initializeParameterNode()
+        if self.supported:
+            self.initializeParameterNode()
 
     def exit(self) -> None:
         """Stop reacting to the node (the GUI is updated again on enter); the node itself is kept."""
-        self.disconnectParameterNode()
+        if self.supported:
+            self.disconnectParameterNode()
 
     def onSceneStartClose(self, caller, event) -> None:
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
-        if self.parent.isEntered:
+        if self.supported and self.parent.isEntered:
             self.initializeParameterNode()
 
     def initializeParameterNode(self) -> None:

@@ -20,7 +20,36 @@ from .ModuleParameters import ModuleParameters, OneOf, getParameterNode
 MODULE_NAME = "MedSynth"
 MAX_INPUTS = 3
 
-__all__ = ["MODULE_NAME", "SynthesisParameters", "getParameterNode", "inputContrastsOf"]
+__all__ = [
+    "MODULE_NAME",
+    "SynthesisParameters",
+    "defaultInputVolume",
+    "getParameterNode",
+    "inputContrastsOf",
+    "strideProblem",
+]
+
+
+def strideProblem(text: str) -> str | None:
+    """Why ``text`` is no patch stride, or None. The field takes every keystroke as typed ("f", "fu", ...), so
+    the node may hold such text at any time: it is refused when a run starts and shown by the widget, never
+    raised while the node is read."""
+    if text in ("", "full") or (text.isdigit() and int(text) >= 1):
+        return None
+    return f"patch stride must be empty (the model's), 'full' or a number of voxels (1 or more), not '{text}'"
+
+
+def defaultInputVolume(scene):
+    """The first plain scalar volume of ``scene`` (one component; not a label map, vector or tensor volume,
+    which Slicer also derives from vtkMRMLScalarVolumeNode), or None: the input the module proposes."""
+    nodes = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    for index in range(nodes.GetNumberOfItems()):
+        node = nodes.GetItemAsObject(index)
+        image = node.GetImageData()
+        if node.GetClassName() == "vtkMRMLScalarVolumeNode" and (image is None or image.GetNumberOfScalarComponents()
+                                                                   == 1):
+            return node
+    return None
 
 
 def inputContrastsOf(mapping: str) -> list[str]:
@@ -51,10 +80,6 @@ class SynthesisParameters(ModuleParameters):
     differenceVolume: vtkMRMLScalarVolumeNode = None
     metricsTable: vtkMRMLTableNode = None
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.patchStride not in ("", "full") and not self.patchStride.isdigit():
-            raise ConfigError(f"patch stride must be empty (the model's), 'full' or voxels, got '{self.patchStride}'")
 
     @property
     def target(self) -> str:
@@ -74,9 +99,10 @@ class SynthesisParameters(ModuleParameters):
         """The ``medsynth.inference.InferenceOptions`` of these settings."""
         from medsynth.inference import InferenceOptions
 
+        problem = strideProblem(self.patchStride)
+        if problem:
+            raise ConfigError(problem)
         stride = int(self.patchStride) if self.patchStride.isdigit() else (self.patchStride or None)
-        if stride == 0:
-            raise ConfigError("patch stride must be at least 1 voxel (or 'full', or empty for the model's)")
         return InferenceOptions(axis=self.axis, device=self.device, precision=self.precision, stride=stride)
 
     def chooseModel(self, catalog):

@@ -17,13 +17,20 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .Parameters import SynthesisParameters, getParameterNode
+from medsynth.errors import MedSynthError
+
+from .Parameters import MAX_INPUTS, SynthesisParameters, getParameterNode
 
 SHOWN_METRICS = (("psnr", "PSNR", "{:.2f} dB"), ("ssim_3d", "SSIM", "{:.3f}"), ("mae", "MAE", "{:.4g}"))
 CONVENTION_TEXT = {"raw": "intensities as they are",
                    "own-scale": "each image on its own robust scale (1st-99th percentile inside the mask), as the "
                                 "scales differ",
                    "calibrated": "the synthetic image fitted to the reference's intensities"}
+
+
+class ComparisonError(MedSynthError):
+    """The synthesis succeeded and its volume is in the scene, but the comparison with the reference failed
+    (a reference that does not overlap, one under a non-linear transform): the message says both."""
 
 
 @dataclass
@@ -152,33 +159,37 @@ class RunLogic:
 
     # Running
 
-    def releaseStaleOutputs(self, parameterNode) -> None:
-        """Let go of output, difference and table nodes made from another input or mapping (they stay in the
-        scene; the next run creates its own), so a new run never writes over an earlier result."""
-        from .OutputNodes import madeFrom
+    def releaseStaleOutputs(self, parameterNode, model: str = "") -> None:
+        """Let go of output, difference, table and uncertainty nodes made from another input, mapping or model
+        (``model``, or the node's choice: they stay in the scene), so a new run never writes over an earlier
+        result. An earlier result of this input, mapping and model is taken up again, with its companions."""
+        from .OutputNodes import companions, findOutput, madeFrom
 
         node = rawNode(parameterNode)
         parameters = SynthesisParameters.read(node)
-        output = parameters.outputVolume
+        output, model = parameters.outputVolume, model or parameters.model
         if output is None or parameters.inputVolume is None or madeFrom(output, parameters.inputVolume,
-                                                                         parameters.mapping):
+                                                                         parameters.mapping, model):
             return
-        parameters.outputVolume = parameters.differenceVolume = parameters.metricsTable = None
-        parameters.uncertaintyVolume = None
+        found = findOutput(node.GetScene(), parameters.inputVolume, parameters.mapping, model) if model else None
+        parameters.outputVolume = found
+        for role, companion in companions(found).items():
+            setattr(parameters, role, companion)
         parameters.write(node)
 
     def prepare(self, parameterNode) -> tuple[SynthesisParameters, Any]:
         """The node's settings checked for a run, and the model they choose; stale outputs let go of."""
         from medsynth.errors import InputError
 
-        from .OutputNodes import checkNotAcquired, reusableOutput
+        from .OutputNodes import acquiredVolumes, checkNotAcquired, reusableOutput
 
         node = rawNode(parameterNode)
-        self.releaseStaleOutputs(node)
         parameters = SynthesisParameters.read(node)
         if parameters.inputVolume is None:
             raise InputError("choose an input volume")
         choice = parameters.chooseModel(self.catalog)
+        self.releaseStaleOutputs(node, choice.key)
+        parameters = SynthesisParameters.read(node)
         inputs = parameters.inputNodes(len(choice.card.inputs))
         for number, (inputNode, contrast) in enumerate(zip(inputs, choice.card.inputs, strict=True)):
             if inputNode is None:
@@ -189,9 +200,10 @@ class RunLogic:
         if len({id(n) for n in inputs}) < len(inputs):
             raise InputError(f"model '{choice.name}' takes {', '.join(choice.card.inputs)}: each input must be its own "
                              "volume")
-        reusableOutput(parameters.outputVolume, parameters.inputVolume, choice.card.mapping, parameters.referenceVolume)
-        kept = {"input": parameters.inputVolume, "reference": parameters.referenceVolume,
-                "output": parameters.outputVolume}
+        given = parameters.inputNodes(MAX_INPUTS)  # every acquired input, used by this model or not
+        reusableOutput(parameters.outputVolume, parameters.inputVolume, choice.card.mapping, parameters.referenceVolume,
+                       choice.key, given[1:])
+        kept = {**acquiredVolumes(given, parameters.referenceVolume), "output": parameters.outputVolume}
         checkNotAcquired(parameters.differenceVolume, "difference volume", kept)
         checkNotAcquired(parameters.uncertaintyVolume, "uncertainty map",
                          {**kept, "difference volume": parameters.differenceVolume})
@@ -221,7 +233,7 @@ class RunLogic:
         """Record the run's nodes (an ``OutputNodes.StoredSynthesis``), show them, and compare the output with
         the reference if any; the uncertainty map, when made, is the overlay shown."""
         from .ComparisonLogic import ComparisonLogic
-        from .OutputNodes import showInViews, showUncertainty
+        from .OutputNodes import linkCompanions, showInViews, showUncertainty
 
         node = rawNode(parameterNode)
         parameters = SynthesisParameters.read(node)
@@ -230,12 +242,18 @@ class RunLogic:
             parameters.uncertaintyVolume = stored.uncertainty
         scene = outputNode.GetScene()
         metrics = None
+        showInViews(scene, outputNode)
+        parameters.write(node)  # the synthetic volume is recorded and shown before anything else can fail
         if parameters.referenceVolume is not None:
-            parameters.differenceVolume, parameters.metricsTable, metrics = ComparisonLogic(scene).compare(
-                outputNode, parameters.referenceVolume, differenceNode=parameters.differenceVolume,
-                tableNode=parameters.metricsTable, convention=parameters.comparison)
-        else:
-            showInViews(scene, outputNode)
+            try:
+                parameters.differenceVolume, parameters.metricsTable, metrics = ComparisonLogic(scene).compare(
+                    outputNode, parameters.referenceVolume, differenceNode=parameters.differenceVolume,
+                    tableNode=parameters.metricsTable, convention=parameters.comparison)
+            except Exception as error:  # any failure: the synthetic volume stays, and the message names it
+                raise ComparisonError(f"'{outputNode.GetName()}' was synthesized and is kept, but comparing it with "
+                                       f"'{parameters.referenceVolume.GetName()}' failed: {error}") from error
+            linkCompanions(outputNode, differenceVolume=parameters.differenceVolume,
+                           metricsTable=parameters.metricsTable)
         if stored.uncertainty is not None:
             showUncertainty(scene, outputNode, stored.uncertainty)
         parameters.write(node)

@@ -39,9 +39,13 @@ def sampleDataSources() -> list[dict[str, Any]]:
 
 
 def registerSampleData(sampleDataLogicClass) -> None:
-    """Register every sample with SampleData (pass ``SampleData.SampleDataLogic``)."""
+    """Register every sample with SampleData (pass ``SampleData.SampleDataLogic``), once: a sample already in
+    ``slicer.modules.sampleDataSources`` (registered at startup) is not added again."""
+    registered = getattr(getattr(slicer, "modules", None), "sampleDataSources", {}).get(CATEGORY, [])
+    names = {getattr(source, "sampleName", None) for source in registered}
     for source in sampleDataSources():
-        sampleDataLogicClass.registerCustomSampleDataSource(**source)
+        if source["sampleName"] not in names:
+            sampleDataLogicClass.registerCustomSampleDataSource(**source)
 
 
 def loadSample(name: str = "MedSynthPhantom", scene=None) -> dict[str, Any]:

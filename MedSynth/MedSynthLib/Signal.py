@@ -1,6 +1,8 @@
-"""A pure-Python signal (PythonQt cannot declare custom Qt signals in Python), and the one MedSynth emits
+"""A pure-Python signal (PythonQt cannot declare custom Qt signals in Python), and the two MedSynth emits
 across modules: ``modelsChanged``, after a model file was added to the user's models (by MedSynth's "Add"
-button or MedSynth Train's "Add model to MedSynth"), so every open model menu is refreshed."""
+button or MedSynth Train's "Add model to MedSynth"), so every open model menu is refreshed; and
+``dependenciesChanged``, after MedSynth's packages were installed from either module, so both modules stop
+offering "Install dependencies..." (each also checks again when the user enters it)."""
 
 from __future__ import annotations
 
@@ -25,3 +27,4 @@ class Signal:
 
 
 modelsChanged = Signal()
+dependenciesChanged = Signal()

@@ -46,8 +46,11 @@ class SynthesisLogic:
         from medsynth.inference import synthesize_with_uncertainty
 
         loaded = self.loadModel(model)
-        outputNode = reusableOutput(outputNode, inputNode, loaded.card.mapping)
+        key = loaded.card.name if loaded is model else str(model)  # what the output records as its model
+        outputNode = reusableOutput(outputNode, inputNode, loaded.card.mapping, model=key,
+                                    extraInputNodes=extraInputNodes)
         volumes = [volumeFromNode(node) for node in (inputNode, *extraInputNodes)]
         result = synthesize_with_uncertainty(volumes, loaded, options, progress=progress, cancel=cancel,
                                              uncertainty=uncertainty)
-        return storeSynthesis(inputNode, result, loaded.card.mapping, outputNode, uncertaintyNode, self.scene)
+        return storeSynthesis(inputNode, result, loaded.card.mapping, outputNode, uncertaintyNode, self.scene,
+                              model=key, modelName=loaded.card.name)

@@ -209,10 +209,12 @@ def install(monkeypatch, settingsFolder: Path) -> Recorder:
 
     @contextlib.contextmanager
     def tryWithErrorDisplay(message=None, show=True, waitCursor=False):
+        """As slicer/util.py does (5.10 to main): the error in a dialog, then raised again."""
         try:
             yield
-        except Exception as error:  # Slicer shows it in a dialog; the GUI goes on
+        except Exception as error:
             recorder.errors.append(f"{message} {error}")
+            raise
 
     util = slicer.util
     monkeypatch.setattr(util, "tryWithErrorDisplay", tryWithErrorDisplay)

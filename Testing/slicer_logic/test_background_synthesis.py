@@ -135,3 +135,56 @@ def test_on_windows_the_child_and_its_taskkill_get_no_console_window():
     assert options["startupinfo"].wShowWindow == 0
     assert hiddenWindowOptions("linux") == {}
     assert BackgroundProcess(["medsynth"]).popenOptions("linux")["start_new_session"] is True
+
+
+CHATTY_CHILD = r"""
+import sys, time
+for step in range(1, 3001):
+    sys.stderr.write(f"medsynth-progress {step} 3000 epoch 1\n")
+    if step % 1000 == 0:
+        sys.stderr.write(f"message {step} é\n")
+        sys.stderr.flush()
+        time.sleep(0.05)
+sys.stderr.write("medsynth: error: the last line, without its newline")
+sys.exit(2)
+"""
+
+
+def test_the_child_is_read_in_poll_without_a_thread():
+    """Slicer's main thread holds the GIL while Qt idles, so a reader thread would run only inside timer
+    callbacks: poll() reads the pipe itself, without blocking, whatever the child writes (3000 progress lines,
+    more than the pipe's buffer; a last line without newline; non-ASCII text)."""
+    import sys
+    import threading
+    import time
+
+    from MedSynthLib.BackgroundProcess import BackgroundProcess
+
+    process = BackgroundProcess([sys.executable, "-c", CHATTY_CHILD])
+    threads = threading.active_count()
+    process.start()
+    assert threading.active_count() == threads
+    deadline = time.time() + 60
+    while process.poll() is State.RUNNING:
+        assert time.time() < deadline and threading.active_count() == threads
+        time.sleep(0.01)
+    assert process.state is State.FAILED and process.progress == (3000, 3000, "epoch 1")
+    assert process.messages[:3] == ["message 1000 é", "message 2000 é", "message 3000 é"]
+    assert process.error == "the last line, without its newline"
+    assert process.process.stderr.closed
+
+
+def test_progress_lines_are_throttled_but_keep_every_new_stage_and_the_end():
+    from medsynth.progress_lines import ProgressLines, parse_progress_line
+
+    written, now = [], [0.0]
+    progress = ProgressLines(written.append, interval=0.25, clock=lambda: now[0])
+    for step in range(1, 101):  # 100 steps in 1 s: about one line per 0.25 s
+        now[0] = step * 0.01
+        progress(step, 200, "epoch 1")
+    progress(101, 200, "epoch 2")  # a new stage gets its line at once
+    now[0] = 1.02
+    progress(200, 200, "epoch 2")  # and so does the last step
+    lines = [parse_progress_line(line) for line in written]
+    assert lines[0] == (1, 200, "epoch 1") and lines[-2:] == [(101, 200, "epoch 2"), (200, 200, "epoch 2")]
+    assert 5 <= len(lines) <= 8

@@ -104,8 +104,9 @@ def test_ensure_dependencies_shows_one_message_instead_of_a_traceback(monkeypatc
     def tryWithErrorDisplay(message=None, show=True, waitCursor=False):
         try:
             yield
-        except Exception as error:
+        except Exception as error:  # as Slicer does: shown, then raised again
             shown.append(f"{message} {error}")
+            raise
 
     monkeypatch.setattr(slicer.util, "tryWithErrorDisplay", tryWithErrorDisplay)
     monkeypatch.setitem(sys.modules, "PyTorchUtils", None)

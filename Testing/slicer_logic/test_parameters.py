@@ -45,8 +45,11 @@ def test_defaults_and_clear_errors(scene):
     assert (fresh.inputVolume, fresh.mode, fresh.patchStride) == (None, "auto", "")
     with pytest.raises(ConfigError, match="mode must be one of auto, slice, patch, got 'fast'"):
         SynthesisParameters(mode="fast")
+    half_typed = SynthesisParameters(patchStride="fu")  # "full" being typed: readable, refused only when run
+    half_typed.write(getParameterNode(scene))
+    assert SynthesisParameters.read(getParameterNode(scene)).patchStride == "fu"
     with pytest.raises(ConfigError, match="patch stride must be empty"):
-        SynthesisParameters(patchStride="8.5")
+        half_typed.inferenceOptions()
 
 
 def test_encoding_is_the_one_of_slicers_parameter_node_wrapper(scene):

@@ -152,3 +152,90 @@ def test_another_mapping_or_input_gets_its_own_output(scene):
     parameters.write(node)
     RunLogic(scene).releaseStaleOutputs(node)  # what the GUI does when the input or mapping changes
     assert SynthesisParameters.read(node).outputVolume is None
+
+
+@pytest.mark.torch
+def test_another_model_gets_its_own_outputs_and_its_earlier_ones_back(scene, views):
+    """Comparing two models on one input: each keeps its synthetic volume, difference map and metrics table."""
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T2"], mapping="T1->T2",
+                        model="phantom-jointhist-T1-T2", device="cpu").write(node)
+    first = runFromParameters(node).parameters
+    kept = slicer.util.arrayFromVolume(first.outputVolume).copy()
+    parameters = SynthesisParameters.read(node)
+    parameters.model = "phantom-histmatch-T1-T2"
+    parameters.write(node)
+    second = runFromParameters(node).parameters
+    assert second.outputVolume.GetName() == "MedSynthPhantom-T1-synthetic-T2 (phantom-histmatch-T1-T2)"
+    for role in ("outputVolume", "differenceVolume", "metricsTable"):
+        assert getattr(second, role) is not getattr(first, role)
+    assert first.outputVolume.GetName() == "MedSynthPhantom-T1-synthetic-T2"
+    np.testing.assert_array_equal(slicer.util.arrayFromVolume(first.outputVolume), kept)
+    assert first.metricsTable.GetTable().GetNumberOfRows() == 5
+
+    parameters = SynthesisParameters.read(node)
+    parameters.model = "phantom-jointhist-T1-T2"  # back to the first model: its own nodes again
+    parameters.write(node)
+    RunLogic(scene).releaseStaleOutputs(node)  # what the GUI does when the choice changes
+    again = SynthesisParameters.read(node)
+    for role in ("outputVolume", "differenceVolume", "metricsTable"):
+        assert getattr(again, role) is getattr(first, role)
+    volumes = scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
+    assert runFromParameters(node).parameters.outputVolume is first.outputVolume
+    assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == volumes
+
+
+def test_every_acquired_input_is_protected_used_or_not(scene):
+    """A many-to-one model's 2nd and 3rd inputs are acquired images too: never an output, difference or
+    uncertainty volume, even while the chosen mapping takes one input."""
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    for role in ("outputVolume", "differenceVolume", "uncertaintyVolume"):
+        for number, field in ((2, "secondInputVolume"), (3, "thirdInputVolume")):
+            settings = {"inputVolume": sample["T1"], field: sample["PD"], role: sample["PD"],
+                        "model": "phantom-jointhist-T1-T2", "uncertainty": False}
+            SynthesisParameters(**settings).write(node)
+            with pytest.raises(InputError, match=f"is the input {number} volume: writing there would destroy"):
+                RunLogic(scene).prepare(node)
+    assert scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode") == 3  # nothing was added
+
+
+@pytest.mark.torch
+def test_a_failed_comparison_keeps_and_shows_the_synthetic_volume(scene, views):
+    """A reference that does not overlap the output in the world: the synthesis is kept, recorded and shown,
+    and the error names it."""
+    from MedSynthLib.RunLogic import ComparisonError
+
+    sample = loadSample(scene=scene)
+    far = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    matrix = slicer.vtkMatrix4x4() if hasattr(slicer, "vtkMatrix4x4") else __import__("vtk").vtkMatrix4x4()
+    matrix.SetElement(0, 3, 5000.0)
+    far.SetMatrixTransformToParent(matrix)
+    sample["T2"].SetAndObserveTransformNodeID(far.GetID())
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], referenceVolume=sample["T2"], mapping="T1->T2",
+                        model="phantom-jointhist-T1-T2", device="cpu").write(node)
+    with pytest.raises(ComparisonError, match="'MedSynthPhantom-T1-synthetic-T2' was synthesized and is kept, but "
+                                              "comparing it with 'MedSynthPhantom-T2' failed: .*do not overlap"):
+        runFromParameters(node)
+    output = SynthesisParameters.read(node).outputVolume
+    assert output is not None and output.GetName() == "MedSynthPhantom-T1-synthetic-T2"
+    assert composites(scene)["Red"].GetBackgroundVolumeID() == output.GetID()
+
+
+def test_the_proposed_input_is_a_plain_scalar_volume(scene):
+    """Label maps and vector volumes are scalar volume nodes to Slicer too; the module never proposes them."""
+    import vtk
+    from MedSynthLib.Parameters import defaultInputVolume
+
+    assert defaultInputVolume(scene) is None
+    scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "segmentation")
+    vector = scene.AddNewNodeByClass("vtkMRMLVectorVolumeNode", "rgb")
+    image = vtk.vtkImageData()
+    image.SetDimensions(2, 2, 2)
+    image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 3)
+    vector.SetAndObserveImageData(image)
+    assert defaultInputVolume(scene) is None
+    t1 = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T1")
+    assert defaultInputVolume(scene) is t1

@@ -18,7 +18,7 @@ from ..device import DEVICES, PRECISIONS
 from ..inference import InferenceOptions
 from ..inference.options import BLEND_MODES
 from ..io import atomic_output
-from ..progress_lines import format_progress_line
+from ..progress_lines import ProgressLines
 from ..volume import PLANES
 
 
@@ -44,7 +44,7 @@ def progress_bar(args: argparse.Namespace, unit: str) -> Iterator:
     """A tqdm bar driven by a ``progress(done, total, message)`` callback (silent with --quiet; one
     parseable line per update with --progress-lines)."""
     if getattr(args, "progress_lines", False):
-        yield lambda done, total, message: echo(format_progress_line(done, total, message), err=True)
+        yield ProgressLines(lambda line: echo(line, err=True))
         return
     bar = tqdm(total=1, unit=unit, disable=getattr(args, "quiet", False), leave=False, dynamic_ncols=True)
 
