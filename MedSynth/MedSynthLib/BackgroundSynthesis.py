@@ -17,11 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from medsynth.catalog import resolve_model
+from medsynth.catalog import model_card
 from medsynth.errors import Cancelled, InputError, MedSynthError
 from medsynth.inference import InferenceOptions, Synthesis
 from medsynth.io import read_volume, write_volume
-from medsynth.model_file import read_card
 from medsynth.progress import ProgressCallback
 from medsynth.volume import Volume
 
@@ -48,7 +47,7 @@ class BackgroundSynthesis:
 
     def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
                  uncertainty: bool = False, extraInputNodes=()) -> None:
-        self.card = read_card(resolve_model(model))  # a wrong model fails here, before any process starts
+        self.card = model_card(model)  # a wrong model fails here, before any process starts (nothing downloaded)
         if uncertainty and self.card.engine == "voxelwise":
             raise InputError(f"model '{self.card.name}' maps each intensity to one value, so a test-time ensemble "
                              "cannot disagree: uncertainty needs a network model (2D or 3D)")

@@ -1,7 +1,8 @@
 """The catalog of bundled models: file, SHA256 and card of each, in ``Resources/Models/catalog.json``.
 
 The CLI and the Slicer module list models from the catalog without opening any weights; a bundled file
-is checked against its SHA256 before it is loaded.
+is checked against its SHA256 before it is loaded. An entry with a ``url`` (and ``size``) is a release file
+that is not bundled: it is downloaded into the user's cache on first use (``model_download``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .card import ModelCard, parse_json
 from .contrasts import canonical_contrast
 from .errors import ModelError
 from .io import atomic_output
+from .model_download import cached_path, check_url, download
 from .model_file import read_card
 
 CATALOG_FILE = "catalog.json"
@@ -32,10 +34,14 @@ class CatalogEntry:
     card: ModelCard
     default: bool
     folder: Path
+    url: str = ""  # a release file downloaded on first use (not bundled)
+    size: int = 0  # its size in bytes, when known
 
     @property
     def path(self) -> Path:
-        return self.folder / self.file
+        """The bundled file, or for a release file its place in the user's cache (there once downloaded)."""
+        bundled = self.folder / self.file
+        return cached_path(self.file, self.sha256) if self.url and not bundled.exists() else bundled
 
 
 def bundled_models_dir() -> Path:
@@ -81,10 +87,15 @@ def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
                 raise ModelError(f"{where}: '{key}' must be a non-empty string")
         if Path(item["file"]).name != item["file"]:
             raise ModelError(f"{where}: 'file' must be a file name in the catalog folder, got {item['file']!r}")
+        if "url" in item:
+            check_url(item["url"], where)
+        size = item.get("size", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ModelError(f"{where}: 'size' must be a number of bytes, got {size!r}")
         entries.append(CatalogEntry(
             name=item["name"], file=item["file"], sha256=item["sha256"],
             card=ModelCard.from_dict(item["card"], where=f"{path} entry '{item['name']}'"),
-            default=bool(item.get("default", False)), folder=folder,
+            default=bool(item.get("default", False)), folder=folder, url=item.get("url", ""), size=size,
         ))
     return entries
 
@@ -129,8 +140,20 @@ def resolve_model(name_or_path: str | Path, folder: Path | None = None) -> Path:
     raise ModelError(f"no model named '{name_or_path}' and no such file; bundled models: {names}")
 
 
-def verify_entry(entry: CatalogEntry) -> None:
+def model_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
+    """The card of a catalog name (from the catalog: nothing is opened or downloaded) or of a model file."""
+    if not Path(name_or_path).exists():
+        for entry in load_catalog(folder):
+            if entry.name == str(name_or_path):
+                return entry.card
+    return read_card(resolve_model(name_or_path, folder))
+
+
+def verify_entry(entry: CatalogEntry, progress=None) -> None:
+    """The entry's file is there (a release file downloaded now, if it is not yet) and has its SHA256."""
     path = entry.path
+    if not path.exists() and entry.url:
+        download(entry.name, entry.url, entry.sha256, path, entry.size, progress)
     if not path.exists():
         raise ModelError(f"bundled model '{entry.name}': file {path} is missing; reinstall MedSynth")
     key = (str(path), path.stat().st_mtime)
@@ -152,11 +175,15 @@ def default_model(source: str, target: str, folder: Path | None = None) -> Catal
     return next((e for e in entries if e.default), entries[0] if entries else None)
 
 
-def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None) -> CatalogEntry:
-    """Add or replace the entry of model file ``path`` (which must lie in the catalog folder)."""
+def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None, url: str = "") -> CatalogEntry:
+    """Add or replace the entry of model file ``path``: a bundled file (which must lie in the catalog folder),
+    or with ``url`` a release file published there (its card, size and SHA256 are recorded; it stays out of
+    the repository)."""
     folder = bundled_models_dir() if folder is None else Path(folder)
     path = Path(path)
-    if path.resolve().parent != folder.resolve():
+    if url:
+        check_url(url, str(path))
+    elif path.resolve().parent != folder.resolve():
         raise ModelError(f"{path}: catalog entries must lie in {folder}")
     card = read_card(path)
     catalog_path = folder / CATALOG_FILE
@@ -168,8 +195,9 @@ def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None
                 m["card"]["target_contrast"] == card.target_contrast
             ):
                 m["default"] = False
-    models.append({"name": card.name, "file": path.name, "sha256": sha256_of(path), "default": default,
-                   "card": json.loads(card.to_json())})
+    entry = {"name": card.name, "file": path.name, "sha256": sha256_of(path), "default": default,
+             "card": json.loads(card.to_json())}
+    models.append({**entry, "url": url, "size": path.stat().st_size} if url else entry)
     data["models"] = sorted(models, key=lambda m: m["name"])
     with atomic_output(catalog_path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -27,9 +27,14 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.name:
-        path = resolve_model(args.name)
-        card = read_card(path)
-        echo(card.to_json() if args.json else f"{card.summary()}\n  file: {Path(path)}\n\n{card.to_json()}")
+        entry = next((e for e in find_models() if e.name == args.name and not Path(args.name).exists()), None)
+        if entry is not None and entry.url and not entry.path.exists():  # the card, without downloading
+            card = entry.card
+            where = f"{entry.url} ({entry.size / 1e6:.1f} MB, downloaded on first use into {entry.path})"
+        else:
+            path = resolve_model(args.name)
+            card, where = read_card(path), str(Path(path))
+        echo(card.to_json() if args.json else f"{card.summary()}\n  file: {where}\n\n{card.to_json()}")
         return 0
     entries = find_models(args.source, args.target)
     if args.json:
@@ -39,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
     if not entries:
         echo(f"no bundled models match (catalog folder: {bundled_models_dir()})")
         return 0
-    rows = [[e.name + (" *" if e.default else ""), model_kind(e.card), e.card.mapping, e.card.architecture,
-             e.card.engine, e.card.description[:60]] for e in entries]
+    rows = [[e.name + (" *" if e.default else ""),
+             model_kind(e.card) + (", download" if e.url and not e.path.exists() else ""), e.card.mapping,
+             e.card.architecture, e.card.engine, e.card.description[:60]] for e in entries]
     echo(format_table(["name", "kind", "mapping", "architecture", "engine", "description"], rows))
     echo("* default model for its mapping (the demo's); real data: trained on real subjects; phantom demo: trained on "
-         "synthetic phantoms, for trying MedSynth out; baseline: a non-learned voxel-wise intensity map")
+         "synthetic phantoms, for trying MedSynth out; baseline: a non-learned voxel-wise intensity map; download: a "
+         "release file fetched on first use (SHA256-checked) into the user's cache")
     return 0
