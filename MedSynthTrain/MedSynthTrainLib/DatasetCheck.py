@@ -5,14 +5,20 @@ A path typed into the folder box changes with every keystroke; the widget waits 
 bounded by ``medsynth.dataset.MAX_SCANNED`` entries) runs in a worker thread; ``poll`` returns its text once
 done. A newer check supersedes an older one, whose result is dropped, and errors become the summary's
 text rather than dialogs popping up mid-typing.
+
+Slicer's main thread holds the GIL while Qt waits for events (docs/architecture.md, "Reading the child"), so
+the worker runs only while Python code does: each ``poll`` (every 100 ms from a QTimer) therefore sleeps
+``WORKER_SLICE_S`` while a check runs, which releases the GIL to the worker for that long.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 DEBOUNCE_MS = 600
+WORKER_SLICE_S = 0.03  # the GUI waits this long per poll; the worker gets the interpreter meanwhile
 
 
 class DatasetCheck:
@@ -55,14 +61,14 @@ class DatasetCheck:
 
     def poll(self) -> str | None:
         """The newest check's summary once it is done (then None until the next check ends)."""
+        if self.running:
+            time.sleep(WORKER_SLICE_S)  # releases the GIL: the worker's share of Slicer's interpreter
         with self._lock:
             result, self._result = self._result, None
         return result
 
     def wait(self, timeout: float = 60.0) -> str | None:
         """Blocking (scripts and tests): the newest check's summary."""
-        import time
-
         deadline = time.monotonic() + timeout
         while self.running and time.monotonic() < deadline:
             time.sleep(0.01)
