@@ -20,7 +20,9 @@ inside the head mapped to the training targets', stored in the card) and ``+flip
 the test-time ensemble, with and without a left-right flip). For every subject held out in turn, each
 recipe is trained with ``medsynth train`` on the *other* subjects (no validation subject, last epoch kept)
 and scored on it next to the voxel-wise baselines fitted on the same subjects, under both conventions
-(``medsynth.loso``). ``--uncertainty`` adds the test-time-ensemble uncertainty of the last recipe: the
+(``medsynth.loso``). ``--folds source`` holds out every subject of one source at a time instead
+(leave-one-source-out: what a user at a new site gets); a fold whose training subjects equal those of an
+earlier fold reuses its run. ``--uncertainty`` adds the test-time-ensemble uncertainty of the last recipe: the
 Spearman correlation between its SD and the absolute error, and the mean error of the top-decile-SD voxels
 against the rest. Finished runs in ``--work`` are reused, so an interrupted study resumes.
 """
@@ -43,6 +45,7 @@ from medsynth.loso import (
     DEFAULT_PATTERNS,
     add_data_arguments,
     baselines,
+    folds,
     load_subjects,
     rows_for,
     run_method,
@@ -77,6 +80,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="training window in pixels (a multiple of 64)")
     parser.add_argument("--lr", type=float, default=net["optim.lr"], help="Adam learning rate (pix2pix's 2e-4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run")
+    parser.add_argument("--folds", choices=("subject", "source"), default="subject",
+                        help="hold out one subject at a time (default), or every subject of one source (site, "
+                             "challenge, preprocessing) at a time: leave-one-source-out")
     parser.add_argument("--uncertainty", action="store_true",
                         help="measure the last recipe's test-time-ensemble uncertainty against its error")
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
@@ -93,12 +99,13 @@ def recipe_name(text: str) -> str:
     return text
 
 
-def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[str], held: str) -> dict:
+def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[str], held: list[str]) -> dict:
     """The ``medsynth train`` settings of ``recipe`` on ``train_on``: the common ones, then every ingredient up
     to and including the recipe's own."""
     settings = {
         **REAL_DATA_NETWORK,
-        "name": f"study-{recipe}-{'+'.join(args.inputs)}-{args.target}", "output": str(args.work / recipe / held),
+        "name": f"study-{recipe}-{'+'.join(args.inputs)}-{args.target}",
+        "output": str(args.work / recipe / "+".join(held)),  # named by what it never saw: equal folds share a run
         "seed": args.seed, "device": args.device, "data.root": str(data),
         "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.inputs[0],
         **({"data.sources": args.inputs} if len(args.inputs) > 1 else {}), "data.target": args.target,
@@ -111,9 +118,9 @@ def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[
     return {**settings, **generalization_recipe(recipe)}
 
 
-def trained(recipe: str, args: argparse.Namespace, train_on: list[str], held: str):
-    """The recipe's model for fold ``held``: the finished run's, or trained now."""
-    return load_model(train_once(overrides(recipe, args, args.data, train_on, held), f"{recipe} without {held}"))
+def trained(recipe: str, args: argparse.Namespace, train_on: list[str], held: list[str], fold: str):
+    """The recipe's model for a fold: the finished run's, or trained now."""
+    return load_model(train_once(overrides(recipe, args, args.data, train_on, held), f"{recipe} {fold}"))
 
 
 def uncertainty_figures(result, reference, seconds: dict[str, float]) -> dict[str, float]:
@@ -133,26 +140,29 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float
     plain, calibrated = (InferenceOptions(device=args.device, calibrate=flag) for flag in (False, True))
     rows, flagged = [], {}
     last = args.recipes[-1]
-    for held in tqdm(sorted(volumes), unit="fold", desc=f"{'+'.join(inputs)}->{target}"):
-        train_on = [name for name in volumes if name != held]
-        acquired, reference = volumes[held]
-        for method, loaded in baselines([volumes[n] for n in train_on], inputs, target).items():
-            rows += rows_for(held, method, score(run_method(loaded, acquired, plain), reference))
-        for recipe in args.recipes:
-            loaded = trained(recipe, args, train_on, held)
-            start = time.perf_counter()
-            image = run_method(loaded, acquired, plain)
-            seconds = {"seconds": time.perf_counter() - start}
-            rows += rows_for(held, recipe, score(image, reference))
-            if recipe != last:
-                continue
-            rows += rows_for(held, f"{recipe} +calibration", score(run_method(loaded, acquired, calibrated), reference))
-            start = time.perf_counter()
-            ensemble = synthesize_with_uncertainty([acquired[c] for c in inputs], loaded, plain)
-            seconds["ensemble_seconds"] = time.perf_counter() - start
-            rows += rows_for(held, f"{recipe} +flip ensemble", score(ensemble.image, reference))
-            if args.uncertainty:
-                flagged[held] = uncertainty_figures(ensemble, reference, seconds)
+    made = folds(volumes, args.folds)
+    for fold, held_out, train_on in tqdm(made, unit="fold", desc=f"{'+'.join(inputs)}->{target}"):
+        fitted = baselines([volumes[n] for n in train_on], inputs, target)
+        models = {recipe: trained(recipe, args, train_on, held_out, fold) for recipe in args.recipes}
+        for held in held_out:
+            acquired, reference = volumes[held]
+            for method, loaded in fitted.items():
+                rows += rows_for(held, method, score(run_method(loaded, acquired, plain), reference))
+            for recipe, loaded in models.items():
+                start = time.perf_counter()
+                image = run_method(loaded, acquired, plain)
+                seconds = {"seconds": time.perf_counter() - start}
+                rows += rows_for(held, recipe, score(image, reference))
+                if recipe != last:
+                    continue
+                rows += rows_for(held, f"{recipe} +calibration",
+                                 score(run_method(loaded, acquired, calibrated), reference))
+                start = time.perf_counter()
+                ensemble = synthesize_with_uncertainty([acquired[c] for c in inputs], loaded, plain)
+                seconds["ensemble_seconds"] = time.perf_counter() - start
+                rows += rows_for(held, f"{recipe} +flip ensemble", score(ensemble.image, reference))
+                if args.uncertainty:
+                    flagged[held] = uncertainty_figures(ensemble, reference, seconds)
     return rows, flagged
 
 
@@ -180,8 +190,9 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
     rows, flagged = run(args)
     mapping = "+".join(args.inputs)
+    protocol = "leave-one-subject-out" if args.folds == "subject" else "leave-one-source-out"
     lines = summary(rows, mapping, args.target,
-                    f"### {mapping} -> {args.target}: training recipes, leave-one-subject-out on "
+                    f"### {mapping} -> {args.target}: training recipes, {protocol} on "
                     f"{len({r['subject'] for r in rows})} real subjects")
     lines += uncertainty_lines(flagged, args.recipes[-1])
     lines.append(f"`scripts/study_recipes.py {' '.join(argv)}` ({date.today().isoformat()}).")

@@ -11,7 +11,8 @@ percentile normalization, scanner simulation, masked L1, one context slice, all 
 calibration) on *every* real subject in DATA (no validation subject: the last epoch is kept). Its quality
 figures are those of the same recipe left-one-subject-out (``--loso-results``, the results.csv of
 ``scripts/study_recipes.py``), stored in the card next to the baselines; a mapping whose recipe does not
-beat the best voxel-wise baseline under both conventions is refused (``--force`` bundles it anyway).
+beat each subject's best voxel-wise baseline on every unseen subject under both conventions is refused
+(``medsynth.loso.rule_failures``; ``--force`` bundles it anyway).
 ``phantom-*``: phantom subjects at IXI's grid (256x256x150), seed 1000 for training, 2000 for
 validation and test (``phantom-T1-T1_7T``: paired 3 T / 7 T phantom subjects, ``medsynth phantom --field 3
 --contrasts T1 T2 T1_7T T2_7T``). Each model's card gets its test metrics next to the three non-learned baselines fitted
@@ -32,7 +33,7 @@ import numpy as np
 from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
 from medsynth.contrasts import split_contrast
-from medsynth.loso import DEFAULT_PATTERNS, margins
+from medsynth.loso import DEFAULT_PATTERNS, margins, rule_failures, subject_margins
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
 from medsynth.training.data import discover
@@ -91,7 +92,7 @@ def configure(which: str, args: argparse.Namespace) -> dict:
             "optim.slices_per_epoch": args.slices}
 
 
-def loso_figures(results: Path | None, which: str) -> tuple[dict[str, dict], bool]:
+def loso_figures(results: Path | None, which: str) -> tuple[dict[str, dict], bool, list[str]]:
     """Per convention: the recipe's leave-one-subject-out mean PSNR, SSIM and MAE, the best baseline's, and the
     margin, from the study's results.csv; and whether the output calibration is kept (only if it was better
     under both conventions, so the bundled model does what was measured)."""
@@ -99,7 +100,8 @@ def loso_figures(results: Path | None, which: str) -> tuple[dict[str, dict], boo
         raise SystemExit(f"{which}: give the recipe's leave-one-subject-out results (--loso-results results.csv of "
                          "scripts/study_recipes.py): a real-data model is bundled only if it beats the baselines")
     with results.open() as f:
-        rows = [{**r, **{k: float(r[k]) for k in ("psnr", "ssim_3d", "mae")}} for r in csv.DictReader(f)]
+        rows = [{**r, **{k: float(r[k]) for k in ("psnr", "ssim_3d", "mae", "sharpness") if k in r}}
+                for r in csv.DictReader(f)]
     calibrated = f"{REAL_RECIPE} +calibration"
     found = [margins(rows, m, c) for m in (REAL_RECIPE, calibrated) for c in ("own-scale", "calibrated")]
     if any(f is None for f in found):
@@ -113,8 +115,10 @@ def loso_figures(results: Path | None, which: str) -> tuple[dict[str, dict], boo
         figures[convention] = {"psnr": float(np.mean([r["psnr"] for r in mine])),
                                "ssim_3d": float(np.mean([r["ssim_3d"] for r in mine])),
                                "mae": float(np.mean([r["mae"] for r in mine])), "subjects": len(subjects),
-                               "best_baseline": rival, "margin_db": float(np.mean(values))}
-    return figures, keep
+                               "best_baseline": rival, "margin_db": float(np.mean(values)),
+                               "worst_subject_margin_db": min(m for m, _ in subject_margins(rows, method,
+                                                                                           convention).values())}
+    return figures, keep, rule_failures(rows, method)
 
 
 def main() -> int:
@@ -146,11 +150,10 @@ def main() -> int:
     for which in args.which:
         loso = None
         if which.startswith("real"):
-            loso, calibrate = loso_figures(args.loso_results, which)
-            refused = [c for c, f in loso.items() if f["margin_db"] <= 0]
-            if refused and not args.force:
-                tqdm.write(f"{which}: not bundled: left-one-subject-out, the recipe does not beat "
-                           f"{', '.join(loso[c]['best_baseline'] for c in refused)} under {', '.join(refused)}")
+            loso, calibrate, failures = loso_figures(args.loso_results, which)
+            if failures and not args.force:
+                tqdm.write(f"{which}: not bundled: left-one-subject-out, the recipe does not beat each subject's best "
+                           f"baseline on every unseen subject under both conventions: {'; '.join(failures)}")
                 continue
         config = load_config(overrides=configure(which, args))
         bar = tqdm(total=1, desc=which, leave=False)

@@ -1,6 +1,11 @@
 """Leave-one-subject-out on real subjects: the voxel-wise baselines fitted on the other subjects, every
 method scored on the held-out one under both intensity conventions, and the markdown report with margins.
 
+Also leave-one-*source*-out (``folds(..., "source")``): every subject of one source (a site, a challenge, a
+preprocessing) held out together, so the figure is what a user at a new hospital gets. The bundling rule
+(``rule_failures``) is strict: a model must beat the best voxel-wise baseline *of each subject* on every
+held-out subject, under both conventions; a mean over subjects is not enough.
+
 Shared by ``scripts/evaluate_real.py`` (bundled or given models) and the study scripts (recipes trained per
 fold, ``train_once``), so every real-data figure in docs/results.md is made by one protocol.
 """
@@ -22,11 +27,16 @@ from .errors import InputError
 from .inference import InferenceOptions, synthesize
 from .intensity import FOREGROUND_PERCENTILES
 from .io import atomic_output, read_volume
+from .metrics import relative_sharpness
 from .pipeline import evaluate_conventions
 from .volume import Volume
 
 CONVENTIONS = ("own-scale", "calibrated")
-METRICS = ("psnr", "ssim_3d", "mae")
+METRICS = ("psnr", "ssim_3d", "mae", "sharpness")
+# Where the subjects of ../shared/data/multicontrast come from (name prefix -> source); any other subject is a
+# source of its own. Subjects of one source share site, scanner and preprocessing.
+SOURCES = {"BraTS-MET-": "BraTS 2023 (METS)", "Brats18_CBICA_": "BraTS 2018 (CBICA)",
+           "TCGA-": "TCGA (BrainLesion preprocessing)", "CSTAR-": "C-STAR (3 T stroke)"}
 SHORT = {"identity": "identity", "histogram_matching": "histmatch", "joint_histogram": "jointhist"}
 DEFAULT_PATTERNS = ["{subject}/{subject}_{contrast}_bet_normalized.nii.gz", "{subject}/{subject}-000-{contrast}.nii.gz",
                     "{subject}/{subject}-{contrast}.nii.gz"]
@@ -92,10 +102,36 @@ def run_method(loaded: LoadedModel, volumes: dict[str, Volume], options: Inferen
     return synthesize([volumes[c] for c in loaded.card.inputs], loaded, options)
 
 
+def source_of(subject: str) -> str:
+    return next((source for prefix, source in SOURCES.items() if subject.startswith(prefix)), subject)
+
+
+def folds(subjects: Iterable[str], by: str = "subject") -> list[tuple[str, list[str], list[str]]]:
+    """``(fold name, held-out subjects, training subjects)``: one subject at a time (``by="subject"``), or every
+    subject of one source at a time (``"source"``; a source holding every subject makes no fold)."""
+    subjects = sorted(subjects)
+    if by == "subject":
+        return [(s, [s], [o for o in subjects if o != s]) for s in subjects]
+    if by != "source":
+        raise ValueError(f"folds by 'subject' or 'source', not {by!r}")
+    sources = sorted({source_of(s) for s in subjects})
+    made = []
+    for source in sources:
+        held = [s for s in subjects if source_of(s) == source]
+        train = [s for s in subjects if source_of(s) != source]
+        if train:
+            made.append((f"without {source}", held, train))
+    return made
+
+
 def score(synthetic: Volume, reference: Volume) -> dict[str, dict[str, float]]:
-    """``{convention: {metric: value}}`` inside the reference's foreground."""
+    """``{convention: {metric: value}}`` inside the reference's foreground; ``sharpness`` (the synthetic image's
+    detail relative to the real one's, ``metrics.relative_sharpness``) does not depend on the convention."""
     evaluations = evaluate_conventions(synthetic, reference, conventions=CONVENTIONS)
-    return {convention: {k: float(evaluation.metrics["mask"][k]) for k in METRICS}
+    first = next(iter(evaluations.values()))
+    sharpness = relative_sharpness(synthetic.array, first.reference.array, first.mask)
+    return {convention: {**{k: float(evaluation.metrics["mask"][k]) for k in METRICS if k != "sharpness"},
+                         "sharpness": sharpness}
             for convention, evaluation in evaluations.items()}
 
 
@@ -116,22 +152,50 @@ def margins(rows: list[dict], method: str, convention: str) -> tuple[str, list[f
     return rival, [mine[s] - psnr[rival, s] for s in common], common
 
 
+def subject_margins(rows: list[dict], method: str, convention: str) -> dict[str, tuple[float, str]]:
+    """Per subject ``method`` was scored on: its PSNR margin over the best baseline *on that subject*, and
+    that baseline's name."""
+    picked = [r for r in rows if r["convention"] == convention]
+    out = {}
+    for subject in sorted({r["subject"] for r in picked if r["method"] == method}):
+        here = {r["method"]: r["psnr"] for r in picked if r["subject"] == subject}
+        rivals = {m: v for m, v in here.items() if m.startswith("baseline ")}
+        if rivals:
+            best = max(sorted(rivals), key=rivals.get)
+            out[subject] = (here[method] - rivals[best], best)
+    return out
+
+
+def rule_failures(rows: list[dict], method: str) -> list[str]:
+    """Why ``method`` may not be bundled: each subject and convention where it does not beat the best
+    baseline of that subject (empty: it passes the rule)."""
+    failures = []
+    for convention in CONVENTIONS:
+        found = subject_margins(rows, method, convention)
+        if not found:
+            failures.append(f"no {convention} rows")
+        failures += [f"{subject} {convention}: {margin:+.2f} dB against {best}"
+                     for subject, (margin, best) in found.items() if margin <= 0]
+    return failures
+
+
 def summary(rows: list[dict], source: str, target: str, title: str | None = None) -> list[str]:
     """The markdown report: per-subject PSNR, mean and SD of every metric, and margins over the best baseline."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
     subjects = sorted({r["subject"] for r in rows})
     lines = [title or f"### {source} -> {target}: leave-one-subject-out on {len(subjects)} real subjects", ""]
-    digits = {"psnr": 2, "ssim_3d": 3, "mae": 4}
+    digits = {"psnr": 2, "ssim_3d": 3, "mae": 4, "sharpness": 3}
     for convention in CONVENTIONS:
         picked = [r for r in rows if r["convention"] == convention]
         lines += [f"**{convention}** (inside the reference's foreground)", "",
                   "| method | " + " | ".join(f"PSNR {s}" for s in subjects) + " | PSNR mean ± SD | SSIM mean ± SD | "
-                  "MAE mean ± SD |", "|---" * (len(subjects) + 4) + "|"]
+                  "MAE mean ± SD | sharpness mean ± SD |", "|---" * (len(subjects) + 5) + "|"]
         for method in methods:
             mine = {r["subject"]: r for r in picked if r["method"] == method}
             cells = [f"{mine[s]['psnr']:.2f}" if s in mine else "(trained on)" for s in subjects]
-            stats = [(np.mean([m[k] for m in mine.values()]),
-                      np.std([m[k] for m in mine.values()], ddof=1) if len(mine) > 1 else 0.0) for k in METRICS]
+            stats = [(np.mean([m.get(k, np.nan) for m in mine.values()]),
+                      np.std([m.get(k, np.nan) for m in mine.values()], ddof=1) if len(mine) > 1 else 0.0)
+                     for k in METRICS]
             lines.append(f"| {method} | " + " | ".join(cells) + " | " + " | ".join(
                 f"{mean:.{digits[k]}f} ± {sd:.{digits[k]}f}" for k, (mean, sd) in zip(METRICS, stats, strict=True))
                 + " |")
@@ -145,7 +209,17 @@ def summary(rows: list[dict], source: str, target: str, title: str | None = None
             rival, values, common = found
             lines.append(f"Margin of {method} over {rival} (the best baseline on its {len(common)} unseen subjects): "
                          f"{np.mean(values):+.2f} dB mean (per subject {', '.join(f'{m:+.2f}' for m in values)}).")
+            worst = subject_margins(rows, method, convention)
+            lines.append(f"Over each subject's own best baseline: worst {min(m for m, _ in worst.values()):+.2f} dB "
+                         f"(per subject {', '.join(f'{m:+.2f}' for m, _ in worst.values())}).")
         lines.append("")
+    lines += ["**Bundling rule** (beat each subject's best voxel-wise baseline on every unseen subject, under both "
+              "conventions):", ""]
+    for method in methods:
+        if not method.startswith("baseline "):
+            failures = rule_failures(rows, method)
+            lines.append(f"- {method}: " + ("passes." if not failures else f"fails ({'; '.join(failures)})."))
+    lines.append("")
     return lines
 
 

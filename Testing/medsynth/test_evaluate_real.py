@@ -57,9 +57,39 @@ def test_recipe_study_trains_per_fold_and_reports_margins_and_uncertainty(tmp_pa
     card = script.load_model(tmp_path / "work" / "+planes" / "phantom001" / "model.safetensors").card
     assert card.training["split"]["train"] == ["phantom002"]  # never the held-out subject
     assert card.inference["plane"] == "all" and card.inference["outside"] == "background"
+    assert "sharpness mean ± SD" in report and "**Bundling rule**" in report and "- +planes: " in report
+    assert all(0 < float(r["sharpness"]) < 3 for r in rows)
     mtimes = {p: p.stat().st_mtime for p in (tmp_path / "work").rglob("model.safetensors")}
     assert script.main(argv) == 0  # a second run reuses the finished runs
     assert all(p.stat().st_mtime == t for p, t in mtimes.items())
+
+
+@pytest.mark.torch
+def test_recipe_study_leaves_one_source_out(tmp_path, monkeypatch):
+    """Two sites: every subject of one held out together; a fold that trains on what a subject fold trained on
+    reuses that run."""
+    import medsynth.loso
+
+    write_phantom_dataset(tmp_path / "data", 3, shape=(36, 40, 28), seed=5, contrasts=("T1", "T2"))
+    monkeypatch.setattr(medsynth.loso, "SOURCES", {"phantom001": "site A", "phantom002": "site A",
+                                                   "phantom003": "site B"})
+    script = load_script(SCRIPT.with_name("study_recipes.py"))
+    argv = ["--data", str(tmp_path / "data"), "--pattern", "{subject}-{contrast}.nii.gz", "--source", "T1",
+            "--target", "T2", "--recipes", "+planes", "--epochs", "1", "--slices", "4", "--batch-size", "2",
+            "--ngf", "4", "--size", "64", "--device", "cpu", "--work", str(tmp_path / "work")]
+    assert script.main([*argv, "--out", str(tmp_path / "by-subject")]) == 0
+    trained = {p.parent.name: p.stat().st_mtime for p in (tmp_path / "work").rglob("model.safetensors")}
+    assert set(trained) == {"phantom001", "phantom002", "phantom003"}
+    assert script.main([*argv, "--folds", "source", "--out", str(tmp_path / "by-source")]) == 0
+    runs = {p.parent.name: p for p in (tmp_path / "work").rglob("model.safetensors")}
+    assert set(runs) == {"phantom001", "phantom002", "phantom003", "phantom001+phantom002"}
+    assert runs["phantom003"].stat().st_mtime == trained["phantom003"]  # site B's fold is phantom003's
+    card = script.load_model(runs["phantom001+phantom002"]).card
+    assert card.training["split"]["train"] == ["phantom003"]
+    with (tmp_path / "by-source" / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {r["subject"] for r in rows if r["method"] == "+planes"} == {"phantom001", "phantom002", "phantom003"}
+    assert "leave-one-source-out on 3 real subjects" in (tmp_path / "by-source" / "results.md").read_text()
 
 
 @pytest.mark.torch

@@ -13,6 +13,8 @@ import pytest
 from medsynth.catalog import add_to_catalog, find_models, load_catalog, model_card, resolve_model
 from medsynth.errors import ModelError
 
+pytestmark = pytest.mark.torch  # the served model file is written with torch
+
 
 @pytest.fixture
 def server(tmp_path):
