@@ -160,8 +160,12 @@ class ModelCatalog:
     def menu(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelMenu:
         """What the module's three combo boxes offer for these settings, and what stays selected: a choice
         that no longer fits (another mapping or mode) falls back to the first that does."""
+        from medsynth.catalog import withdrawn_models
+
         everything = self.models()
         mappings = mappingsOf(everything)
+        # a mapping whose real-data model was withdrawn stays choosable: its card area says why it has none
+        mappings += sorted({w.mapping for w in withdrawn_models()} - set(mappings))
         mapping = mapping if mapping in mappings or not mappings else mappings[0]
         fitting = select(everything, mapping, mode=mode)
         architectures = sorted({c.card.architecture for c in fitting})

@@ -140,13 +140,18 @@ class RunLogic:
 
     def modelCardHtml(self, parameterNode) -> str:
         """The chosen model's card, or why no model fits the settings."""
+        from medsynth.catalog import withdrawn_note
+
         from .ModelCatalog import cardHtml
 
+        parameters = SynthesisParameters.read(rawNode(parameterNode))
+        note = withdrawn_note(parameters.mapping)  # the real-data model of this mapping failed the bundling rule
+        note = f"<p style='color:#b35900'>{html.escape(note)}</p>" if note else ""
         try:
-            choice = SynthesisParameters.read(rawNode(parameterNode)).chooseModel(self.catalog)
+            choice = parameters.chooseModel(self.catalog)
         except Exception as error:  # an incomplete choice: say why instead of showing a card
-            return f"<i>{html.escape(str(error))}</i>"
-        return cardHtml(choice.card)
+            return note + f"<i>{html.escape(str(error))}</i>"
+        return note + cardHtml(choice.card)
 
     def addModelFile(self, parameterNode, path: str):
         """Validate and remember a user's model file, and select it."""

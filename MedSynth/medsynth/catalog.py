@@ -100,6 +100,35 @@ def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
     return entries
 
 
+@dataclass
+class Withdrawn:
+    """A model that was bundled once and no longer is, because it failed the bundling rule: menus and listings
+    say so for its mapping, so a user does not take a phantom or baseline model for the real-data one."""
+
+    name: str
+    mapping: str
+    reason: str
+
+
+def withdrawn_models(folder: Path | None = None) -> list[Withdrawn]:
+    """The catalog's ``withdrawn`` list (empty when it has none)."""
+    folder = bundled_models_dir() if folder is None else Path(folder)
+    path = folder / CATALOG_FILE
+    items = parse_json(path, "catalog").get("withdrawn", []) if path.exists() else []
+    if not isinstance(items, list) or not all(isinstance(i, dict) and {"name", "mapping", "reason"} <= set(i)
+                                              and all(isinstance(i[k], str) for k in ("name", "mapping", "reason"))
+                                              for i in items):
+        raise ModelError(f"{path}: 'withdrawn' must list objects with name, mapping and reason")
+    return [Withdrawn(i["name"], i["mapping"], i["reason"]) for i in items]
+
+
+def withdrawn_note(mapping: str, folder: Path | None = None) -> str:
+    """One line for a mapping whose real-data model was withdrawn ("" for any other mapping)."""
+    found = [w for w in withdrawn_models(folder) if w.mapping == mapping]
+    return " ".join(f"No real-data {mapping} model is bundled: {w.name} was withdrawn because {w.reason}."
+                    for w in found)
+
+
 KINDS = ("real data", "phantom demo", "baseline")  # the order menus and listings show models in
 
 
@@ -199,6 +228,31 @@ def add_to_catalog(path: Path, default: bool = False, folder: Path | None = None
              "card": json.loads(card.to_json())}
     models.append({**entry, "url": url, "size": path.stat().st_size} if url else entry)
     data["models"] = sorted(models, key=lambda m: m["name"])
-    with atomic_output(catalog_path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    data["withdrawn"] = [w for w in data.get("withdrawn", []) if w["name"] != card.name]  # bundled again
+    _write_catalog(catalog_path, data)
     return next(e for e in load_catalog(folder) if e.name == card.name)
+
+
+def withdraw_from_catalog(name: str, reason: str, folder: Path | None = None) -> Withdrawn:
+    """Remove bundled model ``name`` (its entry and file) and record why in the catalog's ``withdrawn`` list,
+    which ``medsynth models`` and the Slicer module show for its mapping."""
+    folder = bundled_models_dir() if folder is None else Path(folder)
+    catalog_path = folder / CATALOG_FILE
+    data = json.loads(catalog_path.read_text())
+    entry = next((m for m in data["models"] if m["name"] == name), None)
+    if entry is None:
+        raise ModelError(f"no bundled model '{name}' in {catalog_path}")
+    mapping = ModelCard.from_dict(entry["card"]).mapping
+    data["models"] = [m for m in data["models"] if m["name"] != name]
+    withdrawn = Withdrawn(name, mapping, reason)
+    data["withdrawn"] = [*(w for w in data.get("withdrawn", []) if w["name"] != name), vars(withdrawn)]
+    _write_catalog(catalog_path, data)
+    (folder / entry["file"]).unlink(missing_ok=True)
+    return withdrawn
+
+
+def _write_catalog(path: Path, data: dict) -> None:
+    if not data.get("withdrawn"):
+        data.pop("withdrawn", None)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -71,3 +71,34 @@ def test_baseline_fit_rejects_bad_input(subject):
     other_grid = make_subject(phantom_grid((40, 40, 30)), 1, 0, ("T2",)).images["T2"]
     with pytest.raises(ConfigError, match="one grid.*medsynth prepare"):
         fit_baseline("joint_histogram", [(subject.images["T1"], other_grid, None)], "T1", "T2")
+
+
+def test_a_withdrawn_model_leaves_the_catalog_and_says_why(tmp_path, model_file):
+    from medsynth.catalog import withdraw_from_catalog, withdrawn_models, withdrawn_note
+
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    shutil.copy(model_file, folder / "tiny.safetensors")
+    add_to_catalog(folder / "tiny.safetensors", folder=folder)
+    gone = withdraw_from_catalog("tiny", "it is below the joint histogram on one unseen subject", folder)
+    assert load_catalog(folder) == [] and not (folder / "tiny.safetensors").exists()
+    assert withdrawn_models(folder) == [gone] and gone.mapping == "T1->T2"
+    assert withdrawn_note("T1->T2", folder) == ("No real-data T1->T2 model is bundled: tiny was withdrawn because it "
+                                                "is below the joint histogram on one unseen subject.")
+    assert withdrawn_note("T2->T1", folder) == ""
+    with pytest.raises(ModelError, match="no bundled model 'tiny'"):
+        withdraw_from_catalog("tiny", "again", folder)
+    shutil.copy(model_file, folder / "tiny.safetensors")
+    add_to_catalog(folder / "tiny.safetensors", folder=folder)  # bundled again: no longer listed as withdrawn
+    assert withdrawn_models(folder) == [] and [e.name for e in load_catalog(folder)] == ["tiny"]
+
+
+def test_the_bundled_catalog_says_which_real_models_were_withdrawn(capsys):
+    from medsynth.catalog import withdrawn_models
+    from medsynth.cli.main import main
+
+    withdrawn = {w.name: w for w in withdrawn_models()}
+    assert {"real-unet-T2-T1", "real-unet-T2-FLAIR"} <= set(withdrawn)
+    assert not {e.name for e in load_catalog()} & set(withdrawn)
+    assert main(["models"]) == 0
+    assert "withdrawn: real-unet-T2-FLAIR (T2->FLAIR): it does not beat each subject's best" in capsys.readouterr().out

@@ -48,3 +48,21 @@ def test_user_model_files_are_validated_remembered_and_removed(tmp_path):
     assert again.models("PD->FLAIR") == [] and "mine.safetensors" in again.problems[0]
     again.removeModelFile(path)
     assert again.userFiles() == []
+
+
+def test_a_mapping_whose_real_model_was_withdrawn_is_offered_with_the_reason(scene, tmp_path):
+    """T2 -> FLAIR has no bundled model since real-unet-T2-FLAIR failed the bundling rule: the module still
+    lists the mapping, runs nothing, and its card area says why."""
+    from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
+    from MedSynthLib.RunLogic import RunLogic
+
+    catalog = ModelCatalog(tmp_path / "models.json")
+    menu = catalog.menu("T2->FLAIR")
+    assert "T2->FLAIR" in menu.mappings and menu.mapping == "T2->FLAIR" and menu.models == [] and menu.model == ""
+    node = getParameterNode(scene)
+    SynthesisParameters(mapping="T2->FLAIR").write(node)
+    text = RunLogic(scene, catalog).modelCardHtml(node)
+    assert "No real-data T2-&gt;FLAIR model is bundled: real-unet-T2-FLAIR was withdrawn because" in text
+    assert "no model for T2-&gt;FLAIR" in text
+    SynthesisParameters(mapping="T1->T2").write(node)
+    assert "withdrawn" not in RunLogic(scene, catalog).modelCardHtml(node)  # its real-data model is bundled

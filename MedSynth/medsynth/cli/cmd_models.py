@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..catalog import bundled_models_dir, find_models, model_kind, resolve_model
+from ..catalog import bundled_models_dir, find_models, model_kind, resolve_model, withdrawn_models
 from ..model_file import read_card
 from .common import echo, format_table
 
@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
              model_kind(e.card) + (", download" if e.url and not e.path.exists() else ""), e.card.mapping,
              e.card.architecture, e.card.engine, e.card.description[:60]] for e in entries]
     echo(format_table(["name", "kind", "mapping", "architecture", "engine", "description"], rows))
+    for withdrawn in withdrawn_models():
+        echo(f"withdrawn: {withdrawn.name} ({withdrawn.mapping}): {withdrawn.reason}")
     echo("* default model for its mapping (the demo's); real data: trained on real subjects; phantom demo: trained on "
          "synthetic phantoms, for trying MedSynth out; baseline: a non-learned voxel-wise intensity map; download: a "
          "release file fetched on first use (SHA256-checked) into the user's cache")
