@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from medsynth.errors import ConfigError
+from medsynth.limits import parse_patch_setting
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 
 from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS
@@ -31,12 +32,11 @@ __all__ = [
 
 
 def strideProblem(text: str) -> str | None:
-    """Why ``text`` is no patch stride, or None. The field takes every keystroke as typed ("f", "fu", ...), so
-    the node may hold such text at any time: it is refused when a run starts and shown by the widget, never
-    raised while the node is read."""
-    if text in ("", "full") or (text.isdigit() and int(text) >= 1):
-        return None
-    return f"patch stride must be empty (the model's), 'full' or a number of voxels (1 or more), not '{text}'"
+    """Why ``text`` is no patch stride, or None: the check the card and the command line use
+    (``medsynth.limits``). The field takes every keystroke as typed ("f", "fu", ...), so the node may hold
+    such text at any time: it is refused when a run starts and shown by the widget, never raised while the
+    node is read."""
+    return parse_patch_setting("stride", text, "patch stride")[1]
 
 
 def defaultInputVolume(scene):
@@ -102,7 +102,7 @@ class SynthesisParameters(ModuleParameters):
         problem = strideProblem(self.patchStride)
         if problem:
             raise ConfigError(problem)
-        stride = int(self.patchStride) if self.patchStride.isdigit() else (self.patchStride or None)
+        stride = parse_patch_setting("stride", self.patchStride)[0]
         return InferenceOptions(axis=self.axis, device=self.device, precision=self.precision, stride=stride)
 
     def chooseModel(self, catalog):

@@ -22,7 +22,7 @@ MAX_LIST = 64
 INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles", "spacing"}
 MAX_QUANTILES = 1025
 MAX_INPUTS = 4
-MAX_PATCH = 512
+
 STRING_FIELDS = ("name", "architecture", "engine", "source_contrast", "target_contrast", "description",
                  "medsynth_version")
 MAPPING_FIELDS = ("hyperparameters", "source_normalization", "target_intensity", "inference", "training", "metrics")
@@ -184,6 +184,7 @@ class ModelCard:
 
     def _check_inference(self) -> None:
         from .inference.options import BLEND_MODES
+        from .limits import patch_problem
         from .volume import PLANES
 
         unknown = sorted(set(self.inference) - INFERENCE_KEYS)
@@ -194,15 +195,15 @@ class ModelCard:
             ("plane", lambda v: v in (*PLANES, "all"), f"one of {', '.join(PLANES)} or all"),
             ("context", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 16,
              "0 to 16 slices"),
-            ("patch_size", lambda v: v == "full" or (isinstance(v, int) and 8 <= v <= MAX_PATCH),
-             f"8 to {MAX_PATCH} voxels or 'full'"),
-            ("stride", lambda v: v == "full" or (isinstance(v, int) and 1 <= v <= MAX_PATCH),
-             f"1 to {MAX_PATCH} voxels or 'full'"),
             ("blend", lambda v: v in BLEND_MODES, f"one of {', '.join(BLEND_MODES)}"),
             ("outside", lambda v: v == "background", "'background'"),
             ("output_quantiles", _quantiles, f"a non-decreasing list of 2 to {MAX_QUANTILES} finite numbers"),
             ("spacing", lambda v: isinstance(v, (int, float)) and 0.05 <= v <= 20, "a voxel size in mm, 0.05 to 20"),
         ]
+        for key in ("patch_size", "stride"):  # checked as the command line and the Slicer module check them
+            problem = patch_problem(key, settings.get(key), f"inference.{key}")
+            if problem:
+                raise ConfigError(problem)
         for key, ok, wanted in checks:
             if key in settings and (isinstance(settings[key], bool) or not ok(settings[key])):
                 raise ConfigError(f"inference.{key} must be {wanted}, got {settings[key]!r}")

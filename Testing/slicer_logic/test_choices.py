@@ -51,7 +51,7 @@ def test_settings_choose_the_model_and_the_options(tmp_path):
     assert (options.stride, options.device, options.precision) == (8, "cpu", "bf16")
     assert SynthesisParameters(patchStride="full").inferenceOptions().stride == "full"
     for typed in ("0", "-3", "f", "ful", "8.5"):  # the text as typed is kept; a run refuses it
-        with pytest.raises(ConfigError, match=f"a number of voxels \\(1 or more\\), not '{typed}'"):
+        with pytest.raises(ConfigError, match=f"patch stride must be 1 to 512 voxels .* or 'full', got '?{typed}'?"):
             SynthesisParameters(patchStride=typed).inferenceOptions()
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..limits import patch_problem
 from ..volume import PLANES
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
@@ -45,5 +46,9 @@ class InferenceOptions:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
         if self.margin < 0:
             raise ConfigError(f"margin must be 0 or more voxels, got {self.margin}")
+        for name in ("patch_size", "stride"):  # the one check the card and the Slicer module use too
+            problem = patch_problem(name, getattr(self, name))
+            if problem:
+                raise ConfigError(problem)
         if self.blend is not None and self.blend not in BLEND_MODES:
             raise ConfigError(f"blend must be one of {', '.join(BLEND_MODES)}, got '{self.blend}'")
