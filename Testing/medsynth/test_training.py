@@ -164,6 +164,20 @@ def test_dataset_problems_are_reported_clearly(dataset, tmp_path):
     write_volume(resample_to(t2, coarse), moved / "phantom002-T2.nii.gz")
     with pytest.raises(InputError, match="phantom002.*not on one voxel grid.*medsynth prepare"):
         train(config_for(moved, tmp_path / "c", **{"data.subjects": {"train": ["phantom002"]}}))
+    flair_only = tmp_path / "mixed"  # a folder where one subject lacks the target: an explicit split without it
+    flair_only.mkdir()
+    for path in dataset.glob("phantom00*-*.nii.gz"):
+        if not path.name.startswith("phantom004-T2"):
+            (flair_only / path.name).symlink_to(path)
+    from medsynth.training.data import discover
+
+    named = config_for(flair_only, tmp_path / "f", **{"data.subjects": {"train": ["phantom001", "phantom002"],
+                                                                         "validation": ["phantom003"]}})
+    assert sorted(discover(named.data)) == ["phantom001", "phantom002", "phantom003"]
+    with pytest.raises(InputError, match="phantom004 has no T2"):
+        discover(config_for(flair_only, tmp_path / "g").data)
+    with pytest.raises(ConfigError, match="data.subjects names phantom009, not in"):
+        discover(config_for(flair_only, tmp_path / "h", **{"data.subjects": {"train": ["phantom009"]}}).data)
     with pytest.raises(ConfigError, match="'identity' has nothing to train"):
         train(config_for(dataset, tmp_path / "e", **{"model.architecture": "identity", "model.hyperparameters": {}}))
     with pytest.raises(InputError, match="dataset not found"):

@@ -85,6 +85,13 @@ def discover(config: DataConfig) -> dict[str, dict[str, Path]]:
     if not config.root:
         raise ConfigError("no dataset given: set data.root (or --data) to an IXI-style folder or a CSV list file")
     subjects = find_subjects(config.root, config.patterns)
+    if config.subjects:  # an explicit split: only the subjects it names need the mapping's contrasts
+        named = {s for names in config.subjects.values() if isinstance(names, list) for s in names}
+        missing = sorted(named - set(subjects))
+        if missing:
+            raise ConfigError(f"data.subjects names {', '.join(missing)}, not in {config.root}; subjects there: "
+                              f"{', '.join(subjects)}")
+        subjects = {name: files for name, files in subjects.items() if name in named}
     require_contrasts(subjects, (*config.inputs, config.target), config.root)
     return subjects
 
