@@ -21,6 +21,10 @@ def volumeFromNode(node) -> Volume:
         raise InputError(f"expected a scalar volume node holding an image, got {name}")
     if node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise InputError(f"'{node.GetName()}' is a label map; choose an intensity image")
+    spacing = node.GetSpacing()
+    if not all(np.isfinite(spacing)) or min(spacing) <= 0:
+        raise InputError(f"'{node.GetName()}' has voxel spacing {tuple(float(s) for s in spacing)}; expected a "
+                         "positive size in mm on each axis (fix it in the Volumes module, Volume Information)")
     matrix = vtk.vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
     array = np.array(slicer.util.arrayFromVolume(node), dtype=np.float32)

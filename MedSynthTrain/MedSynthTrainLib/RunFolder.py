@@ -9,6 +9,7 @@ atomically after each epoch) lets a stopped run resume exactly, and ``model.safe
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,25 @@ __all__ = ["BEST_FILE", "HISTORY_FILE", "MODEL_FILE", "STATE_FILE", "canResume",
 
 
 def readHistory(runFolder: str | Path) -> list[dict[str, Any]]:
-    """The rows of the run's ``history.csv`` (values as floats; empty cells left out)."""
+    """The rows of the run's ``history.csv`` (values as floats; empty cells left out). A line that is not a
+    row of numbers (a damaged or edited file, binary bytes) is skipped with one warning naming it, so the curves
+    of the good epochs still show."""
     path = Path(runFolder) / HISTORY_FILE
     if not path.is_file():
         return []
-    with path.open(newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    rows, skipped = [], []
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.DictReader(line.replace("\0", "") for line in f)  # csv refuses NUL bytes outright
+        for row in reader:
+            try:
+                rows.append({k: float(v) for k, v in row.items()
+                             if k is not None and isinstance(v, str) and v.strip()})
+            except ValueError:
+                skipped.append(reader.line_num)
+    if skipped:
+        logging.warning("MedSynth Train: %s: skipped line(s) %s, which do not hold numbers", path,
+                        ", ".join(map(str, skipped)))
+    return rows
 
 
 def canResume(runFolder: str | Path) -> bool:

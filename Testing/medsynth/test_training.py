@@ -128,7 +128,7 @@ def test_resume_continues_exactly(dataset, tmp_path):
     cancel = CancelToken()
     cfg = config_for(dataset, tmp_path / "cut")
     trainer = Trainer(cfg, cancel=cancel, epoch_callback=lambda row: row["epoch"] == 1 and cancel.cancel())
-    with pytest.raises(Cancelled, match="resumes from the end of epoch 1"):
+    with pytest.raises(Cancelled, match=r"keeps the 1 completed epoch\(s\): continue with --resume"):
         trainer.run()
     assert not (tmp_path / "cut" / "model.safetensors").exists()
     with pytest.raises(ConfigError, match="already holds a training run"):
@@ -147,6 +147,30 @@ def test_resume_continues_exactly(dataset, tmp_path):
     np.testing.assert_allclose(np.array(full_rows[1:], float), np.array(cut_rows[1:], float), rtol=1e-5)
     assert load_model(full).card.metrics["test"]["psnr"] == pytest.approx(
         load_model(resumed).card.metrics["test"]["psnr"], abs=1e-4)
+
+
+@pytest.mark.parametrize(("interrupted_epoch", "said"), [
+    (1, r"stopped before its first epoch ended; .* holds only its settings \(config.yaml, split.json\): start it "
+        r"afresh with --resume .* --restart, or delete the folder"),
+    (2, r"stopped during epoch 2; .* keeps the 1 completed epoch\(s\): continue with --resume"),
+])
+def test_an_interrupt_during_validation_says_what_the_folder_holds(dataset, tmp_path, monkeypatch,
+                                                                  interrupted_epoch, said):
+    """Ctrl-C (or SIGTERM) while the epoch is being validated: the run folder already holds its settings, and
+    maybe earlier epochs; the message says which, and the command that goes on."""
+    original = Trainer.validate
+
+    def validate(self, epoch):
+        if epoch + 1 == interrupted_epoch:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr(Trainer, "validate", validate)
+    run = tmp_path / "run"
+    with pytest.raises(Cancelled, match=said) as stopped:
+        Trainer(config_for(dataset, run)).run()
+    assert stopped.value.signum == 2 and (run / "config.yaml").exists()
+    assert (run / "state.safetensors").exists() is (interrupted_epoch > 1)
 
 
 def test_dataset_problems_are_reported_clearly(dataset, tmp_path):

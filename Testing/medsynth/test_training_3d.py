@@ -141,7 +141,7 @@ def test_cascade_trains_stage_by_stage_and_resumes_exactly(dataset, tmp_path):
                 cancel.cancel()
 
         trainer = Trainer(config_for(dataset, run, **extra), cancel=cancel, epoch_callback=on_epoch)
-        with pytest.raises(Cancelled, match=f"resumes from the end of epoch {stop_after}"):
+        with pytest.raises(Cancelled, match=f"keeps the {stop_after} completed epoch"):
             trainer.run()
         resumed = train(config_for(dataset, run, **extra), resume=True)
         final, reference = tensors(resumed), tensors(full)

@@ -239,7 +239,7 @@ class Trainer:
         sums: dict[str, float] = defaultdict(float)
         for step in range(steps):
             if self.cancel is not None and self.cancel.cancelled:
-                raise self._stopped(epoch)
+                raise self._stopped()
             positions = np.arange(step * per_step, (step + 1) * per_step)[process.rank :: process.world]
             values = self.objective.step(self._batch(positions, order, seed))
             for key, value in values.items():
@@ -265,20 +265,24 @@ class Trainer:
 
     def run(self, resume: bool = False) -> Path | None:
         """Train to the configured number of epochs; returns the final model file (rank 0) or ``None``."""
+        try:
+            return self._run(resume)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, at any point: say what the folder holds, and how to go on
+            stopped = self._stopped()
+            stopped.signum = getattr(exc, "signum", 2)
+            raise stopped from None
+
+    def _run(self, resume: bool) -> Path | None:
+        self.saved = 0  # epochs whose state is in the run folder (a resumed run: those before it)
         self._prepare(resume)
+        self.saved = self.epoch
         cfg, process = self.config, self.process
         try:
             for epoch in range(self.epoch, self.total_epochs):
                 start = time.perf_counter()
-                try:
-                    if self.objective.enter_epoch(epoch, lambda: load_model(self.folder / BEST_FILE,
-                                                                            self.device).model):
-                        self.best, self.best_epoch = -math.inf, -1  # a new phase looks for its own best epoch
-                    row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
-                except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM: completed epochs are saved, say how to go on
-                    stopped = self._stopped(epoch)
-                    stopped.signum = getattr(exc, "signum", 2)
-                    raise stopped from None
+                if self.objective.enter_epoch(epoch, lambda: load_model(self.folder / BEST_FILE, self.device).model):
+                    self.best, self.best_epoch = -math.inf, -1  # a new phase looks for its own best epoch
+                row: dict[str, Any] = {"epoch": epoch + 1, **self.train_epoch(epoch)}
                 if self.objective.phases > 1:
                     row["stage"] = epoch // cfg.optim.epochs + 1
                 if process.main:
@@ -291,6 +295,7 @@ class Trainer:
                     save_state(self.folder / STATE_FILE, self.objective.networks, self.objective.optimizers, {
                         "epoch": epoch + 1, "best": self.best, "best_epoch": self.best_epoch,
                         "history": self.log.history, "medsynth_version": __version__})
+                    self.saved = epoch + 1
                     if self.epoch_callback is not None:
                         self.epoch_callback(row)
                 process.barrier()
@@ -299,9 +304,17 @@ class Trainer:
             if self.log is not None:
                 self.log.close()
 
-    def _stopped(self, epoch: int) -> Cancelled:
-        return Cancelled(f"training stopped during epoch {epoch + 1}; the run resumes from the end of epoch "
-                         f"{epoch} with --resume {self.folder}")
+    def _stopped(self) -> Cancelled:
+        """What an interrupted run leaves, and the command that goes on from there."""
+        saved = getattr(self, "saved", 0)
+        if saved:
+            return Cancelled(f"training stopped during epoch {saved + 1}; {self.folder} keeps the {saved} completed "
+                             f"epoch(s): continue with --resume {self.folder}")
+        if (self.folder / "config.yaml").exists():
+            return Cancelled(f"training stopped before its first epoch ended; {self.folder} holds only its settings "
+                             f"(config.yaml, split.json): start it afresh with --resume {self.folder} --restart, or "
+                             "delete the folder")
+        return Cancelled("training stopped before anything was written")
 
     def _keep_best(self, epoch: int, row: dict[str, Any]) -> None:
         score = row.get("val_psnr")
