@@ -307,9 +307,23 @@ def write_volumes(volumes: dict, overwrite: bool = False, dtype: np.dtype | type
     return paths
 
 
+def stored_as(array: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``array`` in ``dtype``; for an integer type rounded and held to its range (a plain cast wraps: 40000 in
+    int16 becomes -25536, a negative voxel in a magnitude image), saying how many voxels were held."""
+    if not np.issubdtype(dtype, np.integer) or (np.issubdtype(array.dtype, np.integer) and np.can_cast(array.dtype,
+                                                                                                     dtype)):
+        return array.astype(dtype, copy=False)
+    info = np.iinfo(dtype)
+    outside = int(np.count_nonzero((array < info.min) | (array > info.max)))
+    if outside:
+        log.warning("%s: %d voxel(s) beyond the %s range [%d, %d] were held at its ends", name.split(".tmp")[0],
+                    outside, dtype, info.min, info.max)
+    return np.clip(np.rint(array), info.min, info.max).astype(dtype)
+
+
 def write_volume_to(volume: Volume, temporary: Path, dtype: np.dtype | type | None = None) -> None:
     """Write ``volume`` to ``temporary`` (a name from ``output_set``), as it is: no checks, no rename."""
-    array = volume.array if dtype is None else volume.array.astype(dtype, copy=False)
+    array = volume.array if dtype is None else stored_as(volume.array, np.dtype(dtype), temporary.name)
     image = to_sitk(volume, array)
     try:
         sitk.WriteImage(image, str(temporary), useCompression=True)

@@ -8,6 +8,8 @@ information, head-mask Dice, rotation and translation found) and a checkerboard 
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import time
 from collections.abc import Sequence
@@ -21,7 +23,7 @@ import SimpleITK as sitk
 from matplotlib.figure import Figure
 
 from .dataset import MASK, find_subjects, require_contrasts
-from .errors import InputError
+from .errors import ConfigError, InputError, MedSynthError
 from .intensity import cormack_to_hounsfield
 from .io import atomic_output, check_output_path, read_volume, write_volume
 from .mask import bounding_box, crop, foreground_mask
@@ -32,7 +34,9 @@ from .volume import PLANES, Volume, to_sitk
 
 log = logging.getLogger(__name__)
 REPORT_COLUMNS = ["subject", "contrast", "mi_before", "mi_after", "dice_before", "dice_after", "rotation_deg",
-                  "translation_mm", "seconds"]
+                  "translation_mm", "seconds", "status"]
+MAX_MARGIN = 256  # voxels around the head when cropping
+CT_UNITS = ("hu", "cormack")
 
 
 @dataclass
@@ -45,10 +49,24 @@ class PrepareOptions:
     overwrite: bool = False
     ct_units: str = "hu"  # or "cormack": CT stored in Rorden et al.'s Cormack units, converted to HU
 
+    def __post_init__(self) -> None:
+        if isinstance(self.margin, bool) or not isinstance(self.margin, int) or not 0 <= self.margin <= MAX_MARGIN:
+            raise ConfigError(f"--margin must be 0 to {MAX_MARGIN} voxels, got {self.margin!r}")
+        if self.ct_units not in CT_UNITS:
+            raise ConfigError(f"--ct-units must be one of {', '.join(CT_UNITS)}, got {self.ct_units!r}")
+        unknown = sorted(set(self.stages) - set(STAGES))
+        if not self.stages or unknown:
+            raise ConfigError(f"registration stages must be among {', '.join(STAGES)}, got {list(self.stages)}")
+
 
 def prepare_dataset(raw: str | Path, out: str | Path, options: PrepareOptions, patterns: Sequence[str] = (),
                     progress: ProgressCallback | None = None) -> list[dict]:
-    """Register, resample, mask and (optionally) crop every subject; returns the report rows."""
+    """Register, resample, mask and (optionally) crop every subject; returns the report rows.
+
+    A subject that fails leaves none of its files; the others are prepared. ``OUT/report.csv`` is written in
+    every case (also after Ctrl-C): a row per registered contrast of each prepared subject, and a row per
+    subject that failed or was not reached, with why in ``status``. Any failure then raises an ``InputError``
+    naming the subjects, so a script does not take a partial folder for a whole one."""
     subjects = find_subjects(raw, patterns)
     wanted = list(options.contrasts) if options.contrasts else sorted(
         {c for files in subjects.values() for c in files if c not in (MASK, options.reference)})
@@ -63,12 +81,48 @@ def prepare_dataset(raw: str | Path, out: str | Path, options: PrepareOptions, p
     for subject in subjects:  # OUT may be RAW itself: no prepared file may replace a raw one, even with --overwrite
         for contrast in [options.reference, *wanted, MASK]:
             check_output_path(out / f"{subject}-{contrast}.nii.gz", overwrite=True, inputs=inputs)
-    rows = []
-    for index, (subject, files) in enumerate(subjects.items()):
-        rows += prepare_subject(subject, files, wanted, out, options)
-        if progress is not None:
-            progress(index + 1, len(subjects), subject)
+    rows, failed, outputs = [], {}, [options.reference, *wanted, MASK]
+    pending = dict(subjects)
+    try:
+        for index, (subject, files) in enumerate(subjects.items()):
+            try:
+                rows += prepare_subject(subject, files, wanted, out, options)
+            except MedSynthError as exc:  # this subject's problem: the others go on
+                failed[subject] = f"failed: {exc}"
+                _remove(out, subject, outputs)
+            del pending[subject]
+            if progress is not None:
+                progress(index + 1, len(subjects), subject)
+    except BaseException:  # Ctrl-C, a full disk: the subject under way leaves nothing, the report says where it stopped
+        subject = next(iter(pending), None)
+        if subject is not None:
+            _remove(out, subject, outputs)
+        failed.update({s: "not prepared: stopped before this subject was done" for s in pending})
+        raise
+    finally:
+        write_report(out / "report.csv", rows, failed)
+    if failed:
+        raise InputError(f"{len(failed)} of {len(subjects)} subject(s) could not be prepared ("
+                         + "; ".join(f"{s}: {why.removeprefix('failed: ')}" for s, why in list(failed.items())[:3])
+                         + ("; ..." if len(failed) > 3 else "") + f"); the other {len(subjects) - len(failed)} are "
+                         f"in {out}, and {out / 'report.csv'} lists each subject's outcome")
     return rows
+
+
+def _remove(out: Path, subject: str, contrasts: Sequence[str]) -> None:
+    for contrast in contrasts:
+        (out / f"{subject}-{contrast}.nii.gz").unlink(missing_ok=True)
+
+
+def write_report(path: Path, rows: list[dict], failed: dict[str, str]) -> None:
+    """``report.csv``: the registration figures of each prepared contrast, and the subjects that were not."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows({**row, "status": row.get("status", "prepared")} for row in rows)
+    writer.writerows({"subject": subject, "status": why} for subject, why in failed.items())
+    with atomic_output(path) as tmp:
+        tmp.write_text(buffer.getvalue())
 
 
 def prepare_subject(subject: str, files: dict[str, Path], contrasts: Sequence[str], out: Path,

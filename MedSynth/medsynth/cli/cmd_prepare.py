@@ -8,7 +8,7 @@ from pathlib import Path
 from ..contrasts import canonical_contrast
 from ..prepare import REPORT_COLUMNS, PrepareOptions, prepare_dataset
 from ..registration import STAGES
-from .common import echo, format_table, progress_bar, write_csv
+from .common import echo, format_table, progress_bar
 
 
 def add_parser(sub) -> None:
@@ -47,9 +47,8 @@ def run(args: argparse.Namespace) -> int:
     )
     with progress_bar(args, "subject") as progress:
         rows = prepare_dataset(args.raw, args.out, options, args.pattern, progress)
-    table = [[row[k] for k in REPORT_COLUMNS] for row in rows]
-    write_csv(Path(args.out) / "report.csv", REPORT_COLUMNS, table)
-    echo(format_table(REPORT_COLUMNS, table))
+    columns = REPORT_COLUMNS[:-1]  # every shown row was prepared; report.csv has the status column
+    echo(format_table(columns, [[row[k] for k in columns] for row in rows]))
     echo(f"\nprepared {len({r['subject'] for r in rows})} subject(s) in {args.out}; report: "
          f"{Path(args.out) / 'report.csv'}, checkerboards in {Path(args.out) / 'report'}")
     return 0

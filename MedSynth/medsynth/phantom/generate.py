@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..file_checks import VOXEL_LIMIT_VARIABLE, max_voxels
 from ..io import check_writable_dir, write_volume
 from ..volume import Volume
@@ -133,10 +133,17 @@ def write_phantom_dataset(
     """
     if not 1 <= subjects <= 10_000:
         raise ConfigError(f"--subjects must be between 1 and 10000, got {subjects}")
+    if not 0 <= noise <= 1:
+        raise ConfigError(f"--noise must be 0 to 1 (a fraction of the brightest tissue), got {noise}")
     grid = phantom_grid(shape, spacing)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file; expected a folder for the phantom dataset (a new or existing one)")
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the folder ({exc.strerror or exc}); choose a writable place") from None
     written: list[Path] = []
     try:
         check_writable_dir(out)
