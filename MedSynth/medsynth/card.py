@@ -26,6 +26,20 @@ MAX_INPUTS = 4
 STRING_FIELDS = ("name", "architecture", "engine", "source_contrast", "target_contrast", "description",
                  "medsynth_version")
 MAPPING_FIELDS = ("hyperparameters", "source_normalization", "target_intensity", "inference", "training", "metrics")
+# The JSON type of every card field, in one place (a number where an object belongs would crash much later).
+FIELD_TYPES: dict[str, type] = {**dict.fromkeys(STRING_FIELDS, str), **dict.fromkeys(MAPPING_FIELDS, dict),
+                                "input_contrasts": list, "references": list, "format": int}
+JSON_TYPE_NAMES = {str: "a string", dict: "an object (a mapping)", list: "a list", int: "an integer"}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of ``value``'s type, for messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return {str: "a string", dict: "an object", list: "a list", int: "an integer", float: "a number"}.get(
+        type(value), type(value).__name__)
 
 
 def _finite(value: Any) -> Any:
@@ -123,20 +137,15 @@ class ModelCard:
     def _check_types(self) -> None:
         """Every field has its JSON type (a list where a mapping belongs would crash much later)."""
         name = self.name if isinstance(self.name, str) else "?"
-        for key in STRING_FIELDS:
+        for key, kind in FIELD_TYPES.items():
             value = getattr(self, key)
-            if not isinstance(value, str):
-                raise ModelError(f"model card '{name}': {key} must be a string, got {type(value).__name__}")
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ModelError(f"model card '{name}': {key} must be {JSON_TYPE_NAMES[kind]}, got "
+                                 f"{json_type(value)} ({value!r:.40})")
         if not self.name or len(self.name) > 200:
             raise ModelError("model card: name must be 1 to 200 characters")
-        for key in MAPPING_FIELDS:
-            if not isinstance(getattr(self, key), dict):
-                raise ModelError(f"model card '{name}': {key} must be an object (a mapping), "
-                                 f"got {type(getattr(self, key)).__name__}")
-        if not isinstance(self.references, list) or not all(isinstance(r, str) for r in self.references):
+        if not all(isinstance(r, str) for r in self.references):
             raise ModelError(f"model card '{name}': references must be a list of strings")
-        if not isinstance(self.format, int) or isinstance(self.format, bool):
-            raise ModelError(f"model card '{name}': format must be an integer, got {self.format!r}")
 
     def _check_architecture(self) -> None:
         """A known generator or baseline, the engine it declares, and hyperparameters of sane types and sizes
@@ -242,7 +251,8 @@ class ModelCard:
         unknown = sorted(data.keys() - fields)
         if unknown:
             raise ModelError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        if data.get("format", CARD_FORMAT) > CARD_FORMAT:
+        version = data.get("format", CARD_FORMAT)  # its type is checked with every other field's
+        if isinstance(version, int) and not isinstance(version, bool) and version > CARD_FORMAT:
             raise ModelError(
                 f"{where}: card format {data['format']} is newer than this MedSynth ({__version__}) reads; upgrade"
             )

@@ -58,12 +58,28 @@ MAX_PARAMETERS = 2_000_000_000  # 8 GB of float32 weights: far above any synthes
 FLOAT_DTYPES, INT_DTYPES = {"F16", "BF16", "F32", "F64"}, {"I16", "I32", "I64", "U8", "I8"}
 
 
+def check_input_channels(card: ModelCard, network: nn.Module, path: Path | str) -> None:
+    """The channels the engine will feed (each input contrast, with ``inference.context`` neighbouring slices on
+    each side for a 2D model) are the channels the network takes: a card that disagrees with its weights fails
+    here, not with a convolution error in the middle of a synthesis."""
+    takes = getattr(network, "in_channels", None)
+    if takes is None or card.engine == "voxelwise":
+        return
+    context = int(card.inference.get("context", 0)) if card.engine == "slicewise" else 0
+    fed = len(card.inputs) * (2 * context + 1)
+    if int(takes) != fed:
+        raise ModelError(f"{path}: the card feeds {fed} channel(s) ({len(card.inputs)} input(s) x "
+                         f"{2 * context + 1} slice(s): inference.context = {context}) but its network takes {takes}; "
+                         "the card does not describe these weights")
+
+
 def check_stored_weights(card: ModelCard, path: Path) -> None:
     """The network the card describes, built on PyTorch's meta device (no memory), against the names, shapes
     and dtypes the file's header declares: a hostile card or a mismatched file fails here, before anything is
     allocated or read."""
     with torch.device("meta"):
         skeleton = build_from_card(card)
+    check_input_channels(card, skeleton, path)
     expected = skeleton.state_dict()
     count = sum(t.numel() for t in expected.values())
     if count > MAX_PARAMETERS:

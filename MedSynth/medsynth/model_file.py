@@ -7,13 +7,12 @@ its NumPy front end). Loading the weights is ``medsynth.checkpoint``'s job.
 
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 
 from safetensors import safe_open
 
-from .card import ModelCard
+from .card import ModelCard, loads_json
 from .errors import InputError, ModelError
 from .file_checks import regular_file
 
@@ -60,7 +59,8 @@ def _check_file(path: Path) -> Path:
     try:
         with path.open("rb") as f:
             f.seek(8)
-            json.loads(f.read(header_len))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelError(f"{path}: corrupt safetensors header") from None
+            header = f.read(header_len).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelError(f"{path}: corrupt safetensors header (not UTF-8 text)") from None
+    loads_json(header, str(path), "corrupt safetensors header: it")  # strict JSON, nested no deeper than a card
     return path

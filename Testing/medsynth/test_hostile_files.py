@@ -189,7 +189,7 @@ def card_dict(**changes):
     ({"inference.patch_size": 4096}, "inference.patch_size must be 8 to 512"),
     ({"inference.stride": 0}, "inference.stride must be 1 to 512"),
     ({"inference.blend": "max"}, "inference.blend must be one of"),
-    ({"architecture": ["pgan"]}, "architecture must be a string, got list"),
+    ({"architecture": ["pgan"]}, "architecture must be a string, got a list"),
     ({"hyperparameters": [1, 2]}, "hyperparameters must be an object"),
     ({"inference": [1]}, "inference must be an object"),
     ({"metrics": "good"}, "metrics must be an object"),
