@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import stat
 import zlib
@@ -20,7 +21,13 @@ from pathlib import Path
 
 from .errors import InputError
 
-MAX_VOXELS = 2**29  # 537 million voxels: 2 GiB as float32, far above a 0.5 mm whole-head 7T scan (~80 million)
+log = logging.getLogger(__name__)
+
+# 268 million voxels: 1 GiB as float32, far above a 0.5 mm whole-head 7T scan (~80 million); a synthesis peaks at
+# about 5 GB for a volume this size (docs/benchmarks.md), so a small file cannot make MedSynth claim much more.
+MAX_VOXELS = 2**28
+LARGE_VOXELS = 2**26  # 67 million voxels, 4x a 256^3 head: read with a warning saying the memory it needs
+PEAK_BYTES_PER_VOXEL = 20  # measured peak of `medsynth synthesize` per voxel (5.0 GB for 2^28 voxels)
 VOXEL_LIMIT_VARIABLE = "MEDSYNTH_MAX_VOXELS"
 CHUNK = 1 << 20
 
@@ -131,10 +138,13 @@ def check_declared_size(path: Path, size: tuple[int, ...], bytes_per_voxel: int)
     for extent in size:
         voxels *= int(extent)
     limit = max_voxels()
+    shape = "x".join(map(str, size))
     if voxels > limit:
-        shape = "x".join(map(str, size))
         raise InputError(f"{path}: declares {shape} = {voxels:,} voxels ({voxels * 4 / 2**30:.1f} GiB as float32), "
                          f"over the limit of {limit:,}; set ${VOXEL_LIMIT_VARIABLE} to allow more")
+    if voxels > LARGE_VOXELS:
+        log.warning("%s: a large volume, %s = %s voxels; processing it needs about %.1f GB of memory", path, shape,
+                    f"{voxels:,}", voxels * PEAK_BYTES_PER_VOXEL / 1e9)
     where, offset, kind, skip, stored = _data_location(path)
     # ITK reports a NIfTI's scaled type (float for scl_slope); the file holds its stored type
     expected = voxels * bytes_per_voxel if stored is None else stored

@@ -66,22 +66,34 @@ def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None)
 def apply(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     """Map raw intensities to the normalized scale (float32)."""
     kind, p = _kind(norm), _params(norm)
-    x = np.asarray(array, dtype=np.float32)
+    # one float32 copy, changed in place: a volume's worth of memory, not one per arithmetic step
     if kind == "zscore":
-        return ((x - p["mean"]) / p["std"]).astype(np.float32)
+        y = np.array(array, dtype=np.float32)
+        y -= np.float32(p["mean"])
+        y /= np.float32(p["std"])
+        return y
     lo, hi = p["lo"], p["hi"]
+    y = np.array(array, dtype=np.float32) if kind == "percentile" else np.clip(array, lo, hi).astype(np.float32)
+    y -= np.float32(lo)
+    y *= np.float32(2.0 / (hi - lo))
+    y -= np.float32(1.0)
     if kind == "percentile":
-        return np.clip(2.0 * (x - lo) / (hi - lo) - 1.0, -PERCENTILE_CLIP, PERCENTILE_CLIP).astype(np.float32)
-    return (2.0 * (np.clip(x, lo, hi) - lo) / (hi - lo) - 1.0).astype(np.float32)
+        np.clip(y, -PERCENTILE_CLIP, PERCENTILE_CLIP, out=y)
+    return y
 
 
 def invert(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     """Map normalized values back to raw intensities (float32)."""
     kind, p = _kind(norm), _params(norm)
-    y = np.asarray(array, dtype=np.float64)
+    y = np.array(array, dtype=np.float32)  # one copy, changed in place
     if kind == "zscore":
-        return (y * p["std"] + p["mean"]).astype(np.float32)
-    return ((y + 1.0) * 0.5 * (p["hi"] - p["lo"]) + p["lo"]).astype(np.float32)
+        y *= np.float32(p["std"])
+        y += np.float32(p["mean"])
+        return y
+    y += np.float32(1.0)
+    y *= np.float32(0.5 * (p["hi"] - p["lo"]))
+    y += np.float32(p["lo"])
+    return y
 
 
 def apply_value(norm: dict[str, Any], value: float) -> float:
