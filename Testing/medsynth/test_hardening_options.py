@@ -47,6 +47,7 @@ def test_text_as_typed_is_parsed_and_checked_with_the_same_words():
         f"patch stride must be 1 to {MAX_PATCH} voxels (one number, or one per axis) or 'full', got 'fu'")
 
 
+@pytest.mark.torch  # the synthesize command imports torch before it reads its options
 @pytest.mark.parametrize("flags", [["--patch-size", "0"], ["--patch-size", "-8"], ["--patch-size", "5000"],
                                    ["--stride", "0"], ["--stride", "-2"]])
 def test_the_command_line_refuses_them_in_one_line_before_reading_anything(tmp_path, capsys, flags):
