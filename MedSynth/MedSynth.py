@@ -265,6 +265,7 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
         if self.modelsReady and self.job is None:
             self.logic.releaseStaleOutputs(self._parameterNode)  # another input or mapping: new outputs
         running = self.job is not None
+        strideError = strideProblem(self._parameterNode.patchStride)
         if running:
             self.ui.applyButton.text = _("Cancel")
             self.ui.applyButton.toolTip = _("Stop the synthesis; the scene is left as it was.")
@@ -280,11 +281,10 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             contrasts = inputContrastsOf(self._parameterNode.mapping)
             needed = [self._parameterNode.inputVolume, self._parameterNode.secondInputVolume,
                       self._parameterNode.thirdInputVolume][: len(contrasts)]
-            strideError = strideProblem(self._parameterNode.patchStride)
             self.ui.applyButton.enabled = bool(all(needed) and self._parameterNode.model and not strideError)
             if strideError:
                 self.ui.applyButton.toolTip = strideError
-        self.showStride(strideProblem(self._parameterNode.patchStride))
+        self.showStride(strideError)
         self.showInputSelectors(inputContrastsOf(self._parameterNode.mapping))
         for widget in (self.ui.inputsCollapsibleButton, self.ui.advancedCollapsibleButton,
                        self.ui.outputsCollapsibleButton):

@@ -114,7 +114,8 @@ def withdrawn_models(folder: Path | None = None) -> list[Withdrawn]:
     """The catalog's ``withdrawn`` list (empty when it has none)."""
     folder = bundled_models_dir() if folder is None else Path(folder)
     path = folder / CATALOG_FILE
-    items = parse_json(path, "catalog").get("withdrawn", []) if path.exists() else []
+    data = parse_json(path, "catalog") if path.exists() else {}
+    items = data.get("withdrawn", []) if isinstance(data, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) and {"name", "mapping", "reason"} <= set(i)
                                               and all(isinstance(i[k], str) for k in ("name", "mapping", "reason"))
                                               for i in items):

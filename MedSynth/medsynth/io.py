@@ -310,14 +310,14 @@ def write_volumes(volumes: dict, overwrite: bool = False, dtype: np.dtype | type
 def stored_as(array: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
     """``array`` in ``dtype``; for an integer type rounded and held to its range (a plain cast wraps: 40000 in
     int16 becomes -25536, a negative voxel in a magnitude image), saying how many voxels were held."""
-    if not np.issubdtype(dtype, np.integer) or (np.issubdtype(array.dtype, np.integer) and np.can_cast(array.dtype,
-                                                                                                     dtype)):
+    fits = np.issubdtype(array.dtype, np.integer) and np.can_cast(array.dtype, dtype)
+    if not np.issubdtype(dtype, np.integer) or fits:
         return array.astype(dtype, copy=False)
     info = np.iinfo(dtype)
     outside = int(np.count_nonzero((array < info.min) | (array > info.max)))
     if outside:
-        log.warning("%s: %d voxel(s) beyond the %s range [%d, %d] were held at its ends", name.split(".tmp")[0],
-                    outside, dtype, info.min, info.max)
+        log.warning("%s: %d voxel(s) beyond the %s range [%d, %d] were held at its ends", name, outside, dtype,
+                    info.min, info.max)
     return np.clip(np.rint(array), info.min, info.max).astype(dtype)
 
 
