@@ -15,23 +15,30 @@ Kinds:
 - ``percentile``: the ``percentiles`` (default 1st and 99th) of the *foreground* map linearly to -1 and 1, so
   neither the amount of air nor the background level of another scanner moves the scale; values are kept up
   to half a range beyond (clipped to [-2, 2]), so the background stays below the darkest tissue.
+- ``nyul``: Nyul & Udupa's piecewise-linear histogram standardization (IEEE TMI 19(2):143-50, 2000): the
+  foreground's ``percentiles`` (landmarks) map to a ``standard`` scale learned over the training subjects
+  (:func:`nyul_standard`), linear beyond the end landmarks and clipped to [-2, 2] like ``percentile``. It
+  lines up every tissue class between sites, not only the two ends of the range.
 
 ``invert(apply(x))`` returns ``x`` exactly for every kind, except where ``minmax``/``window`` clipped it.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
 
-KINDS = ("minmax", "zscore", "window", "percentile")
+KINDS = ("minmax", "zscore", "window", "percentile", "nyul")
 DEFAULT_PERCENTILES = (0.0, 99.5)
 FOREGROUND_PERCENTILES = (1.0, 99.0)
 PERCENTILE_CLIP = 2.0  # |normalized value| kept for the percentile kind
 CT_WINDOW = (-1024.0, 3071.0)
+# intensity-normalization's default landmarks: the 1st and 99th percentiles and the deciles between them
+NYUL_PERCENTILES = (1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 99.0)
 
 
 def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
@@ -54,6 +61,8 @@ def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None)
         if hi <= lo:
             hi = lo + 1.0
         params = {"lo": lo, "hi": hi}
+    elif kind == "nyul":
+        params = {"landmarks": _increasing(np.percentile(fg, spec.get("percentiles", NYUL_PERCENTILES)))}
     elif kind == "zscore":
         std = float(fg.std())
         params = {"mean": float(fg.mean()), "std": std if std > 0 else 1.0}
@@ -66,6 +75,10 @@ def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None)
 def apply(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     """Map raw intensities to the normalized scale (float32)."""
     kind, p = _kind(norm), _params(norm)
+    if kind == "nyul":
+        y = _piecewise(array, p["landmarks"], norm["standard"])
+        np.clip(y, -PERCENTILE_CLIP, PERCENTILE_CLIP, out=y)
+        return y
     # one float32 copy, changed in place: a volume's worth of memory, not one per arithmetic step
     if kind == "zscore":
         y = np.array(array, dtype=np.float32)
@@ -85,6 +98,8 @@ def apply(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
 def invert(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     """Map normalized values back to raw intensities (float32)."""
     kind, p = _kind(norm), _params(norm)
+    if kind == "nyul":
+        return _piecewise(array, norm["standard"], p["landmarks"])
     y = np.array(array, dtype=np.float32)  # one copy, changed in place
     if kind == "zscore":
         y *= np.float32(p["std"])
@@ -93,6 +108,49 @@ def invert(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     y += np.float32(1.0)
     y *= np.float32(0.5 * (p["hi"] - p["lo"]))
     y += np.float32(p["lo"])
+    return y
+
+
+def nyul_standard(volumes: list[tuple[np.ndarray, np.ndarray]],
+                  percentiles: tuple[float, ...] = NYUL_PERCENTILES) -> dict[str, Any]:
+    """The ``nyul`` spec learned over ``(array, foreground mask)`` pairs: intensity-normalization's
+    :class:`NyulNormalizer` averages each volume's landmarks on a common 1..100 scale, which is then mapped
+    linearly to [-1, 1] so the network sees the range it sees under ``percentile``."""
+    from intensity_normalization.adapters.images import create_image
+    from intensity_normalization.normalizers.population.nyul import NyulNormalizer
+
+    if not volumes:
+        raise ConfigError("the nyul standardization needs at least one training volume")
+    low, high = 1.0, 100.0
+    inner = percentiles[1:-1]
+    normalizer = NyulNormalizer(output_min_value=low, output_max_value=high, min_percentile=percentiles[0],
+                                max_percentile=percentiles[-1], percentile_after_min=inner[0],
+                                percentile_before_max=inner[-1], percentile_step=inner[1] - inner[0])
+    if normalizer.percentiles.shape != (len(percentiles),) or not np.allclose(normalizer.percentiles, percentiles):
+        raise ConfigError(f"nyul percentiles must be evenly spaced between the end ones, got {list(percentiles)}")
+    normalizer.fit_population([create_image(np.asarray(a, dtype=np.float32)) for a, _ in volumes],
+                              [create_image(m.astype(np.float32)) for _, m in volumes])
+    standard = (np.asarray(normalizer.standard_scale) - low) * (2.0 / (high - low)) - 1.0
+    return {"kind": "nyul", "percentiles": [float(p) for p in percentiles], "standard": _increasing(standard)}
+
+
+def _increasing(values) -> list[float]:
+    """Strictly increasing landmarks: a tie (as in a volume of few grey levels) would make the map a step."""
+    out = [float(v) for v in values]
+    step = max(out[-1] - out[0], 1e-6) * 1e-6
+    for k in range(1, len(out)):
+        out[k] = max(out[k], out[k - 1] + step)
+    return out
+
+
+def _piecewise(array: np.ndarray, xs: list[float], ys: list[float]) -> np.ndarray:
+    """The piecewise-linear map through ``(xs, ys)``, continued linearly beyond both ends (float32)."""
+    x = np.asarray(array, dtype=np.float32)
+    xs_, ys_ = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    y = np.interp(x, xs_, ys_).astype(np.float32)
+    for end, (a, b) in ((x < xs_[0], (0, 1)), (x > xs_[-1], (-2, -1))):
+        slope = (ys_[b] - ys_[a]) / (xs_[b] - xs_[a])
+        y[end] = (ys_[a] + slope * (x[end] - xs_[a])).astype(np.float32)
     return y
 
 
@@ -105,7 +163,11 @@ def validate(spec: Any, where: str, fitted: bool = False) -> None:
     """Raise :class:`ConfigError` if ``spec`` is not a well-formed normalization."""
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: expected a normalization object, got {type(spec).__name__}")
-    _kind(spec, where)
+    if _kind(spec, where) == "nyul":
+        _check_nyul(spec, where)
+        if fitted:
+            _params(spec, where)
+        return
     percentiles = spec.get("percentiles")
     if percentiles is not None and not (
         isinstance(percentiles, list) and len(percentiles) == 2 and all(_number(v) for v in percentiles)
@@ -131,6 +193,24 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _check_nyul(spec: dict[str, Any], where: str) -> None:
+    percentiles = spec.get("percentiles")
+    if not (isinstance(percentiles, list) and len(percentiles) >= 3 and all(_number(v) for v in percentiles)
+            and all(0 <= a < b <= 100 for a, b in itertools.pairwise(percentiles))):
+        raise ConfigError(f"{where}: nyul percentiles must be 3 or more increasing numbers in [0, 100], got "
+                          f"{percentiles!r}")
+    params = spec.get("params")
+    named = {"standard": spec.get("standard")}
+    if params is not None:
+        named["params.landmarks"] = params.get("landmarks") if isinstance(params, dict) else params
+    for key, values in named.items():
+        if not (isinstance(values, list) and len(values) == len(percentiles)
+                and all(_number(v) and abs(v) <= MAX_INTENSITY for v in values)
+                and all(a < b for a, b in itertools.pairwise(values))):
+            raise ConfigError(f"{where}: nyul {key} must be {len(percentiles)} increasing finite numbers (one per "
+                              f"percentile), got {values!r}")
+
+
 def _kind(spec: dict[str, Any], where: str = "normalization") -> str:
     kind = spec.get("kind")
     if kind not in KINDS:
@@ -141,6 +221,11 @@ def _kind(spec: dict[str, Any], where: str = "normalization") -> str:
 def _params(norm: dict[str, Any], where: str = "normalization") -> dict[str, float]:
     kind = _kind(norm, where)
     p = norm.get("params")
+    if kind == "nyul":
+        _check_nyul(norm, where)
+        if not isinstance(p, dict) or "landmarks" not in p:
+            raise ConfigError(f"{where}: 'nyul' normalization needs fitted landmarks (params.landmarks)")
+        return p
     need = ("mean", "std") if kind == "zscore" else ("lo", "hi")
     if not isinstance(p, dict) or any(not isinstance(p.get(k), (int, float)) for k in need):
         raise ConfigError(f"{where}: '{kind}' normalization needs numeric params {', '.join(need)}")

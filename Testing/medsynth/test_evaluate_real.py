@@ -210,3 +210,34 @@ def test_mri_to_ct_study_trains_cyclegan_unpaired_and_scores_hu_and_bone_on_unse
     bundled = script.load_model(catalog / "phantom-cyclegan-T1-CT.safetensors").card
     assert bundled.metrics["test p (raw HU inside the head)"]["mae_hu"] == 100.0
     assert "phantom" in bundled.training["data"] and bundled.training["reproduce"].startswith("scripts/study_mri_to_ct")
+
+
+@pytest.mark.torch
+def test_ensemble_study_scores_members_their_mean_and_a_student_trained_on_the_mean(tmp_path, monkeypatch):
+    write_phantom_dataset(tmp_path / "data", 2, shape=(36, 40, 28), seed=5, contrasts=("T1", "T2"))
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # as `python scripts/study_ensembles.py` runs it
+    recipes = load_script(SCRIPT.with_name("study_recipes.py"))
+    data = ["--data", str(tmp_path / "data"), "--pattern", "{subject}-{contrast}.nii.gz", "--source", "T1",
+            "--target", "T2"]
+    tiny = ["--epochs", "1", "--slices", "4", "--batch-size", "2", "--ngf", "4", "--size", "64"]
+    for seed in (0, 1):
+        assert recipes.main([*data, "--recipes", "+planes", *tiny, "--seed", str(seed), "--device", "cpu",
+                             "--work", str(tmp_path / f"seed{seed}"), "--out", str(tmp_path / f"study{seed}")]) == 0
+    script = load_script(SCRIPT.with_name("study_ensembles.py"))
+    argv = [*data, "--members", str(tmp_path / "seed0"), str(tmp_path / "seed1"), "--distill",
+            str(tmp_path / "distill"), "--out", str(tmp_path / "out"), *tiny]
+    assert script.main(argv) == 0
+    with (tmp_path / "out" / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    methods = {r["method"] for r in rows}
+    assert {"+planes seed 0", "+planes seed 1", "+planes ensemble of 2", "+planes distilled (ngf 4)",
+            "baseline jointhist-pct"} <= methods
+    student = script.load_model(tmp_path / "distill" / "student-ngf4" / "phantom001" / "model.safetensors").card
+    assert student.training["split"]["train"] == ["phantom002"]  # never the held-out subject
+    pseudo = tmp_path / "distill" / "data" / "phantom001"
+    assert sorted(p.name for p in pseudo.iterdir()) == ["phantom002"]  # the ensemble's targets, training subject
+    report = (tmp_path / "out" / "results.md").read_text()
+    assert "ensemble" in report and "**Bundling rule**" in report and "Synthesis time" in report
+    missing = [*data, "--members", str(tmp_path / "seed0"), str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]
+    with pytest.raises(SystemExit, match="nothing/\\+planes/phantom001/model.safetensors is missing"):
+        script.main(missing)

@@ -29,7 +29,7 @@ from ..file_checks import regular_file
 from ..inference.options import ALL_PLANES, BLEND_MODES
 from ..volume import PLANES
 
-NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile")
+NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile", "nyul")
 
 
 @dataclass
@@ -45,7 +45,9 @@ class DataConfig:
     patch_size: int = 32  # 3D: cubic training patches (seeds 001/002: 32^3)
     foreground_bias: float = 0.9  # 3D: fraction of patches centred on a head voxel (the rest anywhere)
     normalization: str = "auto"  # auto (2D: seed 000's min-max to [-1, 1]; 3D: z-score), minmax, zscore or
-    # percentile (the foreground's 1st-99th percentiles to [-1, 1]: robust to another site's scale)
+    # percentile (the foreground's 1st-99th percentiles to [-1, 1]: robust to another site's scale) or nyul
+    # (the input's histogram standardized to landmarks learned over the training subjects; target: percentile)
+    standard: list[float] = field(default_factory=list)  # nyul: the learned landmarks (filled when a run starts)
     min_foreground: float = 0.02  # skip slices whose head mask covers less than this fraction
     validation: float = 0.2  # fraction of subjects (or a list of subject names)
     test: float = 0.2
@@ -220,6 +222,11 @@ class TrainConfig:
             (0 <= d.foreground_bias <= 1, f"data.foreground_bias must be in [0, 1], got {d.foreground_bias}"),
             (d.normalization in NORMALIZATIONS,
              f"data.normalization must be one of {', '.join(NORMALIZATIONS)}, got '{d.normalization}'"),
+            (d.normalization != "nyul" or len(d.inputs) == 1,
+             f"data.normalization nyul standardizes one input contrast; this model takes {len(d.inputs)} "
+             f"({', '.join(d.inputs)}): use percentile"),
+            (not d.standard or d.normalization == "nyul",
+             f"data.standard holds nyul landmarks, but data.normalization is '{d.normalization}'"),
             (o.patches_per_epoch >= 1, f"optim.patches_per_epoch must be at least 1, got {o.patches_per_epoch}"),
             (self.validation.stride == "full" or (isinstance(self.validation.stride, int)
                                                    and self.validation.stride >= 1),
@@ -405,6 +412,8 @@ def init_settings(model: str) -> dict[str, Any]:
     kind = card.source_normalization.get("kind")
     data = {"source": card.source_contrast, "target": card.target_contrast,
             "normalization": kind if kind in NORMALIZATIONS else "auto"}
+    if kind == "nyul":  # the model's own standard: the weights were learned on that scale
+        data["standard"] = list(card.source_normalization["standard"])
     if len(card.inputs) > 1:
         data["sources"] = card.inputs
     if card.engine == "slicewise":

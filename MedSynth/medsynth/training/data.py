@@ -104,9 +104,25 @@ def normalization_for(contrast: str, config: DataConfig, spatial_dims: int) -> d
         kind = "minmax" if spatial_dims == 2 else "zscore"
         if contrast == "CT":
             return intensity.default_normalization(contrast)
-    if kind == "percentile":
+    if kind == "nyul" and contrast == config.inputs[0] and config.standard:
+        return {"kind": "nyul", "percentiles": list(intensity.NYUL_PERCENTILES), "standard": list(config.standard)}
+    if kind == "nyul" and contrast == config.inputs[0]:
+        raise ConfigError("data.normalization nyul needs its standard landmarks (data.standard), learned over the "
+                          "training subjects when a run starts")
+    if kind in ("percentile", "nyul"):  # nyul standardizes the input; the target keeps its own percentiles
         return {"kind": "percentile", "percentiles": list(intensity.FOREGROUND_PERCENTILES)}
     return {"kind": "zscore"} if kind == "zscore" else intensity.default_normalization(contrast)
+
+
+def learn_standard(subjects: dict[str, dict[str, Path]], names: list[str], config: DataConfig) -> list[float]:
+    """The nyul landmarks of the first input over the subjects ``names`` (inside each one's head mask)."""
+    volumes = []
+    for name in names:
+        files = subjects[name]
+        array = read_volume(files[config.inputs[0]]).array
+        mask = read_volume(files[MASK]).array > 0 if MASK in files else foreground_mask(array)
+        volumes.append((array, mask))
+    return intensity.nyul_standard(volumes)["standard"]
 
 
 def training_planes(config: DataConfig) -> tuple[str, ...]:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # What makes a 2D model generalize from a few real subjects to other sites, ingredient by ingredient in the
@@ -18,6 +19,13 @@ GENERALIZATION: dict[str, dict[str, Any]] = {
     "+2.5D": {"data.context": 1},
     "+planes": {"data.plane": "all"},
 }
+# Ingredients measured on top of a recipe (scripts/study_recipes.py, e.g. "+planes+nyul"), not part of the
+# bundled one unless docs/results.md shows they help on every unseen subject.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "+nyul": {"data.normalization": "nyul"},  # Nyul histogram standardization of the input
+    "+gdl": {"loss.gdl": 100.0, "loss.gdl_power": 1.0},  # edges: gradient differences weighted as L1
+    "+adv": {"loss.adversarial_weight": 5.0},  # a five times stronger adversarial term
+}
 # The network and schedule the real-data study and the bundled real-data models share (sized for a 2-core CPU).
 REAL_DATA_NETWORK: dict[str, Any] = {
     "model.architecture": "unet", "model.hyperparameters": {"ngf": 32, "num_downs": 6},
@@ -28,14 +36,18 @@ REAL_DATA_NETWORK: dict[str, Any] = {
 
 
 def generalization_recipe(name: str) -> dict[str, Any]:
-    """Dotted overrides holding every ingredient of :data:`GENERALIZATION` up to and including ``name``; a name
-    such as ``"+planes-percentile-scanner"`` leaves those ingredients out again (a leave-out ablation: their
-    settings go back to seed 000's)."""
-    upto, *dropped = name.split("-")
-    unknown = [d for d in dropped if f"+{d}" not in GENERALIZATION]
+    """Dotted overrides holding every ingredient of :data:`GENERALIZATION` up to and including the first
+    step of ``name``; then ``-INGREDIENT`` leaves one out again (its settings go back to seed 000's: a
+    leave-out ablation, e.g. ``"+planes-percentile-scanner"``) and ``+VARIANT`` adds one of :data:`VARIANTS`
+    (e.g. ``"+planes+nyul"``)."""
+    upto, *steps = re.findall(r"[+-]?[^+-]+", name) or [""]
+    dropped = [s[1:] for s in steps if s.startswith("-")]
+    added = [s for s in steps if s.startswith("+")]
+    unknown = [f"-{d}" for d in dropped if f"+{d}" not in GENERALIZATION] + [a for a in added if a not in VARIANTS]
     if upto not in GENERALIZATION or unknown:
         raise KeyError(f"unknown recipe '{name}'; expected one of {', '.join(GENERALIZATION)}, optionally followed by "
-                       f"-INGREDIENT to leave out (e.g. +planes-scanner)")
+                       f"-INGREDIENT to leave out (e.g. +planes-scanner) or a variant to add "
+                       f"({', '.join(VARIANTS)}; e.g. +planes+nyul)")
     settings: dict[str, Any] = {}
     for step, ingredient in GENERALIZATION.items():
         settings.update(ingredient)
@@ -44,6 +56,8 @@ def generalization_recipe(name: str) -> dict[str, Any]:
     for ingredient in dropped:
         for key in GENERALIZATION[f"+{ingredient}"]:
             settings[key] = GENERALIZATION["seed000"].get(key, _default(key))
+    for variant in added:
+        settings.update(VARIANTS[variant])
     return settings
 
 

@@ -47,6 +47,7 @@ from .data import (
     SPLITS,
     SliceDataset,
     discover,
+    learn_standard,
     load_subject,
     read_split,
     split_subjects,
@@ -121,6 +122,8 @@ class Trainer:
             self.dataset = UnpairedSliceDataset(self.input_subjects, self.target_subjects, cfg.data)
             self.per_epoch = cfg.optim.slices_per_epoch
         else:
+            if cfg.data.normalization == "nyul" and not cfg.data.standard:  # saved with config.yaml below
+                cfg.data.standard = learn_standard(self.subjects, self.split["train"], cfg.data)
             self.input_subjects = self.target_subjects = [self._load(s, plane) for s in self.split["train"]
                                                           for plane in planes]
             if self.spatial_dims == 3:

@@ -30,6 +30,9 @@ class UnpairedObjective(Objective):
             raise ConfigError(f"{', '.join(paired_only)} compare each output with its own target image, which unpaired "
                               f"data does not have: set them to 0 ({self.name}'s reconstruction terms are "
                               f"{self.reconstruction})")
+        if config.data.normalization == "nyul":
+            raise ConfigError(f"{self.name} trains both directions, and data.normalization nyul standardizes one "
+                              "input contrast of paired data: use percentile")
         torch.manual_seed(config.seed)
 
     @property
