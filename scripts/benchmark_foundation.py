@@ -48,7 +48,7 @@ def main() -> None:
     t, mask = timed(lambda: foreground_mask(t1.array), args.repeats)
     rows.append(("head mask (foreground_mask)", t))
     loaded = load_model(default_model("T1", "T2").path)
-    options = InferenceOptions(device="cpu")
+    options = InferenceOptions(device="cpu", precision="fp32")
     t, synthetic = timed(lambda: synthesize(t1, loaded, options), args.repeats)
     rows.append((f"synthesize T1->T2 with {loaded.card.name} (incl. mask, normalization)", t))
     t, _ = timed(lambda: compare(synthetic, t2, mask), args.repeats)

@@ -59,7 +59,7 @@ def main() -> None:
     slicer.mrmlScene = scene
     subject = make_subject(phantom_grid(tuple(args.shape)), seed=77, contrasts=("T1", "T2", "PD"))
     nodes = {contrast: addVolumeNode(scene, image, f"bench-{contrast}") for contrast, image in subject.images.items()}
-    options = InferenceOptions(device="cpu")
+    options = InferenceOptions(device="cpu", precision="fp32")
     print(f"# {date.today()}  {platform.processor() or platform.machine()}  shape {tuple(args.shape)}  "
           f"median of {args.repeats}")
     print("| model | in Slicer's process (s) | child process (s) | longest GUI-thread poll (ms) |")

@@ -51,7 +51,7 @@ def main() -> int:
             loaded = LoadedModel(model.eval(), card)
             rows = []
             for s in test:
-                result = synthesize(s.images[source], loaded, InferenceOptions(device="cpu"))
+                result = synthesize(s.images[source], loaded, InferenceOptions(device="cpu", precision="fp32"))
                 rows.append(compare(result, s.images[target], s.masks[source].array > 0, planes=False)["mask"])
             stats = summarize(rows)
             card.metrics = {f"test ({args.test} phantom subjects, seed 2000, head mask)": {

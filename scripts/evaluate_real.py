@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     for name, loaded in models.items():  # what the card says it was trained or validated on
         split = loaded.card.training.get("split", {}) if isinstance(loaded.card.training, dict) else {}
         seen.setdefault(name, set()).update(s for key in ("train", "validation") for s in split.get(key, []))
-    options = InferenceOptions(device=args.device)
+    options = InferenceOptions(device=args.device, precision="fp32")  # figures in the reference precision
     rows = []
     for held in tqdm(sorted(volumes), unit="subject", desc=f"{'+'.join(inputs)}->{target}"):
         methods = baselines([subject for name, subject in volumes.items() if name != held], inputs, target)

@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
                          f"{', '.join(volumes)}")
     source, target = domains(args, list(volumes))
     fitted = baselines([volumes[n] for n in volumes if n not in args.test], [args.source], args.target)
-    options = InferenceOptions(device=args.device)
+    options = InferenceOptions(device=args.device, precision="fp32")  # figures in the reference precision
     rows = []
     models = {v: trained(v, args, source, target) for v in tqdm(args.variants, unit="variant")}
     for held in args.test:

@@ -139,7 +139,7 @@ def flagging_lines(flagged: dict[str, dict[str, float]], members: int) -> list[s
 
 def run(args: argparse.Namespace) -> tuple[list[dict], list[str], dict[str, dict[str, float]]]:
     volumes = load_subjects(args.data, args.pattern, args.inputs, args.target)
-    options = InferenceOptions(device=args.device)
+    options = InferenceOptions(device=args.device, precision="fp32")  # figures in the reference precision
     rows, timing, flagged = [], [], {}
     for fold, held_out, train_on in tqdm(folds(volumes, args.folds), unit="fold", desc="ensembles"):
         members = [load_model(run_of(work, args.recipe, held_out)) for work in args.members]

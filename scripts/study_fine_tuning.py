@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
         "from scratch on the site's subject": run_training("from-scratch", args, [args.tune]),
     }
     acquired, reference = volumes[args.test]
-    options = InferenceOptions(device=args.device, calibrate=False)
+    options = InferenceOptions(device=args.device, calibrate=False, precision="fp32")
     rows = []
     for label, train_on in (("site subject", [args.tune]), ("all", [*args.base, args.tune])):
         for method, loaded in baselines([volumes[s] for s in train_on], [args.source], args.target).items():

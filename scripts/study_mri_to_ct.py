@@ -191,7 +191,7 @@ def main(argv: list[str]) -> int:
     methods = {**baselines(heads), "cyclegan": forward}
     backward = {**fit_baselines([({"CT": ct_head}, t1_head) for t1_head, ct_head in heads], ["CT"], "T1"),
                 "cyclegan (CT -> T1 generator)": reverse}
-    options = InferenceOptions(device=args.device)
+    options = InferenceOptions(device=args.device, precision="fp32")  # figures in the reference precision
     rows, reverse_rows = [], []
     for name, (mri, reference) in test_pairs(args).items():
         for method, loaded in methods.items():

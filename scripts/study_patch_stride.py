@@ -84,7 +84,8 @@ def main() -> int:
         lo, hi = float(real[mask].min()), float(real[mask].max())
         for stride, blend in SETTINGS:
             counter.voxels = 0
-            options = InferenceOptions(stride=stride, blend=blend, batch_size=args.batch_size, device="cpu")
+            options = InferenceOptions(stride=stride, blend=blend, batch_size=args.batch_size, device="cpu",
+                                       precision="fp32")
             start = time.perf_counter()
             out = synthesize(source, loaded, options, mask=mask)
             seconds = time.perf_counter() - start

@@ -137,7 +137,8 @@ def uncertainty_figures(result, reference, seconds: dict[str, float]) -> dict[st
 def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float]]]:
     inputs, target = args.inputs, args.target
     volumes = load_subjects(args.data, args.pattern, inputs, target)
-    plain, calibrated = (InferenceOptions(device=args.device, calibrate=flag) for flag in (False, True))
+    plain, calibrated = (InferenceOptions(device=args.device, calibrate=flag, precision="fp32")  # figures in fp32
+                         for flag in (False, True))
     rows, flagged = [], {}
     last = args.recipes[-1]
     made = folds(volumes, args.folds)

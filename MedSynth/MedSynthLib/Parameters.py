@@ -71,7 +71,7 @@ class SynthesisParameters(ModuleParameters):
     mode: Annotated[str, OneOf(MODES)] = "auto"  # auto (the model's own), slice or patch
     axis: Annotated[str, OneOf(AXES)] = "auto"  # slice plane for 2D models
     device: Annotated[str, OneOf(DEVICES)] = "auto"
-    precision: Annotated[str, OneOf(PRECISIONS)] = "fp32"
+    precision: Annotated[str, OneOf(PRECISIONS)] = "auto"
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     uncertainty: bool = False  # also make the test-time ensemble's SD map, shown as a heat overlay

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISION_CHOICES = ("auto", *PRECISIONS)  # what a user may ask for: auto resolves to one of PRECISIONS
 
 
 def _mps_available() -> bool:

@@ -10,7 +10,7 @@ import pytest
 from medsynth.architectures import architecture
 from medsynth.contrasts import CONTRASTS
 from medsynth.conventions import CONVENTIONS
-from medsynth.device import DEVICES, PRECISIONS
+from medsynth.device import DEVICES, PRECISION_CHOICES
 from medsynth.errors import ConfigError, ModelError
 from medsynth.inference.options import ALL_PLANES
 from medsynth.volume import PLANES
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_choices_match_the_package():
     assert set(Choices.AXES) == {"auto", ALL_PLANES, *PLANES}
-    assert Choices.DEVICES == DEVICES and tuple(PRECISIONS) == Choices.PRECISIONS
+    assert Choices.DEVICES == DEVICES and PRECISION_CHOICES == Choices.PRECISIONS
     assert "pgan" in Choices.TRAINABLE_ARCHITECTURES
     assert all(architecture(a).trainable and architecture(a).role == "generator"
                for a in Choices.TRAINABLE_ARCHITECTURES)

@@ -52,6 +52,19 @@ def test_defaults_and_clear_errors(scene):
         half_typed.inferenceOptions()
 
 
+def test_the_modules_defaults_are_the_commands_defaults(scene):
+    """Untouched, the module and `medsynth synthesize` run the same request (same precision, plane, device)."""
+    import argparse
+
+    from medsynth.cli.common import add_inference_options, inference_options
+
+    parser = argparse.ArgumentParser()
+    add_inference_options(parser)
+    command = inference_options(parser.parse_args([]))
+    module = SynthesisParameters.read(getParameterNode(scene)).inferenceOptions()
+    assert module == command and module.precision == "auto"
+
+
 def test_encoding_is_the_one_of_slicers_parameter_node_wrapper(scene):
     """What the module's @parameterNodeWrapper writes, this view reads, and the other way round: text as is,
     numbers with str(), nodes as a reference plus an empty parameter of the same name."""

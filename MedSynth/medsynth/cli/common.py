@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..device import DEVICES, PRECISIONS
+from ..device import DEVICES, PRECISION_CHOICES
 from ..inference import InferenceOptions
 from ..inference.options import BLEND_MODES
 from ..io import atomic_output
@@ -85,7 +85,7 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "training targets'), where the model has one")
     g.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto = CUDA, else Apple MPS, else CPU; an unavailable device falls back to the CPU")
-    g.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
+    g.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
                    help="auto (default): bf16 mixed precision where the CPU or GPU computes it natively (AVX-512 "
                         "BF16, AMX, recent GPUs; about 1.2-2x faster, results within a few hundredths of a dB), "
                         "else fp32; or fp32, bf16, fp16 explicitly")

@@ -36,7 +36,7 @@ class InferenceOptions:
     stride: int | Sequence[int] | str | None = None
     blend: str | None = None
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"  # bf16 where the device computes it natively, else fp32 (medsynth.device)
     calibrate: bool = True
 
     def __post_init__(self) -> None:
