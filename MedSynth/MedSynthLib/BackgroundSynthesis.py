@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from medsynth.catalog import model_card
-from medsynth.errors import Cancelled, InputError, MedSynthError
+from medsynth.errors import Cancelled, MedSynthError
 from medsynth.inference import InferenceOptions, Synthesis
 from medsynth.io import read_volume, write_volume
 from medsynth.progress import ProgressCallback
@@ -48,14 +48,9 @@ class BackgroundSynthesis:
     def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
                  uncertainty: bool = False, extraInputNodes=()) -> None:
         self.card = model_card(model)  # a wrong model fails here, before any process starts (nothing downloaded)
-        if uncertainty and self.card.engine == "voxelwise":
-            raise InputError(f"model '{self.card.name}' maps each intensity to one value, so a test-time ensemble "
-                             "cannot disagree: uncertainty needs a network model (2D or 3D)")
+        self.card.check_request(len(extraInputNodes) + 1, uncertainty)
         self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()
         self.uncertainty, self.extraInputNodes = uncertainty, list(extraInputNodes)
-        if len(self.extraInputNodes) + 1 != len(self.card.inputs):
-            raise InputError(f"model '{self.card.name}' takes {len(self.card.inputs)} input(s), "
-                             f"{', '.join(self.card.inputs)}; got {len(self.extraInputNodes) + 1}")
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
         self.inputGrid = None  # the input's exact voxel shape and IJK-to-RAS matrix when the run started

@@ -212,9 +212,7 @@ class RunLogic:
         checkNotAcquired(parameters.differenceVolume, "difference volume", kept)
         checkNotAcquired(parameters.uncertaintyVolume, "uncertainty map",
                          {**kept, "difference volume": parameters.differenceVolume})
-        if parameters.uncertainty and choice.card.engine == "voxelwise":
-            raise InputError(f"model '{choice.name}' maps each intensity to one value, so a test-time ensemble cannot "
-                             "disagree: uncheck \"Uncertainty map\" or choose a network model")
+        choice.card.check_request(len(inputs), parameters.uncertainty)
         return parameters, choice
 
     def start(self, parameterNode) -> SynthesisJob:

@@ -191,6 +191,19 @@ class ModelCard:
         """The contrasts the model takes, in order (one for a one-to-one model)."""
         return list(self.input_contrasts) or [self.source_contrast]
 
+    def check_request(self, inputs: int, uncertainty: bool = False, more: str = "") -> None:
+        """Refuse a request this model cannot serve: another number of input volumes than it takes, or an
+        uncertainty map from a voxel-wise model (one value per intensity: no ensemble can disagree). The one
+        check the command, the pipeline, the engine and the Slicer module make; ``more`` says how to give
+        missing inputs where the caller knows (e.g. "give the others with --input")."""
+        if inputs != len(self.inputs):
+            hint = f": {more}" if more and inputs < len(self.inputs) else ""
+            raise InputError(f"model '{self.name}' ({self.mapping}) takes {len(self.inputs)} input volume(s), "
+                             f"{', '.join(self.inputs)} in this order; got {inputs}{hint}")
+        if uncertainty and self.engine == "voxelwise":
+            raise InputError(f"model '{self.name}' maps each intensity to one value, so a test-time ensemble cannot "
+                             "disagree: an uncertainty map needs a network model (2D or 3D)")
+
     def _check_inference(self) -> None:
         from .inference.options import BLEND_MODES
         from .limits import patch_problem

@@ -53,10 +53,7 @@ def synthesize_file(
     loaded = model if isinstance(model, LoadedModel) else load_model(
         resolve_model(model), device=resolve_device(options.device)
     )
-    if len(sources) != len(loaded.card.inputs):
-        raise InputError(f"model '{loaded.card.name}' ({loaded.card.mapping}) takes {len(loaded.card.inputs)} input "
-                         f"volume(s), {', '.join(loaded.card.inputs)} in this order; got {len(sources)}"
-                         + (": give the others with --input" if len(sources) < len(loaded.card.inputs) else ""))
+    loaded.card.check_request(len(sources), uncertainty_path is not None, "give the others with --input")
     for position, path in enumerate(sources):
         declared = (input_contrast if position == 0 else None) or contrast_from_filename(str(path))
         check_contrast(loaded, declared, str(path), position)

@@ -188,3 +188,27 @@ def test_progress_lines_are_throttled_but_keep_every_new_stage_and_the_end():
     lines = [parse_progress_line(line) for line in written]
     assert lines[0] == (1, 200, "epoch 1") and lines[-2:] == [(101, 200, "epoch 2"), (200, 200, "epoch 2")]
     assert 5 <= len(lines) <= 8
+
+
+def test_the_module_and_the_command_refuse_a_request_in_the_same_words(scene, tmp_path, capsys):
+    """One check (ModelCard.check_request) for the number of inputs and for uncertainty from a voxel map."""
+    from medsynth.catalog import resolve_model
+    from medsynth.cli.main import main
+    from medsynth.errors import InputError
+    from medsynth.io import write_volume
+    from medsynth.model_file import read_card
+    from MedSynthLib.VolumeConversion import volumeFromNode
+
+    node = input_node(scene)
+    card = read_card(resolve_model("phantom-jointhist-T1-T2"))
+    with pytest.raises(InputError) as expected:
+        card.check_request(1, uncertainty=True)
+    with pytest.raises(InputError) as module:
+        BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU, uncertainty=True)
+    source = tmp_path / "in-T1.nii.gz"
+    write_volume(volumeFromNode(node), source)
+    assert main(["-q", "synthesize", str(source), str(tmp_path / "out.nii.gz"), "-m", "phantom-jointhist-T1-T2",
+                 "--uncertainty", str(tmp_path / "sd.nii.gz")]) == 2
+    assert str(expected.value) == str(module.value) and str(expected.value) in capsys.readouterr().err
+    with pytest.raises(InputError, match=r"takes 1 input volume\(s\), T1 in this order; got 2"):
+        BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU, extraInputNodes=[node])

@@ -99,9 +99,7 @@ def synthesize_with_uncertainty(
         if moved is not None:
             return moved
     volume = volumes[0]
-    if uncertainty and card.engine == "voxelwise":
-        raise InputError(f"model '{card.name}' maps each intensity to one value, so a test-time ensemble cannot "
-                         "disagree: uncertainty needs a network model (2D or 3D)")
+    card.check_request(len(volumes), uncertainty)
     device = resolve_device(options.device)
     precision = resolve_precision(options.precision, device)
     fg = foreground_mask(volume.array) if mask is None else np.asarray(mask, dtype=bool)
@@ -169,9 +167,7 @@ def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: In
 def input_volumes(volume: Volume | Sequence[Volume], card) -> list[Volume]:
     """The model's input volumes, checked, the later ones on the first one's grid."""
     volumes = [volume] if isinstance(volume, Volume) else list(volume)
-    if len(volumes) != len(card.inputs):
-        raise InputError(f"model '{card.name}' ({card.mapping}) takes {len(card.inputs)} input volume(s), "
-                         f"{', '.join(card.inputs)} in this order; got {len(volumes)}")
+    card.check_request(len(volumes))
     for number, (item, contrast) in enumerate(zip(volumes, card.inputs, strict=True)):
         check_volume(item, "input" if len(volumes) == 1 else f"input {number + 1} ({contrast})")
     first = volumes[0]
