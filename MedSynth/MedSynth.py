@@ -15,6 +15,7 @@ import qt
 import slicer
 from MedSynthLib.BackgroundProcess import State
 from MedSynthLib.ErrorDisplay import errorsShown
+from MedSynthLib.HelpText import architectureItems, references
 from MedSynthLib.ModuleParameters import parameterNodeFields
 from MedSynthLib.ParameterNodeWidget import ParameterNodeWidget
 from MedSynthLib.Parameters import SynthesisParameters, defaultInputVolume, inputContrastsOf, strideProblem
@@ -49,8 +50,8 @@ class MedSynth(ScriptedLoadableModule):
         self.parent.dependencies = []
         self.parent.contributors = ["MedSynth developers"]
         self.parent.helpText = _("""
-Synthesize an unacquired contrast or modality (T1w, T2w, PD, CT) from an acquired MRI volume with GAN
-generators, and compare it with a real volume of the same subject.
+Synthesize an unacquired contrast or modality (T1w, T2w, PD, FLAIR, CT, 7 T) from an acquired MRI volume with
+GAN generators, and compare it with a real volume of the same subject.
 <ol>
 <li>Choose the input volume and the mapping (source -&gt; target); the default model of the mapping is
 chosen, and its card (training data, test metrics, what to cite) is shown.</li>
@@ -60,18 +61,13 @@ inside the head are reported and written to a table. Both images are compared in
 their transforms) and, when their intensity scales differ, each on its own robust scale.</li>
 <li>Click <b>Synthesize</b>. The model runs in a background process; click again to cancel.</li>
 </ol>
-Models: 2D pGAN with dense skips, 3D GAN with auto-context, and intensity-mapping baselines (the
-papers are under Acknowledgments); add your own, trained with MedSynth Train or <code>medsynth train</code>.
-Try it on the MedSynthPhantom sample (Sample Data module, MedSynth category).
-""") + "<p>" + _("Requires {slicer}.").format(slicer=SUPPORTED_SLICER) + " " + _(
+Models (the card of each says what it was trained on and how it scored); add your own, trained with MedSynth
+Train or <code>medsynth train</code>. Try it on the MedSynthPhantom sample (Sample Data module, MedSynth
+category).
+""") + architectureItems() + "<p>" + _("Requires {slicer}.").format(slicer=SUPPORTED_SLICER) + " " + _(
             'See the <a href="{url}">MedSynth documentation</a>.').format(url=DOCUMENTATION_URL) + "</p>"
-        self.parent.acknowledgementText = _("""
-Methods: S. U. H. Dar et al., Image synthesis in multi-contrast MRI with conditional generative adversarial
-networks, IEEE Trans. Med. Imaging 38(10), 2019. M. U. Mirza, O. Dalmaç, T. Çukur, Skip connections for
-medical image synthesis with generative adversarial networks, SIU 2022. D. Nie et al., Medical image synthesis
-with deep convolutional adversarial networks, IEEE Trans. Biomed. Eng. 65(12), 2018.
-PyTorch is provided by the SlicerPyTorch extension.
-""")
+        self.parent.acknowledgementText = _("Methods:") + "<br>" + references() + "<br>" + _(
+            "PyTorch is provided by the SlicerPyTorch extension.")
         slicer.app.connect("startupCompleted()", registerSampleData)
 
 

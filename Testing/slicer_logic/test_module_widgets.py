@@ -4,6 +4,7 @@ loaded, Cancel, Stop and Resume, and an old Slicer."""
 
 from __future__ import annotations
 
+import html
 import time
 import types
 from unittest import mock
@@ -373,3 +374,16 @@ def test_self_tests_skip_where_the_packages_are_missing(monkeypatch, gui, scene,
     monkeypatch.setattr(Dependencies, "missingRequirements", lambda includeTorch=True: ["torch>=2.8"])
     with pytest.raises(unittest.SkipTest, match=r"not installed \(torch>=2.8\)"):
         getattr(moduleFile, f"{module}Test")().runTest()
+
+
+def test_the_help_lists_every_architecture_and_paper_of_the_registry(monkeypatch, gui):
+    from medsynth.architectures import architectures
+
+    moduleFile = loadModule(monkeypatch, gui, "MedSynth")
+    parent = types.SimpleNamespace()
+    moduleFile.MedSynth(parent)
+    for arch in architectures():
+        if arch.role != "discriminator":
+            assert f"<b>{arch.name}</b>" in parent.helpText  # generated: a new architecture appears by itself
+        for paper in arch.citations:
+            assert html.escape(paper) in parent.acknowledgementText
