@@ -91,6 +91,7 @@ def test_a_run_learns_the_standard_on_its_training_subjects_and_the_card_carries
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["data"]["standard"] == pytest.approx(expected)  # a resumed run keeps the same scale
     assert loaded.card.target_intensity["kind"] == "percentile"
+    assert any("Ny\u00fal" in reference for reference in loaded.card.references)  # what to cite
     t1 = read_volume(data / "phantom003-T1.nii.gz")
     out = synthesize(t1, loaded, InferenceOptions(device="cpu"))
     assert out.same_grid(t1) and np.isfinite(out.array).all()

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..baselines import typical_target_intensity
 from ..card import ModelCard
+from ..citations import NYUL2000, citations_for
 from ..domain import summarize
 from .config import DataConfig, TrainConfig
 from .data import normalization_for
@@ -85,6 +86,7 @@ def run_card(run, metrics: dict[str, Any], reverse: bool = False) -> ModelCard:
             **({"cyclegan": vars(cfg.cyclegan)} if run.objective.name == "cyclegan" else {}),
         },
         metrics=metrics,
+        references=[*citations_for(cfg.model.architecture), NYUL2000] if cfg.data.normalization == "nyul" else [],
         description=f"{cfg.model.architecture} generator for {'+'.join(inputs)}->{target}, trained with `medsynth "
                     "train` on " + (f"{'unpaired ' if run.unpaired else ''}{cfg.data.plane} slices." if slices
                                     else f"{cfg.data.patch_size}^3 patches."),
