@@ -242,3 +242,29 @@ def test_ensemble_study_scores_members_their_mean_and_a_student_trained_on_the_m
     missing = [*data, "--members", str(tmp_path / "seed0"), str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]
     with pytest.raises(SystemExit, match="nothing/\\+planes/phantom001/model.safetensors is missing"):
         script.main(missing)
+
+
+def test_ablation_table_merges_studies_and_reports_worst_margins_and_the_rule(tmp_path, capsys):
+    def study(name, methods):
+        path = tmp_path / name / "results.csv"
+        path.parent.mkdir()
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["subject", "method", "convention", "psnr", "ssim_3d", "mae", "sharpness"])
+            for method, values in methods.items():
+                for subject, value in zip(("s1", "s2"), values, strict=True):
+                    for convention in ("own-scale", "calibrated"):
+                        writer.writerow([subject, method, convention, value, 0.5, 0.1, 0.8])
+        return str(path)
+
+    script = load_script(SCRIPT.with_name("ablation_table.py"))
+    first = study("a", {"baseline jointhist": (15, 16), "+planes": (17, 17)})
+    second = study("b", {"baseline jointhist": (99, 99), "+planes+nyul": (18, 15.5)})  # its baselines are ignored
+    assert script.main([first, second, "--out", str(tmp_path / "t.md")]) == 0
+    lines = (tmp_path / "t.md").read_text().splitlines()
+    assert "| +planes | 17.00 | +1.00 | +0.00 | 17.00 | +1.00 | +0.00 | 0.80 | passes |" in lines
+    assert "| +planes+nyul | 16.75 | -0.50 | -0.25 | 16.75 | -0.50 | -0.25 | 0.80 | fails |" in lines
+    with pytest.raises(SystemExit, match="no method 'x'"):
+        script.main([first, "--reference", "x"])
+    with pytest.raises(SystemExit, match="no such results file"):
+        script.main([str(tmp_path / "missing.csv")])
