@@ -34,7 +34,7 @@ WARNING_PREFIX = "medsynth: WARNING: "  # how the child's logging writes a warni
 
 def cliOptions(options: InferenceOptions) -> list[str]:
     args = ["--axis", options.axis, "--batch-size", str(options.batch_size), "--device", options.device,
-            "--precision", options.precision]
+            "--precision", options.precision, "--uncertainty-method", options.uncertainty]
     for flag, value in (("--patch-size", options.patch_size), ("--stride", options.stride), ("--blend", options.blend)):
         if value is not None:
             args += [flag, str(value)]

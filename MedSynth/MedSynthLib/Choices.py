@@ -7,6 +7,7 @@ from medsynth.architectures import names  # the architecture registry: standard 
 MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
 AXES = ("auto", "sagittal", "coronal", "axial", "all")  # all: the three planes, fused
 DEVICES = ("auto", "cuda", "mps", "cpu")
+UNCERTAINTY_METHODS = ("flip", "intensity")  # what the uncertainty map's test-time ensemble varies
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the device computes it natively, as the CLI
 TRAINABLE_ARCHITECTURES = tuple(names("generator", trainable=True))
 UNPAIRED_ARCHITECTURES = tuple(names("generator", trainable=True, unpaired=True))

@@ -15,7 +15,7 @@ from medsynth.errors import ConfigError
 from medsynth.limits import parse_patch_setting
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 
-from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS
+from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS, UNCERTAINTY_METHODS
 from .ModuleParameters import ModuleParameters, OneOf, getParameterNode
 
 MODULE_NAME = "MedSynth"
@@ -75,6 +75,7 @@ class SynthesisParameters(ModuleParameters):
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     uncertainty: bool = False  # also make the test-time ensemble's SD map, shown as a heat overlay
+    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = "flip"  # what that ensemble varies
     outputVolume: vtkMRMLScalarVolumeNode = None
     uncertaintyVolume: vtkMRMLScalarVolumeNode = None
     differenceVolume: vtkMRMLScalarVolumeNode = None
@@ -103,7 +104,8 @@ class SynthesisParameters(ModuleParameters):
         if problem:
             raise ConfigError(problem)
         stride = parse_patch_setting("stride", self.patchStride)[0]
-        return InferenceOptions(axis=self.axis, device=self.device, precision=self.precision, stride=stride)
+        return InferenceOptions(axis=self.axis, device=self.device, precision=self.precision, stride=stride,
+                                uncertainty=self.uncertaintyMethod)
 
     def chooseModel(self, catalog):
         """The ``ModelChoice`` these settings select in ``catalog`` (a ``ModelCatalog``)."""

@@ -224,6 +224,29 @@ def test_uncertainty_is_the_spread_of_the_test_time_ensemble(subject, tiny):
         synthesize_with_uncertainty(t1, baseline, InferenceOptions(**CPU))
 
 
+def test_intensity_uncertainty_varies_the_inputs_transfer_function_and_keeps_the_plain_image(subject, tiny):
+    from medsynth.inference.perturb import perturbed
+
+    t1 = subject.images["T1"]
+    loaded = tiny(plane="all")
+    options = InferenceOptions(uncertainty="intensity", **CPU)
+    done = []
+    result = synthesize_with_uncertainty(t1, loaded, options, progress=lambda d, t, w: done.append((d, t)))
+    assert done[-1] == (done[-1][1], done[-1][1]) and done[-1][1] % 9 == 0  # 3 planes x (as is + 2 curves)
+    plain = synthesize(t1, loaded, InferenceOptions(**CPU)).array
+    np.testing.assert_array_equal(result.image.array, plain)  # the image is the plain synthesis
+    fg = foreground_mask(t1.array)
+    assert (result.uncertainty.array[~fg] == 0).all() and result.uncertainty.array[fg].mean() > 0
+    again = synthesize_with_uncertainty(t1, loaded, options)
+    np.testing.assert_array_equal(again.uncertainty.array, result.uncertainty.array)  # fixed seeds
+    x = np.linspace(-1, 2, 1000, dtype=np.float32).reshape(10, 10, 10)
+    curved = perturbed(x, 3)
+    assert (np.diff(curved.ravel()) >= 0).all() and curved.min() == x.min() and curved.max() == pytest.approx(2)
+    assert not np.allclose(curved, x)  # monotone, same range, another contrast between tissues
+    with pytest.raises(ConfigError, match="uncertainty method must be one of flip, intensity"):
+        InferenceOptions(uncertainty="dropout")
+
+
 def test_outside_background_and_output_calibration_from_the_card(subject, tiny):
     t1 = subject.images["T1"]
     fg = foreground_mask(t1.array)

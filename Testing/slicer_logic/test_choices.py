@@ -12,7 +12,7 @@ from medsynth.contrasts import CONTRASTS
 from medsynth.conventions import CONVENTIONS
 from medsynth.device import DEVICES, PRECISION_CHOICES
 from medsynth.errors import ConfigError, ModelError
-from medsynth.inference.options import ALL_PLANES
+from medsynth.inference.options import ALL_PLANES, UNCERTAINTY_METHODS
 from medsynth.volume import PLANES
 from MedSynthLib import Choices
 from MedSynthLib.ModelCatalog import ModelCatalog, cardHtml
@@ -29,6 +29,7 @@ def test_choices_match_the_package():
                for a in Choices.TRAINABLE_ARCHITECTURES)
     assert tuple(CONTRASTS) == Choices.CONTRASTS
     assert Choices.COMPARISONS == CONVENTIONS
+    assert Choices.UNCERTAINTY_METHODS == UNCERTAINTY_METHODS
 
 
 def test_settings_choose_the_model_and_the_options(tmp_path):

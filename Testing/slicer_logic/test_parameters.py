@@ -63,6 +63,11 @@ def test_the_modules_defaults_are_the_commands_defaults(scene):
     command = inference_options(parser.parse_args([]))
     module = SynthesisParameters.read(getParameterNode(scene)).inferenceOptions()
     assert module == command and module.precision == "auto"
+    changed = SynthesisParameters(axis="coronal", precision="fp32", uncertaintyMethod="intensity", patchStride="8")
+    from MedSynthLib.BackgroundSynthesis import cliOptions
+
+    options = changed.inferenceOptions()
+    assert inference_options(parser.parse_args(cliOptions(options))) == options  # what the child process runs
 
 
 def test_encoding_is_the_one_of_slicers_parameter_node_wrapper(scene):

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ..device import DEVICES, PRECISION_CHOICES
 from ..inference import InferenceOptions
-from ..inference.options import BLEND_MODES
+from ..inference.options import BLEND_MODES, UNCERTAINTY_METHODS
 from ..io import atomic_output
 from ..progress_lines import ProgressLines
 from ..volume import PLANES
@@ -91,6 +91,13 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "else fp32; or fp32, bf16, fp16 explicitly")
 
 
+    g.add_argument("--uncertainty-method", dest="uncertainty_method", default="flip", choices=UNCERTAINTY_METHODS,
+                   help="with an uncertainty map: how its test-time ensemble varies the input in each plane: flip "
+                        "(default: with and without a left-right flip; the image is their mean) or intensity (as "
+                        "it is and through two random monotone intensity curves, as another protocol would "
+                        "change it; the image is the plain synthesis); docs/results.md compares them")
+
+
 def _int_or_full(value: str):
     return "full" if value == "full" else int(value)
 
@@ -99,7 +106,7 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
     return InferenceOptions(
         axis=args.axis, batch_size=args.batch_size, skip_background=args.skip_background,
         patch_size=args.patch_size, stride=args.stride, blend=args.blend,
-        device=args.device, precision=args.precision, calibrate=args.calibrate,
+        device=args.device, precision=args.precision, calibrate=args.calibrate, uncertainty=args.uncertainty_method,
     )
 
 

@@ -22,6 +22,7 @@ from ..resample import in_plane_spacing, resample_to, resample_to_spacing
 from ..volume import PLANES, Volume
 from .options import ALL_PLANES, InferenceOptions
 from .patchwise import run_patchwise
+from .perturb import CURVES_PER_PLANE, perturbed
 from .slicewise import run_slicewise
 from .synthesis import Synthesis
 from .voxelwise import run_voxelwise
@@ -88,9 +89,11 @@ def synthesize_with_uncertainty(
     mask: np.ndarray | None = None,
     uncertainty: bool = True,
 ) -> Synthesis:
-    """:func:`synthesize`, and with ``uncertainty`` the standard deviation over a test-time ensemble: the
-    model run with and without a left-right flip of the input, in each plane it is run in (three for a
-    multi-planar model). The image is the ensemble's mean."""
+    """:func:`synthesize`, and with ``uncertainty`` the standard deviation over a test-time ensemble, in each
+    plane the model is run in (three for a multi-planar model): with ``options.uncertainty == "flip"`` the
+    input with and without a left-right flip (the image is the ensemble's mean), with ``"intensity"`` the
+    input as it is and through random monotone intensity curves (``perturb``; the image is the plain
+    members' mean, as without uncertainty)."""
     options = options or InferenceOptions()
     card = loaded.card
     volumes = input_volumes(volume, card)
@@ -118,16 +121,20 @@ def synthesize_with_uncertainty(
     planes = _planes(card, options)
     lr = volume.slice_axis("sagittal")
     lr_x = lr + x.ndim - 3  # the same axis in the (possibly stacked) input array
-    members = [(plane, flip) for plane in planes for flip in ((False, True) if uncertainty else (False,))]
-    outputs = []
-    for number, (plane, flip) in enumerate(members):
+    members = _members(planes, options.uncertainty if uncertainty else None)
+    outputs, plain = [], []
+    for number, (plane, flip, curve) in enumerate(members):
         reporter = partial(_MemberReporter, progress=progress, cancel=cancel, member=number, members=len(members),
                            what=f"{card.mapping} {card.engine}")
-        flipped = np.flip(x, lr_x) if flip else x
+        varied = x if curve is None else perturbed(x, curve)
+        flipped = np.flip(varied, lr_x) if flip else varied
         flipped_mask = None if work_mask is None else (np.flip(work_mask, lr) if flip else work_mask)
         y = _run(model, card, volume, flipped, plane, background, flipped_mask, reporter, options, device, precision)
         outputs.append(np.flip(y, lr) if flip else y)
-    y = outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0, dtype=np.float32)
+        if curve is None:
+            plain.append(outputs[-1])
+    # the image: the mean of the members that saw the input as it is (all of them for the flip ensemble)
+    y = plain[0] if len(plain) == 1 else np.mean(plain, axis=0, dtype=np.float32)
     if card.inference.get("outside") == "background":
         y[~fg] = background
     quantiles = card.inference.get("output_quantiles")
@@ -178,6 +185,18 @@ def input_volumes(volume: Volume | Sequence[Volume], card) -> list[Volume]:
                         number + 1, card.inputs[number], card.inputs[0])
             volumes[number] = resample_to(item, first)
     return volumes
+
+
+def _members(planes: list[str | None], method: str | None) -> list[tuple[str | None, bool, int | None]]:
+    """``(plane, flip, curve seed)`` of each run: one per plane without uncertainty; with the ``flip`` method,
+    each plane with and without a left-right flip; with ``intensity``, each plane as it is and through
+    ``CURVES_PER_PLANE`` monotone intensity curves."""
+    if method is None:
+        return [(plane, False, None) for plane in planes]
+    if method == "flip":
+        return [(plane, flip, None) for plane in planes for flip in (False, True)]
+    return [(plane, False, curve) for number, plane in enumerate(planes)
+            for curve in (None, *(1 + number * CURVES_PER_PLANE + k for k in range(CURVES_PER_PLANE)))]
 
 
 def _planes(card, options: InferenceOptions) -> list[str | None]:

@@ -11,6 +11,9 @@ from ..volume import PLANES
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
 ALL_PLANES = "all"  # 2D models: the three planes, fused
+# How the uncertainty map's test-time ensemble varies the input: a left-right flip, or the input's intensity
+# transfer function (random monotone curves, as the scanner simulation of training draws them)
+UNCERTAINTY_METHODS = ("flip", "intensity")
 
 
 @dataclass
@@ -25,7 +28,8 @@ class InferenceOptions:
     to the patch size means no overlap, ``"full"`` one pass over the whole volume. ``blend``: how
     overlapping patches are combined (``None``: the card's, else gaussian). ``calibrate``: apply the
     card's output calibration where it has one (the output's histogram inside the head mapped to the
-    training targets'); ``False`` gives the network's own output.
+    training targets'); ``False`` gives the network's own output. ``uncertainty``: how the uncertainty
+    map's test-time ensemble varies the input (:data:`UNCERTAINTY_METHODS`), where one is asked for.
     """
 
     axis: str = "auto"
@@ -38,6 +42,7 @@ class InferenceOptions:
     device: str = "auto"
     precision: str = "auto"  # bf16 where the device computes it natively, else fp32 (medsynth.device)
     calibrate: bool = True
+    uncertainty: str = "flip"
 
     def __post_init__(self) -> None:
         if self.axis not in ("auto", ALL_PLANES) and self.axis not in PLANES:
@@ -52,3 +57,6 @@ class InferenceOptions:
                 raise ConfigError(problem)
         if self.blend is not None and self.blend not in BLEND_MODES:
             raise ConfigError(f"blend must be one of {', '.join(BLEND_MODES)}, got '{self.blend}'")
+        if self.uncertainty not in UNCERTAINTY_METHODS:
+            raise ConfigError(f"uncertainty method must be one of {', '.join(UNCERTAINTY_METHODS)}, got "
+                              f"'{self.uncertainty}'")
