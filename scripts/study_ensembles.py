@@ -8,8 +8,7 @@
 The members are ``scripts/study_recipes.py`` runs of one recipe trained with different seeds (one ``--work``
 folder per seed, the same ``--folds``): for every fold, the held-out subjects are synthesized by each member
 and by the members' voxel-wise mean, and scored next to the voxel-wise baselines under both conventions
-(``medsynth.loso``). The members' disagreement (their voxel-wise SD) is scored as an uncertainty map against
-the ensemble's calibrated absolute error inside the reference's foreground (``medsynth.flagging``).
+(``medsynth.loso``). (How well the members' disagreement flags error: ``scripts/study_uncertainty.py``.)
 
 ``--distill`` adds a student per fold: the recipe's network trained on the fold's training subjects with the
 ensemble's output as its target, so it costs one member's time at inference. Its training takes
@@ -30,8 +29,6 @@ from pathlib import Path
 import numpy as np
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
-from medsynth.conventions import calibrate
-from medsynth.flagging import FRACTIONS, flagging
 from medsynth.inference import InferenceOptions
 from medsynth.io import write_volume
 from medsynth.loso import (
@@ -46,7 +43,6 @@ from medsynth.loso import (
     train_once,
     write_report,
 )
-from medsynth.mask import foreground_mask
 from study_recipes import overrides
 from tqdm import tqdm
 
@@ -116,31 +112,10 @@ def student_settings(args: argparse.Namespace, options: list[str]) -> argparse.N
     return recipe
 
 
-def disagreement(images, mean, reference) -> dict[str, float]:
-    """How well the members' SD flags the ensemble's error (calibrated to the reference, inside its foreground)."""
-    mask = foreground_mask(reference.array)
-    error = np.abs(calibrate(mean.array, reference.array, mask) - reference.array)[mask]
-    spread = np.std([i.array[mask] for i in images], axis=0)
-    return flagging(spread, error)
-
-
-def flagging_lines(flagged: dict[str, dict[str, float]], members: int) -> list[str]:
-    tags = [round(f * 100) for f in FRACTIONS]
-    lines = [f"**Disagreement of the {members} members as uncertainty** (their SD; the ensemble's calibrated "
-             "absolute error inside the reference's foreground; sparsification: mean error left after removing the "
-             "most uncertain voxels, oracle: the largest errors)", "",
-             "| held-out subject | Spearman(SD, error) | " + " | ".join(f"left after {t}% (oracle)" for t in tags)
-             + " | area ratio (0 oracle, 1 chance) |", "|---|---|" + "---|" * len(tags) + "---|"]
-    for held, f in flagged.items():
-        lines.append(f"| {held} | {f['spearman']:.3f} | " + " | ".join(
-            f"{f[f'left_{t}']:.1f} ({f[f'oracle_{t}']:.1f})" for t in tags) + f" | {f['area_ratio']:.2f} |")
-    return [*lines, ""]
-
-
-def run(args: argparse.Namespace) -> tuple[list[dict], list[str], dict[str, dict[str, float]]]:
+def run(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
     volumes = load_subjects(args.data, args.pattern, args.inputs, args.target)
     options = InferenceOptions(device=args.device, precision="fp32")  # figures in the reference precision
-    rows, timing, flagged = [], [], {}
+    rows, timing = [], []
     for fold, held_out, train_on in tqdm(folds(volumes, args.folds), unit="fold", desc="ensembles"):
         members = [load_model(run_of(work, args.recipe, held_out)) for work in args.members]
         fitted = baselines([volumes[n] for n in train_on], args.inputs, args.target)
@@ -153,7 +128,6 @@ def run(args: argparse.Namespace) -> tuple[list[dict], list[str], dict[str, dict
             for k, image in enumerate(images):
                 rows += rows_for(held, f"{args.recipe} seed {k}", score(image, reference))
             rows += rows_for(held, f"{args.recipe} ensemble of {len(members)}", score(mean, reference))
-            flagged[held] = disagreement(images, mean, reference)
             line = f"{held}: ensemble {seconds:.1f} s"
             if distilled is not None:
                 start = time.perf_counter()
@@ -162,18 +136,17 @@ def run(args: argparse.Namespace) -> tuple[list[dict], list[str], dict[str, dict
                 rows += rows_for(held, f"{args.recipe} distilled (ngf {args.student.ngf})", score(image, reference))
             timing.append(line)
         tqdm.write(f"{fold}: done")
-    return rows, timing, flagged
+    return rows, timing
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.WARNING)
-    rows, timing, flagged = run(args)
+    rows, timing = run(args)
     mapping = "+".join(args.inputs)
     protocol = "leave-one-subject-out" if args.folds == "subject" else "leave-one-source-out"
     lines = summary(rows, mapping, args.target, f"### {mapping} -> {args.target}: one model, an ensemble, a distilled "
                                                 f"student; {protocol} on {len({r['subject'] for r in rows})} subjects")
-    lines += flagging_lines(flagged, len(args.members))
     lines += ["Synthesis time on this machine: " + "; ".join(timing) + ".", ""]
     lines.append(f"`scripts/study_ensembles.py {' '.join(argv)}` ({date.today().isoformat()}).")
     write_report(args.out, rows, lines)

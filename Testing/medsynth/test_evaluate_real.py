@@ -238,7 +238,12 @@ def test_ensemble_study_scores_members_their_mean_and_a_student_trained_on_the_m
     assert sorted(p.name for p in pseudo.iterdir()) == ["phantom002"]  # the ensemble's targets, training subject
     report = (tmp_path / "out" / "results.md").read_text()
     assert "ensemble" in report and "**Bundling rule**" in report and "Synthesis time" in report
-    assert "Disagreement of the 2 members" in report and "| phantom001 | " in report
+    uncertainty = load_script(SCRIPT.with_name("study_uncertainty.py"))
+    assert uncertainty.main([*data, "--work", str(tmp_path / "seed0"), "--members", str(tmp_path / "seed1"),
+                             "--out", str(tmp_path / "sd")]) == 0
+    found = (tmp_path / "sd" / "results.md").read_text()
+    for method in ("flip", "intensity", "members"):
+        assert f"| phantom001 | {method} | " in found and f"| {method} | " in found
     missing = [*data, "--members", str(tmp_path / "seed0"), str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]
     with pytest.raises(SystemExit, match="nothing/\\+planes/phantom001/model.safetensors is missing"):
         script.main(missing)

@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""Which uncertainty map flags error on unseen real subjects: flip, intensity, or members' disagreement.
+
+    .venv/bin/python scripts/study_uncertainty.py --data ../shared/data/multicontrast --source T1 --target T2 \\
+        --work runs/study-T1-T2 --folds source --members runs/study-T1-T2-seed1 runs/study-T1-T2-seed2 \\
+        --out results/uncertainty-T1-T2-source
+
+For every fold, the ``scripts/study_recipes.py`` model that never saw the held-out subjects (``--work``,
+``--recipe``) synthesizes each of them with each test-time ensemble of ``medsynth.inference`` (``flip``:
+with and without a left-right flip; ``intensity``: as it is and through monotone intensity curves); with
+``--members`` (the work folders of the same recipe trained with other seeds), the members' disagreement
+too (their SD; the image is their mean). Each map is judged against the absolute error of the image it
+comes with, calibrated to the reference (least squares inside the reference's foreground, so the figures
+do not depend on either intensity scale): Spearman correlation, the sparsification curve against the oracle
+and its area ratio (``medsynth.flagging``), and the seconds it took on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from medsynth.checkpoint import load_model
+from medsynth.contrasts import canonical_contrast
+from medsynth.conventions import calibrate
+from medsynth.flagging import FRACTIONS, flagging
+from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
+from medsynth.inference.options import UNCERTAINTY_METHODS
+from medsynth.io import atomic_output
+from medsynth.loso import add_data_arguments, folds, load_subjects
+from medsynth.mask import foreground_mask
+from tqdm import tqdm
+
+MEMBERS = "members"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(parser)
+    parser.add_argument("--work", type=Path, required=True, help="the study_recipes.py --work folder of the models")
+    parser.add_argument("--recipe", default="+planes", help="the models' recipe (their runs' folder name)")
+    parser.add_argument("--folds", choices=("subject", "source"), default="subject",
+                        help="the models' folds: one subject, or every subject of one source, held out at a time")
+    parser.add_argument("--members", nargs="*", type=Path, default=[],
+                        help="further work folders of the recipe (other seeds): adds the members' disagreement")
+    parser.add_argument("--device", default="cpu", help="auto, cuda, mps or cpu")
+    parser.add_argument("--out", type=Path, required=True, help="folder for results.md")
+    args = parser.parse_args(argv)
+    args.inputs, args.target = [canonical_contrast(c) for c in args.source], canonical_contrast(args.target)
+    return args
+
+
+def model_of(work: Path, recipe: str, held: list[str]):
+    path = work / recipe / "+".join(held) / "model.safetensors"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run scripts/study_recipes.py --work {work} --recipes {recipe} first")
+    return load_model(path)
+
+
+def judged(image: np.ndarray, spread: np.ndarray, reference: np.ndarray, seconds: float) -> dict[str, float]:
+    mask = foreground_mask(reference)
+    error = np.abs(calibrate(image, reference, mask) - reference)[mask]
+    return {**flagging(spread[mask], error), "seconds": seconds}
+
+
+def maps(models, acquired: list, reference: np.ndarray, device: str) -> dict[str, dict[str, float]]:
+    """Each method's figures on one subject (``models[0]`` is the fold's model, the rest its other seeds)."""
+    out = {}
+    for method in UNCERTAINTY_METHODS:
+        options = InferenceOptions(device=device, precision="fp32", uncertainty=method)
+        start = time.perf_counter()
+        result = synthesize_with_uncertainty(acquired, models[0], options)
+        out[method] = judged(result.image.array, result.uncertainty.array, reference, time.perf_counter() - start)
+    if len(models) > 1:
+        options = InferenceOptions(device=device, precision="fp32")
+        start = time.perf_counter()
+        images = [synthesize_with_uncertainty(acquired, m, options, uncertainty=False).image.array for m in models]
+        out[MEMBERS] = judged(np.mean(images, axis=0), np.std(images, axis=0), reference,
+                              time.perf_counter() - start)
+    return out
+
+
+def report(found: dict[str, dict[str, dict[str, float]]], title: str) -> list[str]:
+    tags = [round(f * 100) for f in FRACTIONS]
+    lines = [title, "", "| subject | method | Spearman(SD, error) | " + " | ".join(
+        f"error left, {t}% removed (oracle)" for t in tags) + " | area ratio (0 oracle, 1 chance) | seconds |",
+        "|---" * (5 + len(tags)) + "|"]
+    methods = list(dict.fromkeys(m for per in found.values() for m in per))
+    for subject, per in found.items():
+        for method, f in per.items():
+            lines.append(f"| {subject} | {method} | {f['spearman']:.3f} | " + " | ".join(
+                f"{f[f'left_{t}']:.1f} ({f[f'oracle_{t}']:.1f})" for t in tags)
+                + f" | {f['area_ratio']:.2f} | {f['seconds']:.1f} |")
+    lines += ["", "| method | Spearman mean | Spearman worst | area ratio mean | seconds mean |", "|---" * 5 + "|"]
+    for method in methods:
+        values = [per[method] for per in found.values() if method in per]
+        rho = [v["spearman"] for v in values]
+        lines.append(f"| {method} | {np.mean(rho):.3f} | {min(rho):.3f} | "
+                     f"{np.mean([v['area_ratio'] for v in values]):.2f} | "
+                     f"{np.mean([v['seconds'] for v in values]):.1f} |")
+    return [*lines, ""]
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.WARNING)
+    volumes = load_subjects(args.data, args.pattern, args.inputs, args.target)
+    found = {}
+    for fold, held_out, _ in tqdm(folds(volumes, args.folds), unit="fold", desc="uncertainty"):
+        models = [model_of(work, args.recipe, held_out) for work in (args.work, *args.members)]
+        for held in held_out:
+            acquired, reference = volumes[held]
+            found[held] = maps(models, [acquired[c] for c in args.inputs], reference.array, args.device)
+        tqdm.write(f"{fold}: done")
+    mapping = "+".join(args.inputs)
+    protocol = "leave-one-subject-out" if args.folds == "subject" else "leave-one-source-out"
+    members = f", {1 + len(args.members)} members" if args.members else ""
+    lines = report(found, f"### {mapping} -> {args.target}: uncertainty against calibrated error, {protocol} on "
+                          f"{len(found)} subjects ({args.recipe}{members})")
+    lines.append(f"`scripts/study_uncertainty.py {' '.join(argv)}` ({date.today().isoformat()}).")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(args.out / "results.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
