@@ -26,7 +26,8 @@ from medsynth.io import write_volume
 from medsynth.phantom import make_subject, phantom_grid
 
 VARIANTS = {"plain": [], "uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz"], "all-planes": ["--axis", "all"],
-            "axial": ["--axis", "axial"],
+            "axial": ["--axis", "axial"], "fp32": ["--precision", "fp32"],
+            "intensity-uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz", "--uncertainty-method", "intensity"],
             "all-planes+uncertainty": ["--axis", "all", "--uncertainty", "{tmp}/sd.nii.gz"]}
 
 
