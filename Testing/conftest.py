@@ -51,6 +51,14 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def medsynth_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own, empty list of added models (``medsynth.user_models``), never the user's."""
+    home = tmp_path_factory.mktemp("medsynth-home")
+    monkeypatch.setenv("MEDSYNTH_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def subject():
     """One small paired phantom subject (T1, T2, PD, CT) with a lesion."""

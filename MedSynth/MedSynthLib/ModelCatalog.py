@@ -1,7 +1,8 @@
 """The models the module offers: the bundled catalog plus model files the user added.
 
-User models are remembered in a small JSON list (``models.json`` next to Slicer's settings, or in
-``~/.medsynth``). A file is added only if its card is valid and its weights rebuild the network it
+User models are remembered in the list the ``medsynth`` command reads too (``medsynth.user_models``:
+``$MEDSYNTH_HOME/models.json``, default ``~/.medsynth``), so a model added here is offered there and back.
+A file is added only if its card is valid and its weights rebuild the network it
 describes (nothing is unpickled); a listed file that has since gone bad is reported, not offered.
 Listing models and showing their cards reads only the files' JSON headers: torch is imported into Slicer's
 process only to check a model file the user adds.
@@ -10,7 +11,6 @@ process only to check a model file the user adds.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +18,8 @@ import slicer
 from medsynth.card import ModelCard
 from medsynth.catalog import kind_rank, load_catalog, model_kind
 from medsynth.citations import citations_for
-from medsynth.errors import MedSynthError, ModelError
-from medsynth.io import atomic_output
-from medsynth.model_file import read_card
+from medsynth.errors import ModelError
+from medsynth.user_models import add_user_model, remove_user_model, user_model_files, user_models, user_models_file
 
 from .Signal import modelsChanged
 
@@ -102,10 +101,15 @@ def cardHtml(card: ModelCard) -> str:
 
 
 def defaultUserModelsFile() -> Path:
+    """The list the ``medsynth`` command reads too (``medsynth.user_models``). Until MedSynth 2026-12 the module
+    kept its own next to Slicer's settings: that list is moved here once, so no added model is lost."""
+    shared = user_models_file()
     app = getattr(slicer, "app", None)
-    if app is not None:
-        return Path(app.slicerUserSettingsFilePath).parent / "MedSynth" / "models.json"
-    return Path.home() / ".medsynth" / "models.json"
+    former = Path(app.slicerUserSettingsFilePath).parent / "MedSynth" / "models.json" if app is not None else None
+    if former is not None and former.is_file() and not shared.exists():
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        former.replace(shared)
+    return shared
 
 
 class ModelCatalog:
@@ -114,26 +118,14 @@ class ModelCatalog:
         self.problems: list[str] = []  # user model files that could not be offered, and why
 
     def userFiles(self) -> list[Path]:
-        if not self.userModelsFile.is_file():
-            return []
-        from medsynth.card import parse_json
-
-        files = parse_json(self.userModelsFile, "list of user models")
-        if not isinstance(files, list) or not all(isinstance(p, str) for p in files):
-            raise ModelError(f"{self.userModelsFile}: expected a JSON list of model file paths")
-        return [Path(p) for p in files]
+        return user_model_files(self.userModelsFile)
 
     def models(self, mapping: str | None = None, architecture: str | None = None) -> list[ModelChoice]:
         """Bundled and user models for ``mapping`` (e.g. ``"T1->T2"``): real-data models first, then phantom demo
         models, then the baselines; within each, defaults, bundled before the user's, then by name."""
         choices = [ModelChoice(e.name, e.path, e.card, True, e.default) for e in load_catalog()]
-        self.problems = []
-        for path in self.userFiles():
-            try:
-                card = read_card(path)
-                choices.append(ModelChoice(card.name, path, card, False))
-            except MedSynthError as exc:
-                self.problems.append(f"{path}: {exc}")
+        added, self.problems = user_models(self.userModelsFile)
+        choices += [ModelChoice(m.name, m.path, m.card, False) for m in added]
         return sorted(select(choices, mapping, architecture),
                       key=lambda c: (kind_rank(c.card), not c.default, not c.bundled, c.name))
 
@@ -179,21 +171,13 @@ class ModelCatalog:
         return mappingsOf(self.models())
 
     def addModelFile(self, path: str | Path) -> ModelChoice:
-        """Validate ``path`` fully (card and weights) and remember it; returns its choice."""
+        """Validate ``path`` fully (card and weights) and add it to the list; returns its choice."""
         from medsynth.checkpoint import load_model  # torch: the weights are checked against the card
 
-        path = Path(path).resolve()
-        loaded = load_model(path)  # raises a clear ModelError for anything that is not a MedSynth model
-        files = [p for p in self.userFiles() if p.resolve() != path] + [path]
-        self.userModelsFile.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(self.userModelsFile) as tmp:
-            tmp.write_text(json.dumps([str(p) for p in files], indent=2))
+        added = add_user_model(path, check=lambda file: load_model(file).card, listing=self.userModelsFile)
         modelsChanged.emit()
-        return ModelChoice(loaded.card.name, path, loaded.card, False)
+        return ModelChoice(added.name, added.path, added.card, False)
 
     def removeModelFile(self, path: str | Path) -> None:
-        path = Path(path).resolve()
-        files = [p for p in self.userFiles() if p.resolve() != path]
-        with atomic_output(self.userModelsFile) as tmp:
-            tmp.write_text(json.dumps([str(p) for p in files], indent=2))
+        remove_user_model(path, self.userModelsFile)
         modelsChanged.emit()

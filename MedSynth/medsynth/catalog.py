@@ -20,6 +20,7 @@ from .errors import ModelError
 from .io import atomic_output
 from .model_download import cached_path, check_url, download
 from .model_file import read_card
+from .user_models import find_user_model
 
 CATALOG_FILE = "catalog.json"
 CATALOG_FORMAT = 1
@@ -166,8 +167,12 @@ def resolve_model(name_or_path: str | Path, folder: Path | None = None) -> Path:
         if entry.name == str(name_or_path):
             verify_entry(entry)
             return entry.path
+    added = find_user_model(str(name_or_path))
+    if added is not None:
+        return added.path
     names = ", ".join(e.name for e in entries) or "(the catalog is empty)"
-    raise ModelError(f"no model named '{name_or_path}' and no such file; bundled models: {names}")
+    raise ModelError(f"no model named '{name_or_path}' and no such file; bundled models: {names} (and the models "
+                     "added with `medsynth models --add` or in Slicer: `medsynth models` lists them)")
 
 
 def model_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:

@@ -66,3 +66,36 @@ def test_a_mapping_whose_real_model_was_withdrawn_is_offered_with_the_reason(sce
     assert "no model for T2-&gt;FLAIR" in text
     SynthesisParameters(mapping="T1->T2").write(node)
     assert "withdrawn" not in RunLogic(scene, catalog).modelCardHtml(node)  # its real-data model is bundled
+
+
+def test_a_model_added_in_slicer_is_offered_by_the_command_and_back(tmp_path, scene, capsys, medsynth_home,
+                                                                     monkeypatch):
+    import slicer
+    from medsynth.catalog import resolve_model
+    from medsynth.cli.main import main
+
+    catalog = ModelCatalog()  # the default list: the one the medsynth command reads ($MEDSYNTH_HOME)
+    assert catalog.userModelsFile == medsynth_home / "models.json"
+    catalog.addModelFile(user_model(tmp_path / "mine.safetensors"))
+    assert main(["models", "--target", "FLAIR"]) == 0
+    listed = capsys.readouterr().out
+    assert "my-pd-flair" in listed and "added" in listed and str(tmp_path / "mine.safetensors") in listed
+    assert main(["models", "my-pd-flair"]) == 0 and '"target_contrast": "FLAIR"' in capsys.readouterr().out
+    assert resolve_model("my-pd-flair") == tmp_path / "mine.safetensors"  # synthesize -m takes it by name
+    other = user_model(tmp_path / "theirs.safetensors", name="their-pd-flair")
+    assert main(["models", "--add", str(other)]) == 0  # added with the command: the module offers it
+    assert {c.name for c in ModelCatalog().models("PD->FLAIR")} == {"my-pd-flair", "their-pd-flair"}
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a model")
+    assert main(["models", "--add", str(junk)]) == 2 and "junk.safetensors" in capsys.readouterr().err
+    assert main(["models", "--remove", str(other)]) == 0
+    assert [c.name for c in ModelCatalog().models("PD->FLAIR")] == ["my-pd-flair"]
+    assert main(["models", "--remove", str(other)]) == 2 and "not in the list" in capsys.readouterr().err
+    # a list the module kept next to Slicer's settings before is moved to the shared one, once
+    (medsynth_home / "models.json").unlink()
+    former = tmp_path / "settings" / "MedSynth" / "models.json"
+    former.parent.mkdir(parents=True)
+    former.write_text(f'["{tmp_path / "mine.safetensors"}"]')
+    app = type("App", (), {"slicerUserSettingsFilePath": str(tmp_path / "settings" / "Slicer.ini")})()
+    monkeypatch.setattr(slicer, "app", app, raising=False)
+    assert [c.name for c in ModelCatalog().models("PD->FLAIR")] == ["my-pd-flair"] and not former.exists()
