@@ -94,7 +94,7 @@ def report(found: dict[str, dict[str, dict[str, float]]], title: str) -> list[st
     for subject, per in found.items():
         for method, f in per.items():
             lines.append(f"| {subject} | {method} | {f['spearman']:.3f} | " + " | ".join(
-                f"{f[f'left_{t}']:.1f} ({f[f'oracle_{t}']:.1f})" for t in tags)
+                f"{f[f'left_{t}']:.3g} ({f[f'oracle_{t}']:.3g})" for t in tags)
                 + f" | {f['area_ratio']:.2f} | {f['seconds']:.1f} |")
     lines += ["", "| method | Spearman mean | Spearman worst | area ratio mean | seconds mean |", "|---" * 5 + "|"]
     for method in methods:
