@@ -148,3 +148,13 @@ def ensureDependencies(confirm: Callable[[list[str]], bool]) -> bool:
     if ready:
         dependenciesChanged.emit()  # the other module stops offering the install too
     return ready
+
+
+class DependencyLogic:
+    """What both modules' logic offers their widgets about MedSynth's packages (one definition for both)."""
+
+    def missingDependencies(self) -> list[str]:
+        return missingRequirements()
+
+    def installDependencies(self, confirm: Callable[[list[str]], bool]) -> bool:
+        return ensureDependencies(confirm)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from medsynth.errors import MedSynthError
 
+from .Dependencies import DependencyLogic
 from .Parameters import MAX_INPUTS, SynthesisParameters, getParameterNode
 
 SHOWN_METRICS = (("psnr", "PSNR", "{:.2f} dB"), ("ssim_3d", "SSIM", "{:.3f}"), ("mae", "MAE", "{:.4g}"))
@@ -97,22 +98,12 @@ def rawNode(parameterNode):
     return getattr(parameterNode, "parameterNode", parameterNode)
 
 
-class RunLogic:
+class RunLogic(DependencyLogic):
     def __init__(self, scene=None, catalog=None) -> None:
         self.scene = scene
         self._catalog = catalog
 
-    # Dependencies and models
-
-    def missingDependencies(self) -> list[str]:
-        from .Dependencies import missingRequirements
-
-        return missingRequirements()
-
-    def installDependencies(self, confirm) -> bool:
-        from .Dependencies import ensureDependencies
-
-        return ensureDependencies(confirm)
+    # Models
 
     @property
     def catalog(self):

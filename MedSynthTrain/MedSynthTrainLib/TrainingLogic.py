@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from MedSynthLib.Dependencies import DependencyLogic
 from MedSynthLib.RunLogic import rawNode
 
 from .RunFolder import canResume, hasTrainedModel
@@ -42,16 +43,7 @@ class TrainingLogicProtocol(Protocol):
     def registerModel(self, parameterNode): ...
 
 
-class TrainingLogic:
-    def missingDependencies(self) -> list[str]:
-        from MedSynthLib.Dependencies import missingRequirements
-
-        return missingRequirements()
-
-    def installDependencies(self, confirm) -> bool:
-        from MedSynthLib.Dependencies import ensureDependencies
-
-        return ensureDependencies(confirm)
+class TrainingLogic(DependencyLogic):
 
     def canResume(self, parameterNode) -> bool:
         return canResume(TrainingParameters.read(rawNode(parameterNode)).outputFolder)
