@@ -8,12 +8,12 @@ import logging
 import torch
 
 from .errors import ConfigError
+from .inference.options import DEVICES, PRECISION_CHOICES
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cuda", "mps", "cpu")
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-PRECISION_CHOICES = ("auto", *PRECISIONS)  # what a user may ask for: auto resolves to one of PRECISIONS
+# the precisions "auto" resolves to, by the names a user gives (declared with the other settings, torch-free)
+PRECISIONS = dict(zip(PRECISION_CHOICES[1:], (torch.float32, torch.bfloat16, torch.float16), strict=True))
 
 
 def _mps_available() -> bool:

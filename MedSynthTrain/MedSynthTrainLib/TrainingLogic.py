@@ -57,7 +57,7 @@ class TrainingLogic(DependencyLogic):
 
         parameters = TrainingParameters.read(rawNode(parameterNode))
         job = TrainingJob(rawNode(parameterNode), BackgroundTraining(parameters.outputFolder,
-                                                                     parameters.trainArguments()))
+                                                                     parameters.checkedArguments()))
         job.process.start()
         return job
 

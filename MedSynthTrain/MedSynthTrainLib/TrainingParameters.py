@@ -51,23 +51,24 @@ class TrainingParameters(ModuleParameters):
     def unpaired(self) -> bool:
         return isUnpaired(self.architecture)
 
-    def trainArguments(self) -> list[str]:
-        """``medsynth train`` arguments for a new run; raises ConfigError naming what is missing or wrong."""
-        from medsynth.contrasts import canonical_contrast
+    def checkedArguments(self) -> list[str]:
+        """``trainArguments``, with every setting checked by what ``medsynth train`` itself checks them with
+        (``TrainConfig``, without torch): a refused run says why before any process starts."""
+        from medsynth.cli.cmd_train import checked_config
 
+        args = self.trainArguments()
+        checked_config(args)
+        return args
+
+    def trainArguments(self) -> list[str]:
+        """``medsynth train`` arguments for a new run; raises ConfigError for a folder that is missing (the
+        settings themselves are checked by ``checkedArguments``)."""
         if not self.dataFolder or not Path(self.dataFolder).exists():
             raise ConfigError(f"choose a dataset folder that exists (got '{self.dataFolder}')")
         if not self.outputFolder:
             raise ConfigError("choose an output folder for the run")
-        if canonical_contrast(self.source) == canonical_contrast(self.target):
-            raise ConfigError(f"source and target contrasts must differ (both are {self.source})")
-        if self.targetFolder:
-            if not Path(self.targetFolder).exists():
-                raise ConfigError(f"the target folder '{self.targetFolder}' does not exist")
-            if not self.unpaired and not self.initModel.strip():
-                raise ConfigError(f"a target folder is for unpaired architectures "
-                                  f"({', '.join(UNPAIRED_ARCHITECTURES)}); {self.architecture} trains on "
-                                  "co-registered pairs of the dataset folder")
+        if self.targetFolder and not Path(self.targetFolder).exists():
+            raise ConfigError(f"the target folder '{self.targetFolder}' does not exist")
         args = ["--data", self.dataFolder, "--source", self.source, "--target", self.target,
                 "--epochs", str(self.epochs), "--lr", repr(self.learningRate),
                 "--device", self.device, "--out", self.outputFolder,

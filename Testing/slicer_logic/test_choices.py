@@ -10,9 +10,8 @@ import pytest
 from medsynth.architectures import architecture
 from medsynth.contrasts import CONTRASTS
 from medsynth.conventions import CONVENTIONS
-from medsynth.device import DEVICES, PRECISION_CHOICES
 from medsynth.errors import ConfigError, ModelError
-from medsynth.inference.options import ALL_PLANES, UNCERTAINTY_METHODS
+from medsynth.inference.options import ALL_PLANES, DEVICES, PRECISION_CHOICES, UNCERTAINTY_METHODS
 from medsynth.volume import PLANES
 from MedSynthLib import Choices
 from MedSynthLib.ModelCatalog import ModelCatalog, cardHtml

@@ -83,3 +83,20 @@ def test_opening_medsynth_and_a_gui_run_import_no_torch_into_slicers_process():
     assert result["ready"] and result["card"] and not result["torch"] and not result["cli"]
     assert result["errors"] == [] and result["output"] == "MedSynthPhantom-T1-synthetic-T2"
     assert not result["torchAfterRun"] and not result["tqdm"]
+
+
+@pytest.mark.torch
+def test_checking_a_training_run_before_it_starts_imports_no_torch(tmp_path):
+    """MedSynth Train asks TrainConfig (what `medsynth train` checks with) in Slicer's own process."""
+    result = run(f"""
+        from medsynth.errors import ConfigError
+        from MedSynthTrainLib.TrainingParameters import TrainingParameters
+        ok = TrainingParameters(dataFolder={str(tmp_path)!r}, outputFolder={str(tmp_path / "run")!r}).checkedArguments()
+        try:
+            TrainingParameters(dataFolder={str(tmp_path)!r}, outputFolder="x", target="T1").checkedArguments()
+            refused = ""
+        except ConfigError as exc:
+            refused = str(exc)
+        print(json.dumps({{"ok": "--data" in ok, "refused": refused, "torch": "torch" in sys.modules}}))
+    """)
+    assert result == {"ok": True, "refused": "data: source and target are both T1", "torch": False}

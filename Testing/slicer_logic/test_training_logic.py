@@ -102,16 +102,20 @@ def test_start_from_a_model_fine_tunes_it_with_its_own_architecture(dataset, tmp
 def test_bad_settings_are_refused_before_anything_runs(dataset, tmp_path):
     with pytest.raises(ConfigError, match="dataset folder"):
         TrainingParameters(dataFolder=str(tmp_path / "nowhere"), outputFolder=str(tmp_path)).trainArguments()
-    with pytest.raises(ConfigError, match="must differ"):
-        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), target="T1").trainArguments()
+    with pytest.raises(ConfigError, match="data: source and target are both T1"):  # the command's own check
+        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), target="T1").checkedArguments()
     with pytest.raises(ConfigError, match="section.key=value"):
         TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path),
                            extraSettings="ngf").trainArguments()
     with pytest.raises(ConfigError, match="architecture must be one of"):
         TrainingParameters(architecture="resnet")
-    with pytest.raises(ConfigError, match=r"a target folder is for unpaired architectures \(cyclegan, unit\); pgan"):
+    with pytest.raises(ConfigError, match=r"data.target_root \(--target-data\) is for unpaired architectures "
+                                          r"\(cyclegan, unit\); 'pgan' trains on co-registered pairs"):
         TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), targetFolder=str(dataset),
-                           ).trainArguments()
+                           ).checkedArguments()
+    with pytest.raises(ConfigError, match="optim.epochs must be between 1 and 100000"):  # TrainConfig's range
+        TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path),
+                           extraSettings="optim.epochs=0").checkedArguments()
     with pytest.raises(ConfigError, match="target folder '.*nowhere' does not exist"):
         TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path), architecture="cyclegan",
                            targetFolder=str(tmp_path / "nowhere")).trainArguments()

@@ -9,8 +9,7 @@ from typing import Any
 from ..architectures import described, names
 from ..errors import ConfigError
 from ..run_folder import clear_run
-from ..training import load_config, train
-from ..training.config import parse_override
+from ..training.config import TrainConfig, load_config, parse_override
 from .common import echo, progress_bar
 
 EXAMPLE = """examples:
@@ -92,15 +91,33 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def run(args: argparse.Namespace) -> int:
+def config_from(args: argparse.Namespace) -> TrainConfig:
+    """The run's configuration, checked: what ``run`` trains with (the torch-free part of the command)."""
     overrides = overrides_from(args)
     if args.restart and not args.resume:
         raise ConfigError("--restart starts an existing run afresh: give its folder with --resume RUN --restart")
     if args.resume:
         overrides["output"] = args.resume
-        config = load_config(Path(args.resume) / "config.yaml", overrides)
-    else:
-        config = load_config(args.config, overrides)
+        return load_config(Path(args.resume) / "config.yaml", overrides)
+    return load_config(args.config, overrides)
+
+
+def checked_config(argv: list[str]) -> TrainConfig:
+    """What ``medsynth train ARGV`` would train with, or the ConfigError it would stop with, without torch:
+    the Slicer module's check before it starts a run (the settings' checks live in ``TrainConfig`` only)."""
+    parser = argparse.ArgumentParser(prog="medsynth", exit_on_error=False)
+    add_parser(parser.add_subparsers())
+    try:
+        args = parser.parse_args(["train", *argv])
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise ConfigError(f"medsynth train {' '.join(argv)}: {exc}") from None
+    return config_from(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import train  # torch
+
+    config = config_from(args)
     if args.restart:
         clear_run(Path(args.resume))
 

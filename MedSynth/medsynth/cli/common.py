@@ -14,9 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..device import DEVICES, PRECISION_CHOICES
 from ..inference import InferenceOptions
-from ..inference.options import BLEND_MODES, UNCERTAINTY_METHODS
+from ..inference.options import BLEND_MODES, DEVICES, PRECISION_CHOICES, UNCERTAINTY_METHODS
 from ..io import atomic_output
 from ..progress_lines import ProgressLines
 from ..volume import PLANES

@@ -11,6 +11,8 @@ from ..volume import PLANES
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
 ALL_PLANES = "all"  # 2D models: the three planes, fused
+DEVICES = ("auto", "cuda", "mps", "cpu")  # auto: CUDA, else Apple MPS, else the CPU (medsynth.device)
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the device computes it natively
 # How the uncertainty map's test-time ensemble varies the input: a left-right flip, or the input's intensity
 # transfer function (random monotone curves, as the scanner simulation of training draws them)
 UNCERTAINTY_METHODS = ("flip", "intensity")
@@ -57,6 +59,10 @@ class InferenceOptions:
                 raise ConfigError(problem)
         if self.blend is not None and self.blend not in BLEND_MODES:
             raise ConfigError(f"blend must be one of {', '.join(BLEND_MODES)}, got '{self.blend}'")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got '{self.device}'")
+        if self.precision not in PRECISION_CHOICES:
+            raise ConfigError(f"unknown precision '{self.precision}'; expected one of {', '.join(PRECISION_CHOICES)}")
         if self.uncertainty not in UNCERTAINTY_METHODS:
             raise ConfigError(f"uncertainty method must be one of {', '.join(UNCERTAINTY_METHODS)}, got "
                               f"'{self.uncertainty}'")

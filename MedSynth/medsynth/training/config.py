@@ -254,6 +254,21 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        self._check_target_root()
+
+    def _check_target_root(self) -> None:
+        """A target domain of its own is what unpaired architectures learn from; a paired one would ignore it."""
+        from ..architectures import names
+        from ..errors import ModelError
+
+        try:
+            unpaired = declared(self.model.architecture).unpaired
+        except ModelError:
+            return  # an unknown architecture is reported, with the known ones, where the network is built
+        if self.data.target_root and not unpaired:
+            raise ConfigError(f"data.target_root (--target-data) is for unpaired architectures "
+                              f"({', '.join(names('generator', trainable=True, unpaired=True))}); "
+                              f"'{self.model.architecture}' trains on co-registered pairs of data.root")
 
     @property
     def in_channels(self) -> int:

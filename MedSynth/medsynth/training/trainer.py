@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..architectures import architecture, described, names
+from ..architectures import architecture, described
 from ..card import ModelCard
 from ..checkpoint import load_model, save_model
 from ..errors import Cancelled, ConfigError
@@ -157,10 +157,6 @@ class Trainer:
             self.split = read_split(split_file, UNPAIRED_SPLITS) if resume else split_unpaired(self.folders, cfg.data)
             known = split_sources(self.folders)
         else:
-            if cfg.data.target_root:
-                raise ConfigError(f"data.target_root (--target-data) is for unpaired architectures "
-                                  f"({', '.join(names('generator', trainable=True, unpaired=True))}); "
-                                  f"'{cfg.model.architecture}' trains on co-registered pairs of data.root")
             self.subjects = discover(cfg.data)
             self.split = read_split(split_file) if resume else split_subjects(sorted(self.subjects), cfg.data)
             known = dict.fromkeys(self.split, self.subjects)
