@@ -17,11 +17,8 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
-from medsynth.conventions import common_space
 from medsynth.errors import InputError
-from medsynth.mask import foreground_mask
-from medsynth.metrics import compare
-from medsynth.resample import resample_to
+from medsynth.pipeline import evaluate_conventions
 from medsynth.volume import Volume
 
 from .OutputNodes import checkNotAcquired, colorNode, placeNextTo, showInViews
@@ -81,15 +78,13 @@ class ComparisonLogic:
         scene = self.scene or slicer.mrmlScene
         checkNotAcquired(differenceNode, "difference volume", {"synthetic": syntheticNode, "reference": referenceNode})
         synthetic = linearWorldVolume(syntheticNode)
-        reference = resample_to(worldVolume(referenceNode), synthetic)
-        region = foreground_mask(reference.array) if mask is None else np.asarray(mask, dtype=bool)
-        if not region.any():
-            raise InputError(f"'{referenceNode.GetName()}' has no foreground where '{syntheticNode.GetName()}' lies: "
-                             "the two volumes do not overlap in the world (check their transforms)")
-        s, r, convention = common_space(synthetic.array, reference.array, region, convention)
-        synthetic, reference = synthetic.with_array(s), reference.with_array(r)
-        metrics = compare(synthetic, reference, region, planes=False)
-        metrics["info"]["convention"] = convention
+        given = None if mask is None else synthetic.with_array(np.asarray(mask, dtype=np.uint8))
+        # the comparison `medsynth evaluate` makes (same resampling, guards, conventions and metrics)
+        evaluation = evaluate_conventions(synthetic, worldVolume(referenceNode), given, conventions=(convention,),
+                                          planes=False)[convention]
+        metrics, region = evaluation.metrics, evaluation.mask
+        metrics["info"]["convention"] = evaluation.convention
+        s, r = evaluation.synthetic.array, evaluation.reference.array
         difference = volumeFromNode(syntheticNode).with_array((s - r).astype(np.float32))  # the synthetic's grid
         if differenceNode is None:
             differenceNode = scene.AddNewNodeByClass(

@@ -1,27 +1,33 @@
-"""File-to-file workflows shared by the CLI, the demo and batch scripts."""
+"""File-to-file workflows shared by the CLI, the demo and batch scripts, and the one comparison of a synthetic
+volume with a reference (``evaluate_conventions``) that the command and the Slicer module both use.
+
+Importing this module does not import torch (the Slicer module compares in its own process); synthesizing
+loads it on first use.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .catalog import resolve_model
-from .checkpoint import LoadedModel, load_model
 from .contrasts import contrast_from_filename
 from .conventions import common_space
-from .device import resolve_device
 from .errors import InputError
-from .inference import InferenceOptions, check_contrast, synthesize_with_uncertainty
+from .inference.options import InferenceOptions
 from .io import check_output_path, read_volume, write_volumes
 from .mask import foreground_mask
 from .metrics import compare
-from .mosaic import difference_mosaic
 from .progress import CancelToken, ProgressCallback
 from .resample import resample_to
 from .volume import Volume
+
+if TYPE_CHECKING:
+    from .checkpoint import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,10 @@ def synthesize_file(
     the long work starts; on any failure or cancellation no output file exists. ``uncertainty_path``: also
     write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean).
     ``extra_inputs``: a many-to-one model's further input files, in the order its card lists them."""
+    from .checkpoint import LoadedModel, load_model  # torch
+    from .device import resolve_device
+    from .inference import check_contrast, synthesize_with_uncertainty
+
     options = options or InferenceOptions()
     sources = [Path(input_path), *map(Path, extra_inputs)]
     inputs = [*sources, *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
@@ -95,13 +105,16 @@ def evaluate_conventions(
     mask: Volume | None = None,
     data_range: float | None = None,
     conventions=("own-scale", "calibrated"),
+    planes: bool = True,
 ) -> dict[str, Evaluation]:
-    """``evaluate_volumes`` under each of ``conventions``; the reference is resampled and the mask found once."""
+    """``evaluate_volumes`` under each of ``conventions``; the reference is resampled and the mask found once.
+    ``planes``: also the metrics of each plane's slices (``metrics.compare``)."""
     if not reference.same_grid(synthetic):
         covered = field_of_view_overlap(synthetic, reference)
         if covered < MIN_OVERLAP:
             raise InputError(f"the reference covers {100 * covered:.0f}% of the synthetic volume's field of view; "
-                             f"expected at least {100 * MIN_OVERLAP:.0f}%: are they the same subject, registered?")
+                             f"expected at least {100 * MIN_OVERLAP:.0f}%: are they the same subject, registered "
+                             "(in Slicer: check their transforms)?")
         log.info("reference is on another grid: resampling it onto the synthetic volume's grid (linear)")
         reference = resample_to(reference, synthetic)
     if mask is not None:
@@ -116,11 +129,14 @@ def evaluate_conventions(
     else:
         m = foreground_mask(reference.array)
         mask_source = "foreground of the reference (automatic)"
+        if not m.any():
+            raise InputError("the reference has no foreground where the synthetic volume lies: the two do not "
+                             "overlap (are they the same subject, registered? in Slicer: check their transforms)")
     evaluations = {}
     for convention in conventions:
         s, r, chosen = common_space(synthetic.array, reference.array, m, convention)
         shown_synthetic, shown_reference = synthetic.with_array(s), reference.with_array(r)
-        evaluations[convention] = Evaluation(compare(shown_synthetic, shown_reference, m, data_range),
+        evaluations[convention] = Evaluation(compare(shown_synthetic, shown_reference, m, data_range, planes),
                                              shown_reference, m, mask_source, chosen, shown_synthetic)
     return evaluations
 
@@ -149,6 +165,8 @@ def metric_rows(metrics: dict[str, dict[str, float]]) -> tuple[list[str], list[l
 
 def write_mosaic(path: Path, synthetic: Volume, evaluation: Evaluation | None = None,
                  source: Volume | None = None, title: str = "") -> Path:
+    from .mosaic import difference_mosaic  # matplotlib
+
     return difference_mosaic(
         path, evaluation.synthetic if evaluation and evaluation.synthetic is not None else synthetic,
         reference=evaluation.reference if evaluation else None,

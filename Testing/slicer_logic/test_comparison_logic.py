@@ -137,3 +137,25 @@ def test_other_intensity_scales_are_compared_in_one_normalized_space(scene, phan
     assert raw["info"]["convention"] == "raw" and raw["mask"]["psnr"] < 20  # the scale difference, measured
     same = addVolumeNode(scene, phantom.with_array(phantom.array * 1.05), "syn-T2-b")
     assert ComparisonLogic().compare(same, referenceNode)[2]["info"]["convention"] == "raw"
+
+
+def test_the_module_and_medsynth_evaluate_give_the_same_figures(scene, phantom, tmp_path, capsys):
+    """One comparison (pipeline.evaluate_conventions) behind both: same conventions, same metrics."""
+    import csv
+
+    from medsynth.cli.main import main
+    from medsynth.io import write_volume
+
+    synthetic = phantom.with_array(phantom.array * 0.5 + 40.0)  # another intensity scale: own-scale
+    synthetic.array[20:26, 20:32, 16:28] += 150.0
+    nodes = addVolumeNode(scene, synthetic, "syn"), addVolumeNode(scene, phantom, "T2")
+    _, _, metrics = ComparisonLogic().compare(*nodes)  # the module's default convention: auto
+    write_volume(synthetic, tmp_path / "syn.nii.gz")
+    write_volume(phantom, tmp_path / "ref.nii.gz")
+    assert main(["-q", "evaluate", str(tmp_path / "syn.nii.gz"), str(tmp_path / "ref.nii.gz"),
+                 "--convention", "auto", "--csv", str(tmp_path / "m.csv")]) == 0
+    with (tmp_path / "m.csv").open() as f:
+        rows = {r["metric"]: r for r in csv.DictReader(f)}
+    assert metrics["info"]["convention"] == "own-scale"
+    for name in ("psnr", "ssim_3d", "mae"):
+        assert float(rows[name]["mask"]) == pytest.approx(metrics["mask"][name], rel=1e-5)
