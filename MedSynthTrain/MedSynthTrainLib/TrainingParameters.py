@@ -52,13 +52,31 @@ class TrainingParameters(ModuleParameters):
         return isUnpaired(self.architecture)
 
     def checkedArguments(self) -> list[str]:
-        """``trainArguments``, with every setting checked by what ``medsynth train`` itself checks them with
-        (``TrainConfig``, without torch): a refused run says why before any process starts."""
-        from medsynth.cli.cmd_train import checked_config
+        """``trainArguments``, with every setting checked by what ``medsynth train`` checks them with
+        (``TrainConfig``, torch-free, in this process): a refused run says why before any process starts."""
+        from medsynth.training.config import load_config
 
         args = self.trainArguments()
-        checked_config(args)
+        load_config(overrides=self.settings())
         return args
+
+    def settings(self) -> dict:
+        """The settings ``trainArguments`` gives ``medsynth train``, as ``TrainConfig``'s dotted keys."""
+        from medsynth.training.config import parse_override
+
+        values = {"data.root": self.dataFolder, "data.source": self.source, "data.target": self.target,
+                  "optim.epochs": self.epochs, "optim.lr": self.learningRate, "device": self.device,
+                  "output": self.outputFolder, "name": self.modelName or Path(self.outputFolder).name}
+        values.update({"init": self.initModel.strip()} if self.initModel.strip()
+                      else {"model.architecture": self.architecture})
+        if self.targetFolder:
+            values["data.target_root"] = self.targetFolder
+        if self.pattern:
+            values["data.patterns"] = [self.pattern]
+        if self.batchSize > 0:
+            values["optim.batch_size"] = self.batchSize
+        values.update(dict(parse_override(setting) for setting in shlex.split(self.extraSettings)))
+        return values
 
     def trainArguments(self) -> list[str]:
         """``medsynth train`` arguments for a new run; raises ConfigError for a folder that is missing (the

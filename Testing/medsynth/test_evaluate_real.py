@@ -249,6 +249,7 @@ def test_ensemble_study_scores_members_their_mean_and_a_student_trained_on_the_m
         script.main(missing)
 
 
+@pytest.mark.torch  # medsynth.loso fits the baselines (torch)
 def test_ablation_table_merges_studies_and_reports_worst_margins_and_the_rule(tmp_path, capsys):
     def study(name, methods):
         path = tmp_path / name / "results.csv"

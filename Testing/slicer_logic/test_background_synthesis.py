@@ -190,6 +190,7 @@ def test_progress_lines_are_throttled_but_keep_every_new_stage_and_the_end():
     assert 5 <= len(lines) <= 8
 
 
+@pytest.mark.torch  # the command part runs `medsynth synthesize`
 def test_the_module_and_the_command_refuse_a_request_in_the_same_words(scene, tmp_path, capsys):
     """One check (ModelCard.check_request) for the number of inputs and for uncertainty from a voxel map."""
     from medsynth.catalog import resolve_model

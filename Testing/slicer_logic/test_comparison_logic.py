@@ -139,6 +139,7 @@ def test_other_intensity_scales_are_compared_in_one_normalized_space(scene, phan
     assert ComparisonLogic().compare(same, referenceNode)[2]["info"]["convention"] == "raw"
 
 
+@pytest.mark.torch  # medsynth.cli.main loads every subcommand
 def test_the_module_and_medsynth_evaluate_give_the_same_figures(scene, phantom, tmp_path, capsys):
     """One comparison (pipeline.evaluate_conventions) behind both: same conventions, same metrics."""
     import csv

@@ -196,3 +196,22 @@ def test_epochs_reach_the_runs_node_and_follow_a_closed_scene(scene):
     assert logic.showEpochs(job)
     table = TrainingParameters.read(TrainingParameters.parameterNode(scene)).historyTable
     assert table.GetScene() is scene and table.GetTable().GetNumberOfRows() == 2
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"architecture": "unet", "batchSize": 4, "pattern": "{subject}-{contrast}.nii.gz", "modelName": "mine",
+     "extraSettings": "model.hyperparameters.ngf=16 data.normalization=nyul"},
+    {"initModel": "real-unet-T1-T2", "epochs": 3, "learningRate": 5e-5},
+])
+def test_the_module_checks_exactly_what_it_asks_medsynth_train_to_run(dataset, tmp_path, changes):
+    """The settings checked in Slicer's process are the ones the child parses from the arguments it gets."""
+    import argparse
+
+    from medsynth.cli import cmd_train
+
+    node = TrainingParameters(dataFolder=str(dataset), outputFolder=str(tmp_path / "run"), **changes)
+    parser = argparse.ArgumentParser()
+    cmd_train.add_parser(parser.add_subparsers())
+    parsed = parser.parse_args(["train", *node.checkedArguments()])
+    assert cmd_train.overrides_from(parsed) == node.settings()

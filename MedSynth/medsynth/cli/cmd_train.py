@@ -102,18 +102,6 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     return load_config(args.config, overrides)
 
 
-def checked_config(argv: list[str]) -> TrainConfig:
-    """What ``medsynth train ARGV`` would train with, or the ConfigError it would stop with, without torch:
-    the Slicer module's check before it starts a run (the settings' checks live in ``TrainConfig`` only)."""
-    parser = argparse.ArgumentParser(prog="medsynth", exit_on_error=False)
-    add_parser(parser.add_subparsers())
-    try:
-        args = parser.parse_args(["train", *argv])
-    except (argparse.ArgumentError, SystemExit) as exc:
-        raise ConfigError(f"medsynth train {' '.join(argv)}: {exc}") from None
-    return config_from(args)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..training import train  # torch
 
