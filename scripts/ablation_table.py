@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import sys
 from datetime import date
 from pathlib import Path
@@ -80,7 +81,7 @@ def main(argv: list[str]) -> int:
     if not any(r["method"] == args.reference for r in rows):
         raise SystemExit(f"no method '{args.reference}' in these results; pick one with --reference")
     lines = [*table(rows, args.reference), "",
-             f"`scripts/ablation_table.py {' '.join(argv)}` ({date.today().isoformat()})."]
+             f"`scripts/ablation_table.py {shlex.join(argv)}` ({date.today().isoformat()})."]
     print("\n".join(lines))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
