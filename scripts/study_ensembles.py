@@ -43,7 +43,7 @@ from medsynth.loso import (
     train_once,
     write_report,
 )
-from study_recipes import overrides
+from study_recipes import finished_model, overrides
 from tqdm import tqdm
 
 PSEUDO_PATTERN = "{subject}/{subject}-{contrast}.nii.gz"
@@ -65,13 +65,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.inputs, args.target = [canonical_contrast(c) for c in args.source], canonical_contrast(args.target)
     args.student = student_settings(args, student_options)
     return args
-
-
-def run_of(work: Path, recipe: str, held: list[str]) -> Path:
-    model = work / recipe / "+".join(held) / "model.safetensors"
-    if not model.exists():
-        raise SystemExit(f"{model} is missing: run scripts/study_recipes.py --work {work} --recipes {recipe} first")
-    return model
 
 
 def ensemble_image(members, acquired, options):
@@ -117,7 +110,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
     options = InferenceOptions(device=args.device, precision="fp32")  # figures in the reference precision
     rows, timing = [], []
     for fold, held_out, train_on in tqdm(folds(volumes, args.folds), unit="fold", desc="ensembles"):
-        members = [load_model(run_of(work, args.recipe, held_out)) for work in args.members]
+        members = [load_model(finished_model(work, args.recipe, held_out)) for work in args.members]
         fitted = baselines([volumes[n] for n in train_on], args.inputs, args.target)
         distilled = load_model(student(args, volumes, members, train_on, held_out, options)) if args.distill else None
         for held in held_out:

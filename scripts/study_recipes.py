@@ -105,7 +105,7 @@ def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[
     settings = {
         **REAL_DATA_NETWORK,
         "name": f"study-{recipe}-{'+'.join(args.inputs)}-{args.target}",
-        "output": str(args.work / recipe / "+".join(held)),  # named by what it never saw: equal folds share a run
+        "output": str(run_folder(args.work, recipe, held)),
         "seed": args.seed, "device": args.device, "data.root": str(data),
         "data.patterns": args.pattern or DEFAULT_PATTERNS, "data.source": args.inputs[0],
         **({"data.sources": args.inputs} if len(args.inputs) > 1 else {}), "data.target": args.target,
@@ -116,6 +116,19 @@ def overrides(recipe: str, args: argparse.Namespace, data: Path, train_on: list[
         "optim.lr": args.lr,
     }
     return {**settings, **generalization_recipe(recipe)}
+
+
+def run_folder(work: Path, recipe: str, held: list[str]) -> Path:
+    """Where a study keeps the run of ``recipe`` that never saw ``held``: equal folds share a run."""
+    return work / recipe / "+".join(held)
+
+
+def finished_model(work: Path, recipe: str, held: list[str]) -> Path:
+    """That run's model file; a run not trained yet is an error saying how to train it."""
+    model = run_folder(work, recipe, held) / "model.safetensors"
+    if not model.exists():
+        raise SystemExit(f"{model} is missing: run scripts/study_recipes.py --work {work} --recipes {recipe} first")
+    return model
 
 
 def trained(recipe: str, args: argparse.Namespace, train_on: list[str], held: list[str], fold: str):

@@ -34,6 +34,7 @@ from medsynth.inference.options import UNCERTAINTY_METHODS
 from medsynth.io import atomic_output
 from medsynth.loso import add_data_arguments, folds, load_subjects
 from medsynth.mask import foreground_mask
+from study_recipes import finished_model
 from tqdm import tqdm
 
 MEMBERS = "members"
@@ -53,13 +54,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.inputs, args.target = [canonical_contrast(c) for c in args.source], canonical_contrast(args.target)
     return args
-
-
-def model_of(work: Path, recipe: str, held: list[str]):
-    path = work / recipe / "+".join(held) / "model.safetensors"
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run scripts/study_recipes.py --work {work} --recipes {recipe} first")
-    return load_model(path)
 
 
 def judged(image: np.ndarray, spread: np.ndarray, reference: np.ndarray, seconds: float) -> dict[str, float]:
@@ -112,7 +106,7 @@ def main(argv: list[str]) -> int:
     volumes = load_subjects(args.data, args.pattern, args.inputs, args.target)
     found = {}
     for fold, held_out, _ in tqdm(folds(volumes, args.folds), unit="fold", desc="uncertainty"):
-        models = [model_of(work, args.recipe, held_out) for work in (args.work, *args.members)]
+        models = [load_model(finished_model(work, args.recipe, held_out)) for work in (args.work, *args.members)]
         for held in held_out:
             acquired, reference = volumes[held]
             found[held] = maps(models, [acquired[c] for c in args.inputs], reference.array, args.device)

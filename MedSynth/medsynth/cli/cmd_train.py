@@ -9,7 +9,7 @@ from typing import Any
 from ..architectures import described, names
 from ..errors import ConfigError
 from ..run_folder import clear_run
-from ..training.config import TrainConfig, load_config, parse_override
+from ..training.config import load_config, parse_override
 from .common import echo, progress_bar
 
 EXAMPLE = """examples:
@@ -91,21 +91,17 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def config_from(args: argparse.Namespace) -> TrainConfig:
-    """The run's configuration, checked: what ``run`` trains with (the torch-free part of the command)."""
+def run(args: argparse.Namespace) -> int:
+    from ..training import train  # torch
+
     overrides = overrides_from(args)
     if args.restart and not args.resume:
         raise ConfigError("--restart starts an existing run afresh: give its folder with --resume RUN --restart")
     if args.resume:
         overrides["output"] = args.resume
-        return load_config(Path(args.resume) / "config.yaml", overrides)
-    return load_config(args.config, overrides)
-
-
-def run(args: argparse.Namespace) -> int:
-    from ..training import train  # torch
-
-    config = config_from(args)
+        config = load_config(Path(args.resume) / "config.yaml", overrides)
+    else:
+        config = load_config(args.config, overrides)
     if args.restart:
         clear_run(Path(args.resume))
 

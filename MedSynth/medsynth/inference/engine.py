@@ -96,13 +96,12 @@ def synthesize_with_uncertainty(
     members' mean, as without uncertainty)."""
     options = options or InferenceOptions()
     card = loaded.card
-    volumes = input_volumes(volume, card)
+    volumes = input_volumes(volume, card, uncertainty)
     if "spacing" in card.inference:
         moved = _at_training_spacing(volumes, loaded, options, progress, cancel, mask, uncertainty)
         if moved is not None:
             return moved
     volume = volumes[0]
-    card.check_request(len(volumes), uncertainty)
     device = resolve_device(options.device)
     precision = resolve_precision(options.precision, device)
     fg = foreground_mask(volume.array) if mask is None else np.asarray(mask, dtype=bool)
@@ -171,10 +170,11 @@ def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: In
     return Synthesis(image, spread, result.warnings)
 
 
-def input_volumes(volume: Volume | Sequence[Volume], card) -> list[Volume]:
-    """The model's input volumes, checked, the later ones on the first one's grid."""
+def input_volumes(volume: Volume | Sequence[Volume], card, uncertainty: bool = False) -> list[Volume]:
+    """The model's input volumes, checked (with the request: ``ModelCard.check_request``), the later ones on
+    the first one's grid."""
     volumes = [volume] if isinstance(volume, Volume) else list(volume)
-    card.check_request(len(volumes))
+    card.check_request(len(volumes), uncertainty)
     for number, (item, contrast) in enumerate(zip(volumes, card.inputs, strict=True)):
         check_volume(item, "input" if len(volumes) == 1 else f"input {number + 1} ({contrast})")
     first = volumes[0]
