@@ -83,6 +83,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--folds", choices=("subject", "source"), default="subject",
                         help="hold out one subject at a time (default), or every subject of one source (site, "
                              "challenge, preprocessing) at a time: leave-one-source-out")
+    parser.add_argument("--only", metavar="TEXT", default=None,
+                        help="run only the folds whose name contains TEXT (a held-out subject, or a source such as "
+                             "CBICA with --folds source)")
     parser.add_argument("--uncertainty", action="store_true",
                         help="measure the last recipe's test-time-ensemble uncertainty against its error")
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
@@ -154,7 +157,10 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float
                          for flag in (False, True))
     rows, flagged = [], {}
     last = args.recipes[-1]
-    made = folds(volumes, args.folds)
+    made = [fold for fold in folds(volumes, args.folds) if args.only is None or args.only in fold[0]]
+    if not made:
+        raise SystemExit(f"no fold's name contains '{args.only}'; the folds: "
+                         f"{', '.join(f[0] for f in folds(volumes, args.folds))}")
     for fold, held_out, train_on in tqdm(made, unit="fold", desc=f"{'+'.join(inputs)}->{target}"):
         fitted = baselines([volumes[n] for n in train_on], inputs, target)
         models = {recipe: trained(recipe, args, train_on, held_out, fold) for recipe in args.recipes}

@@ -22,6 +22,7 @@ from medsynth.errors import Cancelled, MedSynthError
 from medsynth.inference import InferenceOptions, Synthesis
 from medsynth.io import read_volume, write_volume
 from medsynth.progress import ProgressCallback
+from medsynth.trust import record_of
 from medsynth.volume import Volume
 
 from .BackgroundProcess import BackgroundProcess, State, medsynthCommand
@@ -77,8 +78,9 @@ class BackgroundSynthesis:
         self.workdir = Path(tempfile.mkdtemp(prefix="medsynth-"))
         # uncompressed: gzip would cost seconds per IXI-sized volume on both sides
         sourcePath, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
-        self.uncertaintyPath = self.workdir / "uncertainty.nii"
+        self.uncertaintyPath, self.trustPath = self.workdir / "uncertainty.nii", self.workdir / "untrusted.nii"
         extra = ["--uncertainty", str(self.uncertaintyPath)] if self.uncertainty else []
+        extra += ["--trust-mask", str(self.trustPath)] if record_of(self.card) is not None else []
         try:
             write_volume(source, sourcePath)
             for number, node in enumerate(self.extraInputNodes, 2):  # resampled onto the first by the child if needed
@@ -112,21 +114,22 @@ class BackgroundSynthesis:
         return [m.split(WARNING_PREFIX, 1)[1] for m in messages if WARNING_PREFIX in m]
 
     def result(self) -> Synthesis:
-        """After success: the synthetic volume (and uncertainty map) on the input's exact grid, and the
-        warnings (the temporary folder is removed)."""
+        """After success: the synthetic volume (and uncertainty map, and trust mask) on the input's exact grid,
+        and the warnings (the temporary folder is removed)."""
         if self.state is not State.SUCCEEDED:
             self.cleanup()
             raise MedSynthError(f"no result to take: the synthesis {self.state.value}")
         try:
             image = read_volume(self.outputPath)
             spread = read_volume(self.uncertaintyPath) if self.uncertainty else None
+            untrusted = read_volume(self.trustPath) if self.trustPath.is_file() else None
         finally:
             self.cleanup()
         shape, matrix = self.inputGrid
         if image.array.shape != shape:
             raise MedSynthError(f"the synthetic volume has shape {image.array.shape}, the input {shape}")
         return Synthesis(Volume(image.array, matrix), None if spread is None else Volume(spread.array, matrix),
-                         self.warnings)
+                         self.warnings, None if untrusted is None else Volume(untrusted.array, matrix))
 
     def store(self, outputNode=None, uncertaintyNode=None) -> StoredSynthesis:
         """After success: the result in the scene (nodes created where ``None``), next to the input."""

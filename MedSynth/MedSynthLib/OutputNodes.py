@@ -1,8 +1,8 @@
 """Where a synthesis result goes in the scene: its node, name, place, display, and which run made it.
 
 Every output node records the input node, the mapping and the model it was made from (node attributes, saved
-with the scene), and links the difference map, metrics table and uncertainty map made with it (node
-references). A later run reuses an output only if it was made from the same input with the same mapping and
+with the scene), and links the difference map, metrics table, uncertainty map and trust mask made with it
+(node references). A later run reuses an output only if it was made from the same input with the same mapping and
 model; otherwise the earlier result of that model, if any, or a new node: a T1->PD run never overwrites
 "<input>-synthetic-T2", and a second model's T2 ("<input>-synthetic-T2 (<model>)") never overwrites the
 first's, so two models can be compared side by side. An acquired volume (any input, or the reference) is
@@ -24,11 +24,12 @@ from medsynth.volume import Volume
 from .VolumeConversion import updateNodeFromVolume
 
 INPUT_ATTRIBUTE, MAPPING_ATTRIBUTE, MODEL_ATTRIBUTE = "MedSynth.inputNodeID", "MedSynth.mapping", "MedSynth.model"
-COMPANIONS = ("differenceVolume", "metricsTable", "uncertaintyVolume")  # node references from an output
+COMPANIONS = ("differenceVolume", "metricsTable", "uncertaintyVolume", "trustMask")  # node references from an output
 SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's default layouts
 UNCERTAINTY_COLORS_NAME = "MedSynthUncertainty"
 HEAT = ((0.0, 0.0, 0.0, 0.0), (0.35, 0.7, 0.0, 0.0), (0.7, 1.0, 0.6, 0.0), (1.0, 1.0, 1.0, 0.8))  # dark-red-yellow
 UNCERTAINTY_OPACITY = 0.6
+TRUST_MASK_OPACITY = 0.5
 
 
 def outputName(inputNode, targetContrast: str, modelName: str = "", scene=None) -> str:
@@ -68,7 +69,7 @@ def findOutput(scene, inputNode, mapping: str, model: str):
 
 
 def linkCompanions(outputNode, **nodes) -> None:
-    """Remember which difference map, metrics table and uncertainty map belong to ``outputNode``."""
+    """Remember which difference map, metrics table, uncertainty map and trust mask belong to ``outputNode``."""
     for role, node in nodes.items():
         if role in COMPANIONS and node is not None:
             outputNode.SetNodeReferenceID(f"MedSynth.{role}", node.GetID())
@@ -176,6 +177,30 @@ def showUncertainty(scene, outputNode, uncertaintyNode) -> None:
             composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Alpha)
 
 
+def storeTrustMask(outputNode, untrusted: Volume):
+    """The trust mask of ``outputNode`` (1: input tissue unlike any the model was trained on) in a label map
+    node: the one an earlier run linked to it, else a new ``<output>-untrusted``."""
+    node = companions(outputNode)["trustMask"]
+    if node is None:
+        node = outputNode.GetScene().AddNewNodeByClass("vtkMRMLLabelMapVolumeNode",
+                                                       f"{outputNode.GetName()}-untrusted")
+    updateNodeFromVolume(node, untrusted)
+    node.CreateDefaultDisplayNodes()
+    placeNextTo(node, outputNode)
+    linkCompanions(outputNode, trustMask=node)
+    return node
+
+
+def showTrustMask(scene, trustNode) -> None:
+    """The trust mask as the label layer of the three slice views, half transparent."""
+    composites = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    for index in range(composites.GetNumberOfItems()):
+        composite = composites.GetItemAsObject(index)
+        if composite.GetLayoutName() in SLICE_VIEWS:
+            composite.SetLabelVolumeID(trustNode.GetID())
+            composite.SetLabelOpacity(TRUST_MASK_OPACITY)
+
+
 CT_WINDOW_LEVEL = (1000.0, 400.0)  # HU: Slicer's "CT-bone" preset; a synthetic CT is judged by its bone first
 
 
@@ -218,15 +243,17 @@ class StoredSynthesis:
     output: Any  # vtkMRMLScalarVolumeNode
     uncertainty: Any = None  # vtkMRMLScalarVolumeNode when an uncertainty map was made
     warnings: list[str] = field(default_factory=list)
+    trustMask: Any = None  # vtkMRMLLabelMapVolumeNode when the model's card records its training inputs
 
 
 def storeSynthesis(inputNode, synthesis, mapping: str, outputNode=None, uncertaintyNode=None,
                    scene=None, model: str = "", modelName: str = "") -> StoredSynthesis:
-    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``) and its uncertainty map.
-    ``model``: the catalog name or model file that made it; ``modelName``: its card's name."""
+    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``), its uncertainty map and
+    its trust mask. ``model``: the catalog name or model file that made it; ``modelName``: its card's name."""
     output = storeResult(inputNode, synthesis.image, mapping, outputNode, scene, model, modelName)
     uncertainty = None
     if synthesis.uncertainty is not None:
         uncertainty = storeUncertainty(output, synthesis.uncertainty, uncertaintyNode)
         linkCompanions(output, uncertaintyVolume=uncertainty)
-    return StoredSynthesis(output, uncertainty, list(synthesis.warnings))
+    trust = None if synthesis.untrusted is None else storeTrustMask(output, synthesis.untrusted)
+    return StoredSynthesis(output, uncertainty, list(synthesis.warnings), trust)

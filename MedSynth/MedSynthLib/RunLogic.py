@@ -225,9 +225,10 @@ class RunLogic(DependencyLogic):
 
     def completeRun(self, parameterNode, stored) -> RunResult:
         """Record the run's nodes (an ``OutputNodes.StoredSynthesis``), show them, and compare the output with
-        the reference if any; the uncertainty map, when made, is the overlay shown."""
+        the reference if any; the uncertainty map, when made, is the overlay shown, and the trust mask the label
+        layer when the input holds enough untrusted tissue to be warned of."""
         from .ComparisonLogic import ComparisonLogic
-        from .OutputNodes import linkCompanions, showInViews, showUncertainty
+        from .OutputNodes import linkCompanions, showInViews, showTrustMask, showUncertainty
 
         node = rawNode(parameterNode)
         parameters = SynthesisParameters.read(node)
@@ -250,6 +251,8 @@ class RunLogic(DependencyLogic):
                            metricsTable=parameters.metricsTable)
         if stored.uncertainty is not None:
             showUncertainty(scene, outputNode, stored.uncertainty)
+        if stored.trustMask is not None and stored.warnings:  # shown when it is large enough to be warned of
+            showTrustMask(scene, stored.trustMask)
         parameters.write(node)
         for warning in stored.warnings:
             logging.warning("MedSynth: %s", warning)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import intensity
+from . import intensity, trust
 from .volume import Volume
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def summarize(inputs: list[tuple[Volume, np.ndarray]], normalization: dict[str, 
         "spacing_mm": [round(float(spacings.min()), 4), round(float(spacings.max()), 4)],
         "histogram_quantiles": [round(float(q), 5) for q in centre],
         "histogram_threshold": round(max(2.0 * max(spread), MIN_THRESHOLD), 5),
+        trust.RECORD: trust.summarize(inputs, normalization),
     }
 
 

@@ -24,6 +24,7 @@ from .mask import foreground_mask
 from .metrics import compare
 from .progress import CancelToken, ProgressCallback
 from .resample import resample_to
+from .trust import record_of
 from .volume import Volume
 
 if TYPE_CHECKING:
@@ -43,11 +44,13 @@ def synthesize_file(
     cancel: CancelToken | None = None,
     uncertainty_path: str | Path | None = None,
     extra_inputs: tuple[str | Path, ...] = (),
+    trust_mask_path: str | Path | None = None,
 ) -> tuple[Path, LoadedModel]:
     """Read, check, synthesize and write atomically. Everything that can be checked is checked before
     the long work starts; on any failure or cancellation no output file exists. ``uncertainty_path``: also
     write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean).
-    ``extra_inputs``: a many-to-one model's further input files, in the order its card lists them."""
+    ``extra_inputs``: a many-to-one model's further input files, in the order its card lists them.
+    ``trust_mask_path``: also write the untrusted mask (``medsynth.trust``) as a 0/1 label volume."""
     from .checkpoint import LoadedModel, load_model  # torch
     from .device import resolve_device
     from .inference import check_contrast, synthesize_with_uncertainty
@@ -56,14 +59,21 @@ def synthesize_file(
     sources = [Path(input_path), *map(Path, extra_inputs)]
     inputs = [*sources, *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
     output_path = check_output_path(output_path, overwrite, inputs)
-    if uncertainty_path is not None:
-        uncertainty_path = check_output_path(uncertainty_path, overwrite, inputs)
-        if uncertainty_path.resolve() == output_path.resolve():
-            raise InputError(f"{uncertainty_path}: the uncertainty map needs another file than the synthetic volume")
+    extras = {"the uncertainty map": uncertainty_path, "the trust mask": trust_mask_path}
+    extras = {what: check_output_path(path, overwrite, inputs) for what, path in extras.items() if path is not None}
+    taken = {output_path.resolve(): "the synthetic volume"}
+    for what, path in extras.items():
+        if path.resolve() in taken:
+            raise InputError(f"{path}: {what} needs another file than {taken[path.resolve()]}")
+        taken[path.resolve()] = what
     loaded = model if isinstance(model, LoadedModel) else load_model(
         resolve_model(model), device=resolve_device(options.device)
     )
     loaded.card.check_request(len(sources), uncertainty_path is not None, "give the others with --input")
+    if trust_mask_path is not None and record_of(loaded.card) is None:
+        raise InputError(f"model '{loaded.card.name}' gives no trust mask: its card records no training inputs' "
+                         "feature space (voxel-wise models, and models trained before the trust mask existed); "
+                         "fine-tune or retrain it to get one")
     for position, path in enumerate(sources):
         declared = (input_contrast if position == 0 else None) or contrast_from_filename(str(path))
         check_contrast(loaded, declared, str(path), position)
@@ -73,7 +83,10 @@ def synthesize_file(
     outputs = {output_path: result.image}
     if uncertainty_path is not None:
         outputs[uncertainty_path] = result.uncertainty
-    write_volumes(outputs, overwrite=overwrite, dtype=np.float32, inputs=inputs)
+    outputs = {path: volume.with_array(volume.array.astype(np.float32)) for path, volume in outputs.items()}
+    if trust_mask_path is not None:
+        outputs[extras["the trust mask"]] = result.untrusted
+    write_volumes(outputs, overwrite=overwrite, inputs=inputs)
     return output_path, loaded
 
 

@@ -14,7 +14,7 @@ from medsynth.phantom import make_subject, phantom_grid
 from medsynth.progress import CancelToken
 from MedSynthLib.BackgroundSynthesis import BackgroundSynthesis, State
 from MedSynthLib.SynthesisLogic import SynthesisLogic
-from MedSynthLib.VolumeConversion import updateNodeFromVolume
+from MedSynthLib.VolumeConversion import updateNodeFromVolume, volumeFromNode
 
 CPU = InferenceOptions(device="cpu", batch_size=4)
 
@@ -35,6 +35,36 @@ def test_child_process_result_matches_the_blocking_call(scene):
     np.testing.assert_allclose(slicer.util.arrayFromVolume(out), slicer.util.arrayFromVolume(direct),
                                rtol=1e-4, atol=1e-2)
     assert any(t > 1 for _, t in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+@pytest.mark.torch
+def test_a_model_that_records_its_training_inputs_brings_back_the_trust_mask(scene, tiny, tmp_path):
+    from medsynth import intensity, trust
+    from medsynth.checkpoint import save_model
+    from medsynth.mask import foreground_mask
+
+    node = input_node(scene)
+    loaded = tiny(2)
+    others = [make_subject(phantom_grid((48, 56, 40)), seed=4, index=k, contrasts=("T1",)).images["T1"]
+              for k in range(2)]
+    record = trust.summarize([(v, foreground_mask(v.array)) for v in others], loaded.card.source_normalization)
+    loaded.card.training = {"domain": {trust.RECORD: record}}
+    path = save_model(loaded.model, loaded.card, tmp_path / "recorded.safetensors")
+    job = BackgroundSynthesis(node, str(path), CPU)
+    job.start()
+    while job.poll() is State.RUNNING:
+        pass
+    stored = job.store()
+    mask = stored.trustMask
+    assert mask is not None and mask.IsA("vtkMRMLLabelMapVolumeNode")
+    source = slicer.util.arrayFromVolume(node)
+    assert slicer.util.arrayFromVolume(mask).shape == source.shape
+    assert set(np.unique(slicer.util.arrayFromVolume(mask))) <= {0, 1}
+    # the same mask as in this process (the child's file round trip loses nothing)
+    head = foreground_mask(source.astype(np.float32))
+    normalized = intensity.apply(intensity.fit(loaded.card.source_normalization, source, head), source)
+    expected = trust.untrusted_mask(volumeFromNode(node), normalized, head, record)
+    np.testing.assert_array_equal(slicer.util.arrayFromVolume(mask) > 0, expected)
 
 
 @pytest.mark.torch

@@ -240,3 +240,33 @@ def test_the_proposed_input_is_a_plain_scalar_volume(scene):
     assert defaultInputVolume(scene) is None
     t1 = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T1")
     assert defaultInputVolume(scene) is t1
+
+
+def test_the_trust_mask_is_a_label_map_shown_when_warned_of_and_reused(scene, views):
+    from medsynth.inference import Synthesis
+    from MedSynthLib.OutputNodes import companions, storeSynthesis
+    from MedSynthLib.VolumeConversion import volumeFromNode
+
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", model="phantom-pgan-T1-T2").write(node)
+    volume = volumeFromNode(sample["T1"])
+    untrusted = np.zeros(volume.array.shape, dtype=np.uint8)
+    untrusted[10:14, 20:30, 20:30] = 1
+    warning = "4.0 mL of the input (0.3% of the head) holds T1 tissue unlike any ... (the trust mask shows where)"
+    synthesis = Synthesis(volume, warnings=[warning], untrusted=volume.with_array(untrusted))
+    stored = storeSynthesis(sample["T1"], synthesis, "T1->T2")
+    mask = stored.trustMask
+    assert mask.IsA("vtkMRMLLabelMapVolumeNode") and mask.GetName() == "MedSynthPhantom-T1-synthetic-T2-untrusted"
+    np.testing.assert_array_equal(slicer.util.arrayFromVolume(mask), untrusted)
+    assert companions(stored.output)["trustMask"] is mask
+    result = RunLogic(scene).completeRun(node, stored)
+    assert result.warnings == [warning]
+    for view in ("Red", "Yellow", "Green"):
+        assert composites(scene)[view].GetLabelVolumeID() == mask.GetID()
+        assert composites(scene)[view].GetBackgroundVolumeID() == stored.output.GetID()
+    labels = scene.GetNumberOfNodesByClass("vtkMRMLLabelMapVolumeNode")
+    again = storeSynthesis(sample["T1"], Synthesis(volume, untrusted=volume.with_array(untrusted * 0)), "T1->T2",
+                           outputNode=stored.output)
+    assert again.trustMask is mask and scene.GetNumberOfNodesByClass("vtkMRMLLabelMapVolumeNode") == labels
+    assert not slicer.util.arrayFromVolume(mask).any()

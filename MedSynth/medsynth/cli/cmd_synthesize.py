@@ -32,7 +32,11 @@ def add_parser(sub) -> None:
                         "intensity units) over a test-time ensemble (with and without a left-right flip, in each "
                         "plane the model runs in); OUTPUT is then the ensemble's mean. Costs 2x the time (6x for "
                         "--axis all)")
-    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT (and FILE) if it exists")
+    p.add_argument("--trust-mask", metavar="FILE", default=None,
+                   help="also write the trust mask to FILE: a 0/1 label volume marking input tissue unlike any in the "
+                        "model's training inputs (intensity and neighbourhood), where the output is a guess. A "
+                        "warning gives its volume in mL whenever it reaches 1 mL, with or without this option")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT (and the FILEs) if they exist")
     add_inference_options(p)
     p.set_defaults(run=run)
 
@@ -43,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         out, loaded = synthesize_file(
             args.input, args.output, args.model, inference_options(args), args.input_contrast,
             args.overwrite, progress, uncertainty_path=args.uncertainty, extra_inputs=tuple(args.inputs),
+            trust_mask_path=args.trust_mask,
         )
-    extra = f" and its uncertainty {args.uncertainty}" if args.uncertainty else ""
+    extra = "".join(f" and its {what} {path}" for what, path in (("uncertainty", args.uncertainty),
+                                                                 ("trust mask", args.trust_mask)) if path)
     echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out}{extra} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -9,7 +9,7 @@ from functools import partial
 
 import numpy as np
 
-from .. import intensity
+from .. import intensity, trust
 from ..checkpoint import LoadedModel
 from ..contrasts import canonical_contrast
 from ..device import resolve_device, resolve_precision
@@ -109,10 +109,12 @@ def synthesize_with_uncertainty(
         raise InputError(f"mask shape {fg.shape} does not match the input volume {volume.array.shape}")
     if not fg.any():
         raise InputError("input: no foreground (head) found; expected a volume showing anatomy")
-    warnings = domain_warnings(volume, fg, card)
+    normalized = [intensity.apply(intensity.fit(card.source_normalization, v.array, fg), v.array) for v in volumes]
+    untrusted, unlike = trust.check(volume, normalized[0], fg, card)
+    warnings = domain_warnings(volume, fg, card) + unlike
     for warning in warnings:
         log.warning("%s", warning)
-    normalized = [intensity.apply(intensity.fit(card.source_normalization, v.array, fg), v.array) for v in volumes]
+    untrusted = None if untrusted is None else volume.with_array(untrusted.astype(np.uint8))
     x = normalized[0] if len(normalized) == 1 else np.stack(normalized)
     background = intensity.apply_value(card.target_intensity, card.background)
     work_mask = fg if options.skip_background else None
@@ -141,12 +143,12 @@ def synthesize_with_uncertainty(
         y[fg] = calibrate_output(y[fg], np.asarray(quantiles, dtype=np.float64))
     image = volume.with_array(intensity.invert(card.target_intensity, y))
     if not uncertainty:
-        return Synthesis(image, warnings=warnings)
+        return Synthesis(image, warnings=warnings, untrusted=untrusted)
     spread = np.std(outputs, axis=0, dtype=np.float32)
     spread[~fg] = 0.0
     zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
     sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
-    return Synthesis(image, volume.with_array(sd), warnings)
+    return Synthesis(image, volume.with_array(sd), warnings, untrusted)
 
 
 def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: InferenceOptions, progress, cancel,
@@ -167,7 +169,8 @@ def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: In
     result = synthesize_with_uncertainty(moved, inner, options, progress, cancel, mask, uncertainty)
     image = resample_to(result.image, volumes[0], default_value=card.background)
     spread = None if result.uncertainty is None else resample_to(result.uncertainty, volumes[0])
-    return Synthesis(image, spread, result.warnings)
+    untrusted = None if result.untrusted is None else resample_to(result.untrusted, volumes[0], "nearest")
+    return Synthesis(image, spread, result.warnings, untrusted)
 
 
 def input_volumes(volume: Volume | Sequence[Volume], card, uncertainty: bool = False) -> list[Volume]:

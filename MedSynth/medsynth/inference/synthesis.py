@@ -9,8 +9,11 @@ from ..volume import Volume
 
 @dataclass
 class Synthesis:
-    """A synthetic volume and, when asked for, its voxel-wise uncertainty (target intensity units)."""
+    """A synthetic volume, when asked for its voxel-wise uncertainty (target intensity units), and where the
+    model's card records its training inputs, the untrusted mask (1: input tissue unlike any it was trained
+    on, ``medsynth.trust``)."""
 
     image: Volume
     uncertainty: Volume | None = None
     warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
+    untrusted: Volume | None = None
