@@ -22,8 +22,8 @@ medsynth_ensure_venv() {
     echo "$want" > "$stamp"
 }
 
-# .venv-py312: this package and its requirements for a second interpreter, without torch and MONAI (which
-# needs torch): the Python of Slicer >= 5.10 for the torch-free tests.
+# .venv-py312: this package and its requirements for a second interpreter, without torch, MONAI and deepbet (which
+# need torch): the Python of Slicer >= 5.10 for the torch-free tests.
 VENV312="${MEDSYNTH_VENV312:-$MEDSYNTH_ROOT/.venv-py312}"
 medsynth_ensure_torchless_venv() {
     local python="$1"
@@ -36,7 +36,7 @@ medsynth_ensure_torchless_venv() {
     echo "medsynth: setting up $VENV312 (no torch)..." >&2
     [ -x "$VENV312/bin/python" ] || "$python" -m venv "$VENV312"
     local requirements
-    requirements="$(grep -hvE '^\s*(#|$)|^(torch|monai)\b' "$MEDSYNTH_ROOT"/MedSynth/Resources/requirements*.txt)"
+    requirements="$(grep -hvE '^\s*(#|$)|^(torch|monai|deepbet)\b' "$MEDSYNTH_ROOT"/MedSynth/Resources/requirements*.txt)"
     # shellcheck disable=SC2086 - one requirement per word
     "$VENV312/bin/python" -m pip install --quiet $requirements "slicer-core==5.11.*" "pytest>=8" >&2
     "$VENV312/bin/python" -m pip install --quiet --no-deps -e "$MEDSYNTH_ROOT" >&2

@@ -47,11 +47,11 @@ class BackgroundSynthesis:
     """One synthesis of ``inputNode`` with ``model`` (catalog name or file) in a child process."""
 
     def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
-                 uncertainty: bool = False, extraInputNodes=()) -> None:
+                 uncertainty: bool = False, extraInputNodes=(), skullStrip: bool = False) -> None:
         self.card = model_card(model)  # a wrong model fails here, before any process starts (nothing downloaded)
         self.card.check_request(len(extraInputNodes) + 1, uncertainty)
         self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()
-        self.uncertainty, self.extraInputNodes = uncertainty, list(extraInputNodes)
+        self.uncertainty, self.extraInputNodes, self.skullStrip = uncertainty, list(extraInputNodes), skullStrip
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
         self.inputGrid = None  # the input's exact voxel shape and IJK-to-RAS matrix when the run started
@@ -81,6 +81,8 @@ class BackgroundSynthesis:
         self.uncertaintyPath, self.trustPath = self.workdir / "uncertainty.nii", self.workdir / "untrusted.nii"
         extra = ["--uncertainty", str(self.uncertaintyPath)] if self.uncertainty else []
         extra += ["--trust-mask", str(self.trustPath)] if record_of(self.card) is not None else []
+        self.brainPath = self.workdir / "brain.nii"
+        extra += ["--skull-strip", "--brain-mask", str(self.brainPath)] if self.skullStrip else []
         try:
             write_volume(source, sourcePath)
             for number, node in enumerate(self.extraInputNodes, 2):  # resampled onto the first by the child if needed
@@ -123,13 +125,17 @@ class BackgroundSynthesis:
             image = read_volume(self.outputPath)
             spread = read_volume(self.uncertaintyPath) if self.uncertainty else None
             untrusted = read_volume(self.trustPath) if self.trustPath.is_file() else None
+            brain = read_volume(self.brainPath) if self.skullStrip else None
         finally:
             self.cleanup()
         shape, matrix = self.inputGrid
         if image.array.shape != shape:
             raise MedSynthError(f"the synthetic volume has shape {image.array.shape}, the input {shape}")
-        return Synthesis(Volume(image.array, matrix), None if spread is None else Volume(spread.array, matrix),
-                         self.warnings, None if untrusted is None else Volume(untrusted.array, matrix))
+        def onInputGrid(volume):
+            return None if volume is None else Volume(volume.array, matrix)
+
+        return Synthesis(Volume(image.array, matrix), onInputGrid(spread), self.warnings, onInputGrid(untrusted),
+                         onInputGrid(brain))
 
     def store(self, outputNode=None, uncertaintyNode=None) -> StoredSynthesis:
         """After success: the result in the scene (nodes created where ``None``), next to the input."""

@@ -24,7 +24,8 @@ from medsynth.volume import Volume
 from .VolumeConversion import updateNodeFromVolume
 
 INPUT_ATTRIBUTE, MAPPING_ATTRIBUTE, MODEL_ATTRIBUTE = "MedSynth.inputNodeID", "MedSynth.mapping", "MedSynth.model"
-COMPANIONS = ("differenceVolume", "metricsTable", "uncertaintyVolume", "trustMask")  # node references from an output
+# node references from an output
+COMPANIONS = ("differenceVolume", "metricsTable", "uncertaintyVolume", "trustMask", "brainMask")
 SLICE_VIEWS = ("Red", "Yellow", "Green")  # axial, sagittal, coronal in Slicer's default layouts
 UNCERTAINTY_COLORS_NAME = "MedSynthUncertainty"
 HEAT = ((0.0, 0.0, 0.0, 0.0), (0.35, 0.7, 0.0, 0.0), (0.7, 1.0, 0.6, 0.0), (1.0, 1.0, 1.0, 0.8))  # dark-red-yellow
@@ -177,17 +178,21 @@ def showUncertainty(scene, outputNode, uncertaintyNode) -> None:
             composite.SetCompositing(slicer.vtkMRMLSliceCompositeNode.Alpha)
 
 
-def storeTrustMask(outputNode, untrusted: Volume):
-    """The trust mask of ``outputNode`` (1: input tissue unlike any the model was trained on) in a label map
-    node: the one an earlier run linked to it, else a new ``<output>-untrusted``."""
-    node = companions(outputNode)["trustMask"]
+LABEL_MAPS = {"trustMask": "untrusted", "brainMask": "brain"}  # companion label maps: role -> name suffix
+
+
+def storeLabelMap(outputNode, labels: Volume, role: str):
+    """A label map of ``outputNode`` (``role``: the trust mask, 1 where the input holds tissue unlike any the
+    model was trained on; the brain mask of a skull-stripped run) in the node an earlier run linked to it,
+    else a new ``<output>-untrusted`` / ``<output>-brain``."""
+    node = companions(outputNode)[role]
     if node is None:
         node = outputNode.GetScene().AddNewNodeByClass("vtkMRMLLabelMapVolumeNode",
-                                                       f"{outputNode.GetName()}-untrusted")
-    updateNodeFromVolume(node, untrusted)
+                                                       f"{outputNode.GetName()}-{LABEL_MAPS[role]}")
+    updateNodeFromVolume(node, labels)
     node.CreateDefaultDisplayNodes()
     placeNextTo(node, outputNode)
-    linkCompanions(outputNode, trustMask=node)
+    linkCompanions(outputNode, **{role: node})
     return node
 
 
@@ -244,16 +249,19 @@ class StoredSynthesis:
     uncertainty: Any = None  # vtkMRMLScalarVolumeNode when an uncertainty map was made
     warnings: list[str] = field(default_factory=list)
     trustMask: Any = None  # vtkMRMLLabelMapVolumeNode when the model's card records its training inputs
+    brainMask: Any = None  # vtkMRMLLabelMapVolumeNode of a skull-stripped run
 
 
 def storeSynthesis(inputNode, synthesis, mapping: str, outputNode=None, uncertaintyNode=None,
                    scene=None, model: str = "", modelName: str = "") -> StoredSynthesis:
-    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``), its uncertainty map and
-    its trust mask. ``model``: the catalog name or model file that made it; ``modelName``: its card's name."""
+    """A ``medsynth.inference.Synthesis`` into the scene: the image (``storeResult``), its uncertainty map, its
+    trust mask and brain mask. ``model``: the catalog name or model file that made it; ``modelName``: its card's
+    name."""
     output = storeResult(inputNode, synthesis.image, mapping, outputNode, scene, model, modelName)
     uncertainty = None
     if synthesis.uncertainty is not None:
         uncertainty = storeUncertainty(output, synthesis.uncertainty, uncertaintyNode)
         linkCompanions(output, uncertaintyVolume=uncertainty)
-    trust = None if synthesis.untrusted is None else storeTrustMask(output, synthesis.untrusted)
-    return StoredSynthesis(output, uncertainty, list(synthesis.warnings), trust)
+    trust = None if synthesis.untrusted is None else storeLabelMap(output, synthesis.untrusted, "trustMask")
+    brain = None if synthesis.brain is None else storeLabelMap(output, synthesis.brain, "brainMask")
+    return StoredSynthesis(output, uncertainty, list(synthesis.warnings), trust, brain)

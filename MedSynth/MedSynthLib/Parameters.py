@@ -76,6 +76,7 @@ class SynthesisParameters(ModuleParameters):
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     uncertainty: bool = False  # also make the test-time ensemble's SD map, shown as a heat overlay
     uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = "flip"  # what that ensemble varies
+    skullStrip: bool = False  # extract the brain of a skull-on input first (medsynth.skull_strip)
     outputVolume: vtkMRMLScalarVolumeNode = None
     uncertaintyVolume: vtkMRMLScalarVolumeNode = None
     differenceVolume: vtkMRMLScalarVolumeNode = None

@@ -212,7 +212,7 @@ class RunLogic(DependencyLogic):
 
         parameters, choice = self.prepare(parameterNode)
         process = BackgroundSynthesis(parameters.inputVolume, choice.key, parameters.inferenceOptions(),
-                                      uncertainty=parameters.uncertainty,
+                                      uncertainty=parameters.uncertainty, skullStrip=parameters.skullStrip,
                                       extraInputNodes=parameters.inputNodes(len(choice.card.inputs))[1:])
         process.start()
         return SynthesisJob(rawNode(parameterNode), process, choice.name, parameters.outputVolume,
@@ -267,7 +267,7 @@ class RunLogic(DependencyLogic):
         stored = SynthesisLogic(node.GetScene()).synthesizeAll(
             parameters.inputVolume, choice.key, parameters.inferenceOptions(), parameters.outputVolume,
             parameters.uncertaintyVolume, parameters.uncertainty, progress, cancel,
-            extraInputNodes=parameters.inputNodes(len(choice.card.inputs))[1:])
+            extraInputNodes=parameters.inputNodes(len(choice.card.inputs))[1:], skullStrip=parameters.skullStrip)
         return self.completeRun(node, stored)
 
     @staticmethod

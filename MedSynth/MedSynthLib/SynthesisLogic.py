@@ -9,6 +9,7 @@ calling process; the module's GUI runs the same work in a background process ins
 
 from __future__ import annotations
 
+from medsynth.inference.options import InferenceOptions
 from medsynth.progress import CancelToken, ProgressCallback
 
 from .OutputNodes import StoredSynthesis, reusableOutput, storeSynthesis
@@ -40,17 +41,19 @@ class SynthesisLogic:
 
     def synthesizeAll(self, inputNode, model, options=None, outputNode=None, uncertaintyNode=None,
                       uncertainty: bool = False, progress: ProgressCallback | None = None,
-                      cancel: CancelToken | None = None, extraInputNodes=()) -> StoredSynthesis:
+                      cancel: CancelToken | None = None, extraInputNodes=(),
+                      skullStrip: bool = False) -> StoredSynthesis:
         """``synthesize``, with the uncertainty map (``uncertainty``) and the out-of-domain warnings;
-        ``extraInputNodes``: a many-to-one model's further inputs, in its card's order."""
-        from medsynth.inference import synthesize_with_uncertainty
+        ``extraInputNodes``: a many-to-one model's further inputs, in its card's order; ``skullStrip``: extract
+        the brain first (``medsynth.pipeline.synthesize_volumes``)."""
+        from medsynth.pipeline import synthesize_volumes
 
         loaded = self.loadModel(model)
         key = loaded.card.name if loaded is model else str(model)  # what the output records as its model
         outputNode = reusableOutput(outputNode, inputNode, loaded.card.mapping, model=key,
                                     extraInputNodes=extraInputNodes)
         volumes = [volumeFromNode(node) for node in (inputNode, *extraInputNodes)]
-        result = synthesize_with_uncertainty(volumes, loaded, options, progress=progress, cancel=cancel,
-                                             uncertainty=uncertainty)
+        result = synthesize_volumes(volumes, loaded, options or InferenceOptions(), progress, cancel, uncertainty,
+                                    skullStrip)
         return storeSynthesis(inputNode, result, loaded.card.mapping, outputNode, uncertaintyNode, self.scene,
                               model=key, modelName=loaded.card.name)

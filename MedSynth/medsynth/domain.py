@@ -80,7 +80,8 @@ def _warnings(volume: Volume, mask: np.ndarray, card, domain: dict[str, Any]):
     if domain.get("skull_stripped") and size > max(VOLUME_FACTOR * high, SKULL_STRIPPED_ML):
         yield (f"the input's foreground is {size:.0f} mL, but model '{name}' was trained on skull-stripped brains "
                f"({low:.0f}-{high:.0f} mL): this looks like a head with skull and scalp, which the model has never "
-               "seen; skull-strip the input first (e.g. with SynthStrip or HD-BET) for a trustworthy result")
+               "seen; skull-strip the input first (--skull-strip; in Slicer, 'Skull-strip the input') for a "
+               "trustworthy result")
     elif size > VOLUME_FACTOR * high or size < 0.5 * low:
         yield (f"the input's foreground is {size:.0f} mL, far from the {low:.0f}-{high:.0f} mL the model '{name}' "
                "was trained on: check that the input shows the same anatomy and field of view")

@@ -24,11 +24,13 @@ from .mask import foreground_mask
 from .metrics import compare
 from .progress import CancelToken, ProgressCallback
 from .resample import resample_to
+from .skull_strip import brain_mask, strip_all
 from .trust import record_of
 from .volume import Volume
 
 if TYPE_CHECKING:
     from .checkpoint import LoadedModel
+    from .inference import Synthesis
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +47,32 @@ def synthesize_file(
     uncertainty_path: str | Path | None = None,
     extra_inputs: tuple[str | Path, ...] = (),
     trust_mask_path: str | Path | None = None,
+    skull_strip: bool = False,
+    brain_mask_path: str | Path | None = None,
+    skull_strip_t1: str | Path | None = None,
 ) -> tuple[Path, LoadedModel]:
     """Read, check, synthesize and write atomically. Everything that can be checked is checked before
     the long work starts; on any failure or cancellation no output file exists. ``uncertainty_path``: also
     write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean).
     ``extra_inputs``: a many-to-one model's further input files, in the order its card lists them.
-    ``trust_mask_path``: also write the untrusted mask (``medsynth.trust``) as a 0/1 label volume."""
+    ``trust_mask_path``: also write the untrusted mask (``medsynth.trust``) as a 0/1 label volume.
+    ``skull_strip``: extract the brain first (``medsynth.skull_strip``; with ``skull_strip_t1``, the mask of the
+    subject's T1 file), synthesize inside it only, write background outside it, and write the mask to
+    ``brain_mask_path`` if given."""
     from .checkpoint import LoadedModel, load_model  # torch
     from .device import resolve_device
-    from .inference import check_contrast, synthesize_with_uncertainty
+    from .inference import check_contrast
 
     options = options or InferenceOptions()
     sources = [Path(input_path), *map(Path, extra_inputs)]
-    inputs = [*sources, *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else [])]
+    inputs = [*sources, *([Path(model)] if isinstance(model, (str, Path)) and Path(model).exists() else []),
+              *([Path(skull_strip_t1)] if skull_strip_t1 is not None else [])]
     output_path = check_output_path(output_path, overwrite, inputs)
-    extras = {"the uncertainty map": uncertainty_path, "the trust mask": trust_mask_path}
+    if (brain_mask_path is not None or skull_strip_t1 is not None) and not skull_strip:
+        raise InputError("a brain mask file or a T1 for skull stripping was given without skull stripping: add "
+                         "--skull-strip")
+    extras = {"the uncertainty map": uncertainty_path, "the trust mask": trust_mask_path,
+              "the brain mask": brain_mask_path}
     extras = {what: check_output_path(path, overwrite, inputs) for what, path in extras.items() if path is not None}
     taken = {output_path.resolve(): "the synthetic volume"}
     for what, path in extras.items():
@@ -78,16 +91,41 @@ def synthesize_file(
         declared = (input_contrast if position == 0 else None) or contrast_from_filename(str(path))
         check_contrast(loaded, declared, str(path), position)
     volumes = [read_volume(path) for path in sources]
-    result = synthesize_with_uncertainty(volumes, loaded, options, progress=progress, cancel=cancel,
-                                         uncertainty=uncertainty_path is not None)
+    t1 = None if skull_strip_t1 is None else read_volume(skull_strip_t1)
+    result = synthesize_volumes(volumes, loaded, options, progress, cancel, uncertainty_path is not None,
+                                skull_strip, t1)
     outputs = {output_path: result.image}
     if uncertainty_path is not None:
         outputs[uncertainty_path] = result.uncertainty
     outputs = {path: volume.with_array(volume.array.astype(np.float32)) for path, volume in outputs.items()}
     if trust_mask_path is not None:
         outputs[extras["the trust mask"]] = result.untrusted
+    if brain_mask_path is not None:
+        outputs[extras["the brain mask"]] = result.brain
     write_volumes(outputs, overwrite=overwrite, inputs=inputs)
     return output_path, loaded
+
+
+def synthesize_volumes(volumes: list[Volume], loaded: LoadedModel, options: InferenceOptions,
+                       progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                       uncertainty: bool = False, skull_strip: bool = False, t1: Volume | None = None) -> Synthesis:
+    """The synthesis every route runs (file to file, and Slicer's in-process route): with ``skull_strip``, the
+    brain is extracted first (``medsynth.skull_strip``; with ``t1``, the subject's T1's mask), the model runs
+    inside it only, and the synthetic volume keeps the input's full grid with background outside it."""
+    from .device import resolve_device
+    from .inference import synthesize_with_uncertainty
+
+    if not skull_strip:
+        return synthesize_with_uncertainty(volumes, loaded, options, progress, cancel, uncertainty=uncertainty)
+    brain = brain_mask(volumes[0], loaded.card.source_contrast, t1, str(resolve_device(options.device)))
+    for warning in brain.warnings:
+        log.warning("%s", warning)
+    result = synthesize_with_uncertainty(strip_all(volumes, brain.mask), loaded, options, progress, cancel,
+                                         mask=brain.mask, uncertainty=uncertainty)
+    result.image.array[~brain.mask] = loaded.card.background
+    result.brain = volumes[0].with_array(brain.mask.astype(np.uint8))
+    result.warnings[:0] = brain.warnings
+    return result
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """From a raw multi-contrast folder to a training-ready one (``medsynth prepare``).
 
 Per subject: every other contrast is registered onto the reference contrast (rigid, then affine, mutual
-information) and resampled onto its grid; the head mask of the reference is written; optionally all are
-cropped to the mask's bounding box. A report gives each registration's quality before and after (mutual
+information) and resampled onto its grid; the head mask of the reference is written (with skull stripping,
+its brain mask, and every contrast is set to background outside it); optionally all are cropped to the
+mask's bounding box. A report gives each registration's quality before and after (mutual
 information, head-mask Dice, rotation and translation found) and a checkerboard mosaic per pair.
 """
 
@@ -30,6 +31,7 @@ from .mask import bounding_box, crop, foreground_mask
 from .progress import ProgressCallback
 from .registration import STAGES, register
 from .resample import resample_to
+from .skull_strip import brain_mask, strip
 from .volume import PLANES, Volume, to_sitk
 
 log = logging.getLogger(__name__)
@@ -48,12 +50,16 @@ class PrepareOptions:
     margin: int = 8
     overwrite: bool = False
     ct_units: str = "hu"  # or "cormack": CT stored in Rorden et al.'s Cormack units, converted to HU
+    skull_strip: bool = False  # the brain of the reference contrast (medsynth.skull_strip) masks every contrast
 
     def __post_init__(self) -> None:
         if isinstance(self.margin, bool) or not isinstance(self.margin, int) or not 0 <= self.margin <= MAX_MARGIN:
             raise ConfigError(f"--margin must be 0 to {MAX_MARGIN} voxels, got {self.margin!r}")
         if self.ct_units not in CT_UNITS:
             raise ConfigError(f"--ct-units must be one of {', '.join(CT_UNITS)}, got {self.ct_units!r}")
+        if self.skull_strip and self.reference == "CT":
+            raise ConfigError("--skull-strip extracts the brain on the reference contrast, which must be an MRI "
+                              "(the extractor was trained on T1): choose --reference T1")
         unknown = sorted(set(self.stages) - set(STAGES))
         if not self.stages or unknown:
             raise ConfigError(f"registration stages must be among {', '.join(STAGES)}, got {list(self.stages)}")
@@ -129,6 +135,11 @@ def prepare_subject(subject: str, files: dict[str, Path], contrasts: Sequence[st
                     options: PrepareOptions) -> list[dict]:
     reference = _read(files, options.reference, options)
     mask = foreground_mask(reference.array)
+    if options.skull_strip:
+        brain = brain_mask(reference, options.reference)
+        for warning in brain.warnings:
+            log.warning("subject %s: %s", subject, warning)
+        mask = brain.mask
     box = bounding_box(mask, options.margin) if options.crop else None
     rows, outputs = [], {options.reference: reference}
     for contrast in contrasts:
@@ -150,6 +161,8 @@ def prepare_subject(subject: str, files: dict[str, Path], contrasts: Sequence[st
                      f"{result.quality['dice_after']:.3f})")
     outputs[MASK] = reference.with_array(mask.astype(np.uint8))
     for contrast, volume in outputs.items():
+        if options.skull_strip and contrast != MASK:
+            volume = strip(volume, mask)
         if box is not None:
             volume = crop(volume, box)
         dtype = np.uint8 if contrast == MASK else np.float32

@@ -60,14 +60,14 @@ def test_torch_through_the_extension_the_rest_through_pip_after_one_confirmation
 
     def pipInstall(requirements, constraints):
         calls.append(("pip", tuple(requirements), tuple(constraints)))
-        world.update({"monai": "1.6.1", "nibabel": "5.4.0", "intensity-normalization": "3.0.1"})
+        world.update({"monai": "1.6.1", "nibabel": "5.4.0", "intensity-normalization": "3.0.1", "deepbet": "1.0.2"})
 
     assert Dependencies.installDependencies(lambda missing: asked.append(missing) or True, installTorch, pipInstall)
     assert len(asked) == 1 and "torch>=2.8" in asked[0] and any(m.startswith("monai") for m in asked[0])
     assert calls[0] == ("torch", ">=2.8")
     kind, requirements, constraints = calls[1]
     assert kind == "pip" and {Requirement(r).name for r in requirements} == {"monai", "nibabel",
-                                                                          "intensity-normalization"}
+                                                                          "intensity-normalization", "deepbet"}
     assert set(constraints) == {"numpy==2.1.0", "scipy==1.13.1", "SimpleITK==2.4.0", "packaging==25.0"}
     assert Dependencies.installDependencies(lambda missing: asked.append(missing), installTorch, pipInstall)
     assert len(asked) == 1  # nothing left: no second question

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import slicer
 from medsynth.errors import InputError
-from MedSynthLib.OutputNodes import StoredSynthesis
+from MedSynthLib.OutputNodes import StoredSynthesis, companions, storeSynthesis
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
 from MedSynthLib.RunLogic import RunLogic, metricsHtml, runFromParameters
 from MedSynthLib.SampleVolumes import loadSample
@@ -244,7 +244,6 @@ def test_the_proposed_input_is_a_plain_scalar_volume(scene):
 
 def test_the_trust_mask_is_a_label_map_shown_when_warned_of_and_reused(scene, views):
     from medsynth.inference import Synthesis
-    from MedSynthLib.OutputNodes import companions, storeSynthesis
     from MedSynthLib.VolumeConversion import volumeFromNode
 
     sample = loadSample(scene=scene)
@@ -270,3 +269,28 @@ def test_the_trust_mask_is_a_label_map_shown_when_warned_of_and_reused(scene, vi
                            outputNode=stored.output)
     assert again.trustMask is mask and scene.GetNumberOfNodesByClass("vtkMRMLLabelMapVolumeNode") == labels
     assert not slicer.util.arrayFromVolume(mask).any()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("background", [False, True])
+def test_skull_stripping_adds_the_brain_mask_and_keeps_the_grid(scene, views, background):
+    sample = loadSample(scene=scene)
+    node = getParameterNode(scene)
+    SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", model="phantom-pgan-T1-T2", device="cpu",
+                        skullStrip=True).write(node)
+    logic = RunLogic(scene)
+    if background:  # the GUI's route: the child process strips, synthesizes and writes the mask
+        job = logic.start(node)
+        while job.poll().value == "running":
+            pass
+        result = logic.finish(job)
+    else:
+        result = logic.run(node)
+    output = result.parameters.outputVolume
+    brain = companions(output)["brainMask"]
+    assert brain is not None and brain.IsA("vtkMRMLLabelMapVolumeNode")
+    assert brain.GetName() == "MedSynthPhantom-T1-synthetic-T2-brain"
+    inside = slicer.util.arrayFromVolume(brain) > 0
+    image = slicer.util.arrayFromVolume(output)
+    assert inside.shape == image.shape == slicer.util.arrayFromVolume(sample["T1"]).shape
+    assert 0.1 < inside.mean() < 0.6 and np.ptp(image[~inside]) == 0

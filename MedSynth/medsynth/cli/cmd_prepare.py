@@ -34,6 +34,9 @@ def add_parser(sub) -> None:
     p.add_argument("--ct-units", choices=("hu", "cormack"), default="hu",
                    help="how CT volumes are stored: hu (Hounsfield units, default) or cormack (Rorden et al.'s "
                         "Cormack units, as the Clinical toolbox's scct template), converted to HU")
+    p.add_argument("--skull-strip", action="store_true",
+                   help="extract each subject's brain on the reference contrast (deepbet, made for T1) and set every "
+                        "contrast to background outside it; the -mask file then holds the brain, not the head")
     p.add_argument("--overwrite", action="store_true", help="replace prepared files already in OUT")
     p.set_defaults(run=run)
 
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         reference=canonical_contrast(args.reference),
         contrasts=[canonical_contrast(c) for c in args.contrasts] if args.contrasts else None,
         stages=("rigid",) if args.rigid_only else STAGES, crop=args.crop, margin=args.margin,
-        overwrite=args.overwrite, ct_units=args.ct_units,
+        overwrite=args.overwrite, ct_units=args.ct_units, skull_strip=args.skull_strip,
     )
     with progress_bar(args, "subject") as progress:
         rows = prepare_dataset(args.raw, args.out, options, args.pattern, progress)

@@ -36,6 +36,16 @@ def add_parser(sub) -> None:
                    help="also write the trust mask to FILE: a 0/1 label volume marking input tissue unlike any in the "
                         "model's training inputs (intensity and neighbourhood), where the output is a guess. A "
                         "warning gives its volume in mL whenever it reaches 1 mL, with or without this option")
+    p.add_argument("--skull-strip", action="store_true",
+                   help="extract the brain first (deepbet; for a raw scan with skull and scalp, since the real-data "
+                        "models were trained on skull-stripped brains): the model runs inside the brain only and "
+                        "OUTPUT keeps INPUT's full grid, background outside the brain. Made for T1 inputs; other MR "
+                        "contrasts get a warning (or use --skull-strip-t1), CT is refused")
+    p.add_argument("--skull-strip-t1", metavar="FILE", default=None,
+                   help="with --skull-strip: the same subject's T1 (in the same world space), whose brain mask is "
+                        "used for INPUT: better than stripping a T2, PD or FLAIR directly")
+    p.add_argument("--brain-mask", metavar="FILE", default=None,
+                   help="with --skull-strip: also write the brain mask to FILE (0/1 label volume on INPUT's grid)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT (and the FILEs) if they exist")
     add_inference_options(p)
     p.set_defaults(run=run)
@@ -47,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
         out, loaded = synthesize_file(
             args.input, args.output, args.model, inference_options(args), args.input_contrast,
             args.overwrite, progress, uncertainty_path=args.uncertainty, extra_inputs=tuple(args.inputs),
-            trust_mask_path=args.trust_mask,
+            trust_mask_path=args.trust_mask, skull_strip=args.skull_strip, brain_mask_path=args.brain_mask,
+            skull_strip_t1=args.skull_strip_t1,
         )
     extra = "".join(f" and its {what} {path}" for what, path in (("uncertainty", args.uncertainty),
-                                                                 ("trust mask", args.trust_mask)) if path)
+                                                                 ("trust mask", args.trust_mask),
+                                                                 ("brain mask", args.brain_mask)) if path)
     echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out}{extra} ({time.perf_counter() - start:.1f} s)")
     return 0

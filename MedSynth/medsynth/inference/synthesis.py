@@ -17,3 +17,4 @@ class Synthesis:
     uncertainty: Volume | None = None
     warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
     untrusted: Volume | None = None
+    brain: Volume | None = None  # with skull stripping: the brain mask the model ran inside (1 inside)
