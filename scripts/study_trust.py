@@ -3,6 +3,10 @@
 
     .venv/bin/python scripts/study_trust.py --data ../shared/data/multicontrast --source T1 --target FLAIR \\
         --work runs/study11-T1-FLAIR --out results/trust-T1-FLAIR
+    .venv/bin/python scripts/study_trust.py --out results/trust-phantoms   # the phantom check alone
+
+First, a check that needs no model: the record of 3 lesion-free phantom FLAIR heads, and the untrusted mask
+of 6 phantom heads with a lesion (bright on FLAIR: tissue those heads never showed).
 
 For every fold of a ``scripts/study_recipes.py`` study (``--work``, ``--recipe``) whose held-out subjects have a
 lesion mask (``--lesion``: the whole-tumour masks of the BraTS 2018 patients), the fold's model synthesizes
@@ -38,9 +42,10 @@ from medsynth.contrasts import canonical_contrast
 from medsynth.conventions import calibrate
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.io import atomic_output, read_volume
-from medsynth.loso import PERCENTILE, add_data_arguments, folds, load_subjects
+from medsynth.loso import PERCENTILE, folds, load_subjects
 from medsynth.mask import foreground_mask
 from medsynth.metrics import psnr
+from medsynth.phantom import make_subject, phantom_grid
 from medsynth.volume import PLANES
 from scipy import ndimage
 from study_recipes import finished_model
@@ -49,14 +54,20 @@ from tqdm import tqdm
 COVERAGES = (0.995, trust.COVERAGE, 0.9999)
 PLANE_FACTORS = (3.0, 5.0)
 LARGE_ERROR_QUANTILE = 0.9
+PHANTOM_LESION = 10  # medsynth.phantom.tissues
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_data_arguments(parser, several_sources=False)
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder of real subjects (without it: the phantom check only)")
+    parser.add_argument("--pattern", action="append", default=None,
+                        help="file pattern with {subject} and {contrast} (repeatable)")
+    parser.add_argument("--source", default="T1", help="acquired contrast of the models (default T1)")
+    parser.add_argument("--target", default="FLAIR", help="their target contrast (default FLAIR)")
     parser.add_argument("--lesion", default="{subject}/{subject}-tumour.nii.gz",
                         help="lesion mask file pattern under --data (subjects without one are skipped)")
-    parser.add_argument("--work", type=Path, required=True, help="the study_recipes.py --work folder of the models")
+    parser.add_argument("--work", type=Path, default=None, help="the study_recipes.py --work folder of the models")
     parser.add_argument("--recipe", default="+planes", help="the models' recipe (their runs' folder name)")
     parser.add_argument("--folds", choices=("subject", "source"), default="subject",
                         help="the models' folds: one subject, or every subject of one source, held out at a time")
@@ -124,9 +135,38 @@ def report(found: dict[str, dict[str, dict[str, float]]], title: str) -> list[st
     return [*lines, ""]
 
 
+def phantom_check() -> list[str]:
+    """The untrusted mask of phantom FLAIR heads with a lesion, against the record of lesion-free ones."""
+    grid = phantom_grid((64, 72, 56), spacing=(2.0, 2.0, 2.0))
+    percentile = {"kind": "percentile", "percentiles": [1.0, 99.0]}
+
+    def head(index: int, lesion: bool):
+        subject = make_subject(grid, seed=5, index=index, contrasts=("FLAIR",), lesion_probability=float(lesion))
+        volume = subject.images["FLAIR"]
+        mask = foreground_mask(volume.array)
+        normalized = intensity.apply(intensity.fit(percentile, volume.array, mask), volume.array)
+        return volume, normalized, mask, subject.labels["FLAIR"].array == PHANTOM_LESION
+
+    record = trust.summarize([(v, m) for v, _, m, _ in (head(k, False) for k in range(3))], percentile)
+    lines = ["### The trust mask on phantom heads: FLAIR lesions the record's 3 heads never had", "",
+             "| head | lesion mL | lesion flagged | rest of the head flagged | flagged mL |", "|---|---|---|---|---|"]
+    for index in range(3, 9):
+        volume, normalized, mask, lesion = head(index, True)
+        flags = trust.untrusted_mask(volume, normalized, mask, record)
+        voxel_ml = float(np.prod(volume.spacing)) / 1000
+        lines.append(f"| phantom {index + 1} | {lesion.sum() * voxel_ml:.2f} | {flags[lesion].mean():.1%} | "
+                     f"{flags[mask & ~lesion].mean():.2%} | {flags.sum() * voxel_ml:.2f} |")
+    return [*lines, ""]
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.ERROR)
+    lines = phantom_check()
+    if args.data is None:
+        return write(args, argv, lines)
+    if args.work is None:
+        raise SystemExit("--work is needed with --data: the study_recipes.py folder of the models")
     volumes = load_subjects(args.data, args.pattern, [args.source], args.target)
     lesions = {s: args.data / args.lesion.format(subject=s) for s in volumes}
     lesions = {s: f for s, f in lesions.items() if f.exists()}
@@ -157,9 +197,13 @@ def main(argv: list[str]) -> int:
                            for name, flags in signals(volume, loaded, records, spread, head).items()}
         tqdm.write(f"{fold}: done")
     protocol = "leave-one-subject-out" if args.folds == "subject" else "leave-one-source-out"
-    lines = report(found, f"### {args.source} -> {args.target}: the trust mask on lesions, {protocol} on "
-                          f"{len(found)} patients ({args.recipe})")
-    lines.append(f"`scripts/study_trust.py {' '.join(argv)}` ({date.today().isoformat()}).")
+    lines += report(found, f"### {args.source} -> {args.target}: the trust mask on lesions, {protocol} on "
+                           f"{len(found)} patients ({args.recipe})")
+    return write(args, argv, lines)
+
+
+def write(args: argparse.Namespace, argv: list[str], lines: list[str]) -> int:
+    lines = [*lines, f"`scripts/study_trust.py {' '.join(argv)}` ({date.today().isoformat()})."]
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.out / "results.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from medsynth.architectures import architectures
-from medsynth.citations import NYUL2000
+from medsynth.citations import DEEPBET2024, NYUL2000
 
 
 def architectureItems() -> str:
@@ -18,7 +18,8 @@ def architectureItems() -> str:
 
 
 def references() -> str:
-    """Every paper the architectures cite (and Nyul's standardization, which models may use), once each."""
+    """Every paper the architectures cite (and Nyul's standardization, which models may use, and deepbet, the
+    skull stripping), once each."""
     papers = dict.fromkeys(c for a in architectures() for c in a.citations)
-    papers[NYUL2000] = None
+    papers[NYUL2000] = papers[DEEPBET2024] = None
     return "<br>".join(html.escape(p) for p in papers)

@@ -21,6 +21,9 @@ ZHANG2019 = ("H. Zhang, I. Goodfellow, D. Metaxas, A. Odena. Self-attention gene
              "ICML 2019.")
 NYUL2000 = ("L. G. Nyúl, J. K. Udupa, X. Zhang. New variants of a method of MRI scale standardization. "
             "IEEE Trans. Med. Imaging 19(2):143-150, 2000.")
+DEEPBET2024 = ("L. Fisch, S. Zumdick, C. Barkhau, D. Emden, J. Ernsting, R. Leenings, K. Sarink, N. R. Winter, "
+               "B. Risse, U. Dannlowski, T. Hahn. deepbet: Fast brain extraction of T1-weighted MRI using "
+               "Convolutional Neural Networks. Computers in Biology and Medicine 179:108845, 2024.")
 
 
 def citations_for(architecture: str, references: list[str] | None = None) -> list[str]:
