@@ -2,6 +2,7 @@
 files can build their typed parameter nodes when Slicer starts, before PyTorch and MedSynth's packages are
 installed (Testing/slicer_logic/test_choices.py keeps them equal to what ``medsynth`` accepts)."""
 
+from medsynth import contrasts  # the contrast records: standard library only
 from medsynth.architectures import names  # the architecture registry: standard library only
 
 MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
@@ -11,5 +12,5 @@ UNCERTAINTY_METHODS = ("flip", "intensity")  # what the uncertainty map's test-t
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the device computes it natively, as the CLI
 TRAINABLE_ARCHITECTURES = tuple(names("generator", trainable=True))
 UNPAIRED_ARCHITECTURES = tuple(names("generator", trainable=True, unpaired=True))
-CONTRASTS = ("T1", "T1c", "T2", "PD", "FLAIR", "CT", "T1_7T", "T2_7T")
+CONTRASTS = tuple(contrasts.CONTRASTS)
 COMPARISONS = ("auto", "raw", "own-scale", "calibrated")  # medsynth.conventions: intensities compared

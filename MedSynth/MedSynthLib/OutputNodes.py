@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import slicer
 import vtk
+from medsynth.contrasts import CONTRASTS
 from medsynth.errors import InputError
 from medsynth.mask import foreground_mask
 from medsynth.volume import Volume
@@ -206,16 +207,14 @@ def showTrustMask(scene, trustNode) -> None:
             composite.SetLabelOpacity(TRUST_MASK_OPACITY)
 
 
-CT_WINDOW_LEVEL = (1000.0, 400.0)  # HU: Slicer's "CT-bone" preset; a synthetic CT is judged by its bone first
-
-
 def setWindowLevelFromForeground(node, array: np.ndarray, contrast: str = "") -> None:
     """Window the 0.5-99.5th percentiles of the head (the background would squeeze the contrast); a CT gets
-    a fixed window in HU, as CT is read."""
-    if contrast == "CT":
+    its fixed window in HU, as CT is read (``Contrast.display_window_level``)."""
+    fixed = CONTRASTS[contrast].display_window_level if contrast in CONTRASTS else None
+    if fixed is not None:
         display = node.GetDisplayNode()
         display.AutoWindowLevelOff()
-        display.SetWindowLevel(*CT_WINDOW_LEVEL)
+        display.SetWindowLevel(*fixed)
         return
     mask = foreground_mask(array)
     values = array[mask] if mask.any() else array.ravel()

@@ -1,22 +1,51 @@
-"""Canonical names of the contrasts and modalities MedSynth knows, and their aliases."""
+"""The contrasts and modalities MedSynth knows: their names and aliases, and the facts the code needs about
+each (CT's Hounsfield units, its window, its bone threshold), so no other module tests a name. Standard
+library only: the Slicer side reads it when Slicer starts."""
 
 import re
+from dataclasses import dataclass
 
 from .errors import ConfigError
-from .io import volume_stem
+from .file_names import volume_stem
 
-#: Canonical name -> accepted spellings (compared case-insensitively).
-CONTRASTS: dict[str, tuple[str, ...]] = {
-    "T1": ("t1", "t1w", "t1n", "t1-weighted"),
-    "T1c": ("t1c", "t1ce", "t1gd", "t1-contrast"),
-    "T2": ("t2", "t2w", "t2-weighted"),
-    "PD": ("pd", "pdw", "pd-weighted"),
-    "FLAIR": ("flair", "t2f", "fla", "t2-flair"),
-    "CT": ("ct",),
-    "T1_7T": ("t1_7t", "t1w_7t"),
-    "T2_7T": ("t2_7t", "t2w_7t"),
-}
-_ALIASES = {alias: name for name, aliases in CONTRASTS.items() for alias in aliases}
+
+@dataclass(frozen=True)
+class Contrast:
+    """A contrast or modality and what depends on it."""
+
+    name: str
+    aliases: tuple[str, ...]  # accepted spellings, compared case-insensitively
+    mri: bool = True  # an MR image: brain extraction (made for MRI) can strip it
+    hounsfield_window: tuple[float, float] | None = None  # intensities in HU, normalized over this fixed window
+    bone_hu: float | None = None  # bone lies above this (synthetic CT is judged by the Dice of its bone)
+    display_window_level: tuple[float, float] | None = None  # Slicer shows it so (else: the head's own range)
+
+    @property
+    def hounsfield(self) -> bool:
+        """Whether its intensities are Hounsfield units (checked as such when training)."""
+        return self.hounsfield_window is not None
+
+
+CONTRAST_RECORDS = (
+    Contrast("T1", ("t1", "t1w", "t1n", "t1-weighted")),
+    Contrast("T1c", ("t1c", "t1ce", "t1gd", "t1-contrast")),
+    Contrast("T2", ("t2", "t2w", "t2-weighted")),
+    Contrast("PD", ("pd", "pdw", "pd-weighted")),
+    Contrast("FLAIR", ("flair", "t2f", "fla", "t2-flair")),
+    # the scanner's stored range; bone at 300 HU as synthetic-CT studies threshold it; Slicer's "CT-bone" preset
+    Contrast("CT", ("ct",), mri=False, hounsfield_window=(-1024.0, 3071.0), bone_hu=300.0,
+             display_window_level=(1000.0, 400.0)),
+    Contrast("T1_7T", ("t1_7t", "t1w_7t")),
+    Contrast("T2_7T", ("t2_7t", "t2w_7t")),
+)
+#: Canonical name -> its record.
+CONTRASTS: dict[str, Contrast] = {c.name: c for c in CONTRAST_RECORDS}
+_ALIASES = {alias: c.name for c in CONTRAST_RECORDS for alias in c.aliases}
+
+
+def contrast(name: str) -> Contrast:
+    """The record of a contrast, by any of its spellings."""
+    return CONTRASTS[canonical_contrast(name)]
 
 
 def canonical_contrast(name: str) -> str:

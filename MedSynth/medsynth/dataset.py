@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .contrasts import canonical_contrast, split_contrast
 from .errors import ConfigError, InputError
-from .io import VOLUME_EXTENSIONS, volume_extension, volume_stem
+from .file_names import VOLUME_EXTENSIONS, volume_extension, volume_stem
 
 Subjects = dict[str, dict[str, Path]]
 MASK = "mask"

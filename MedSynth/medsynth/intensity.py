@@ -30,13 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from .contrasts import CONTRASTS
 from .errors import ConfigError
 
 KINDS = ("minmax", "zscore", "window", "percentile", "nyul")
 DEFAULT_PERCENTILES = (0.0, 99.5)
 FOREGROUND_PERCENTILES = (1.0, 99.0)
 PERCENTILE_CLIP = 2.0  # |normalized value| kept for the percentile kind
-CT_WINDOW = (-1024.0, 3071.0)
+CT_WINDOW = CONTRASTS["CT"].hounsfield_window
 # intensity-normalization's default landmarks: the 1st and 99th percentiles and the deciles between them
 NYUL_PERCENTILES = (1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 99.0)
 
@@ -235,9 +236,10 @@ def _params(norm: dict[str, Any], where: str = "normalization") -> dict[str, flo
 
 
 def default_normalization(contrast: str) -> dict[str, Any]:
-    """Seed 000's per-volume min-max to [-1, 1] for MR; a fixed HU window for CT."""
-    if contrast == "CT":
-        return {"kind": "window", "params": {"lo": CT_WINDOW[0], "hi": CT_WINDOW[1]}}
+    """Seed 000's per-volume min-max to [-1, 1] for MR; a fixed HU window for CT (``Contrast.hounsfield_window``)."""
+    window = CONTRASTS[contrast].hounsfield_window if contrast in CONTRASTS else None
+    if window is not None:
+        return {"kind": "window", "params": {"lo": window[0], "hi": window[1]}}
     return {"kind": "minmax", "percentiles": list(DEFAULT_PERCENTILES)}
 
 

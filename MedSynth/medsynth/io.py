@@ -15,24 +15,10 @@ import SimpleITK as sitk
 
 from .errors import InputError, OutputError
 from .file_checks import check_declared_size, check_nifti_header, data_file, regular_file
+from .file_names import VOLUME_EXTENSIONS, volume_extension
 from .volume import Volume, from_sitk, to_sitk
 
 log = logging.getLogger(__name__)
-
-#: File endings SimpleITK reads and writes for us, longest first so ``.nii.gz`` wins over ``.gz``.
-VOLUME_EXTENSIONS = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
-
-
-def volume_extension(path: str | os.PathLike) -> str | None:
-    """The supported extension ``path`` ends with, or ``None``."""
-    name = str(path).lower()
-    return next((ext for ext in VOLUME_EXTENSIONS if name.endswith(ext)), None)
-
-
-def volume_stem(path: str | os.PathLike) -> str:
-    """``path`` without its volume extension (``a/b-T1.nii.gz`` -> ``a/b-T1``); unchanged if it has none."""
-    ext = volume_extension(path) or ""
-    return str(path)[: len(str(path)) - len(ext)]
 
 
 def _require_extension(path: Path, error: type[Exception]) -> None:

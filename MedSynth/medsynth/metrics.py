@@ -20,6 +20,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from .contrasts import CONTRASTS
 from .mask import foreground_mask
 from .volume import PLANES, Volume
 
@@ -140,7 +141,7 @@ def compare(
     return out
 
 
-BONE_HU = 300.0  # the usual bone threshold of synthetic-CT studies
+BONE_HU = CONTRASTS["CT"].bone_hu  # the usual bone threshold of synthetic-CT studies
 
 
 def bone_dice(synthetic: np.ndarray, reference: np.ndarray, mask: np.ndarray, threshold: float = BONE_HU) -> float:

@@ -23,6 +23,7 @@ import SimpleITK as sitk
 # A bare Figure (no pyplot): renders to files headless and never touches the global matplotlib backend.
 from matplotlib.figure import Figure
 
+from .contrasts import CONTRASTS
 from .dataset import MASK, find_subjects, require_contrasts
 from .errors import ConfigError, InputError, MedSynthError
 from .intensity import cormack_to_hounsfield
@@ -57,7 +58,7 @@ class PrepareOptions:
             raise ConfigError(f"--margin must be 0 to {MAX_MARGIN} voxels, got {self.margin!r}")
         if self.ct_units not in CT_UNITS:
             raise ConfigError(f"--ct-units must be one of {', '.join(CT_UNITS)}, got {self.ct_units!r}")
-        if self.skull_strip and self.reference == "CT":
+        if self.skull_strip and self.reference in CONTRASTS and not CONTRASTS[self.reference].mri:
             raise ConfigError("--skull-strip extracts the brain on the reference contrast, which must be an MRI "
                               "(the extractor was trained on T1): choose --reference T1")
         unknown = sorted(set(self.stages) - set(STAGES))
@@ -172,7 +173,7 @@ def prepare_subject(subject: str, files: dict[str, Path], contrasts: Sequence[st
 
 def _read(files: dict[str, Path], contrast: str, options: PrepareOptions) -> Volume:
     volume = read_volume(files[contrast])
-    if contrast == "CT" and options.ct_units == "cormack":
+    if CONTRASTS[contrast].hounsfield and options.ct_units == "cormack":
         volume = volume.with_array(cormack_to_hounsfield(volume.array))
     return volume
 

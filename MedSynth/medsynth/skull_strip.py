@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .contrasts import CONTRASTS
 from .errors import InputError
 from .resample import resample_to
 from .volume import Volume
@@ -40,9 +41,9 @@ def brain_mask(volume: Volume, contrast: str | None, reference: Volume | None = 
                device: str = "cpu") -> BrainMask:
     """The brain (intracranial) mask of ``volume``, a ``contrast`` image (``None``: not known). With
     ``reference`` (the subject's T1, in the same world space), its mask resampled onto ``volume``'s grid."""
-    if contrast == "CT":
-        raise InputError("skull stripping a CT is not supported: the extractor (deepbet) was trained on MRI; "
-                         "give a CT that is already brain-extracted, or strip the subject's MRI instead")
+    if contrast in CONTRASTS and not CONTRASTS[contrast].mri:
+        raise InputError(f"skull stripping a {contrast} is not supported: the extractor (deepbet) was trained on MRI; "
+                         f"give a {contrast} that is already brain-extracted, or strip the subject's MRI instead")
     if reference is not None:
         found = _extract(reference, device)
         moved = resample_to(reference.with_array(found.astype(np.float32)), volume, "nearest").array > 0.5

@@ -69,8 +69,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def process(path: Path, args, scene) -> dict | None:
+    from medsynth.file_names import volume_stem
     from medsynth.inference import InferenceOptions
-    from medsynth.io import read_volume, volume_stem, write_volume
+    from medsynth.io import read_volume, write_volume
     from MedSynthLib.ComparisonLogic import ComparisonLogic
     from MedSynthLib.SynthesisLogic import SynthesisLogic
     from MedSynthLib.VolumeConversion import addVolumeNode, volumeFromNode
@@ -106,7 +107,7 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
 def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from medsynth.io import VOLUME_EXTENSIONS
+    from medsynth.file_names import VOLUME_EXTENSIONS
 
     if getattr(slicer, "mrmlScene", None) is None:  # plain Python with slicer-core: a scene of our own
         slicer.mrmlScene = slicer.vtkMRMLScene()

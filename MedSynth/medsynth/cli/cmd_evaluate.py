@@ -9,10 +9,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..contrasts import contrast_from_filename
+from ..contrasts import CONTRASTS, contrast_from_filename
 from ..conventions import CONVENTIONS
 from ..errors import InputError, OutputError
-from ..io import check_output_path, output_set, read_volume, volume_extension, volume_stem
+from ..file_names import volume_extension, volume_stem
+from ..io import check_output_path, output_set, read_volume
 from ..metrics import BONE_HU, bone_dice, summarize
 from ..metrics import __doc__ as metrics_doc
 from ..pipeline import evaluate_conventions, metric_rows, write_mosaic
@@ -105,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     evaluations = evaluate_conventions(synthetic, reference, mask, args.data_range, conventions(args))
     evaluation = next(iter(evaluations.values()))  # own-scale with "both": what the mosaic shows
     header, rows = convention_rows(evaluations)
-    threshold = args.bone_dice if args.bone_dice is not None else (
-        BONE_HU if contrast_from_filename(args.reference) == "CT" else None)
+    named = contrast_from_filename(args.reference)
+    threshold = args.bone_dice if args.bone_dice is not None else (CONTRASTS[named].bone_hu if named else None)
     bone = None
     if threshold is not None:
         raw = reference if reference.same_grid(synthetic) else resample_to(reference, synthetic)

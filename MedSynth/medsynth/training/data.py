@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .. import intensity
+from ..contrasts import contrast as contrast_facts
 from ..dataset import MASK, find_subjects, require_contrasts
 from ..errors import ConfigError, InputError
 from ..io import read_volume
@@ -98,11 +99,11 @@ def discover(config: DataConfig) -> dict[str, dict[str, Path]]:
 
 def normalization_for(contrast: str, config: DataConfig, spatial_dims: int) -> dict[str, Any]:
     """The normalization spec of ``contrast``: ``auto`` is min-max for 2D (seed 000), z-score for 3D
-    (seeds 001/002); CT keeps its fixed HU window unless z-score is asked for explicitly."""
+    (seeds 001/002); CT (in HU) keeps its fixed window unless z-score is asked for explicitly."""
     kind = config.normalization
     if kind == "auto":
         kind = "minmax" if spatial_dims == 2 else "zscore"
-        if contrast == "CT":
+        if contrast_facts(contrast).hounsfield:
             return intensity.default_normalization(contrast)
     if kind == "nyul" and contrast == config.inputs[0] and config.standard:
         return {"kind": "nyul", "percentiles": list(intensity.NYUL_PERCENTILES), "standard": list(config.standard)}
@@ -152,7 +153,7 @@ def load_subject(name: str, files: dict[str, Path], config: DataConfig, spatial_
                 "resample them first with `medsynth prepare`"
             )
     for contrast, volume in read.items():
-        if contrast == "CT":
+        if contrast_facts(contrast).hounsfield:
             check_hounsfield(volume, f"subject {name}: {files[contrast].name}")
     source = volumes[0]
     if MASK in files:
