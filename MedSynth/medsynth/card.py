@@ -207,7 +207,7 @@ class ModelCard:
     def _check_inference(self) -> None:
         from .inference.options import BLEND_MODES
         from .limits import patch_problem
-        from .volume import PLANES
+        from .planes import PLANES
 
         unknown = sorted(set(self.inference) - INFERENCE_KEYS)
         if unknown:

@@ -18,10 +18,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import ConfigError
+from .planes import PLANE_NORMAL_AXIS, PLANES
 
-#: Anatomical plane -> RAS axis the plane is perpendicular to (R=0, A=1, S=2).
-PLANE_NORMAL_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
-PLANES = tuple(PLANE_NORMAL_AXIS)
 _LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
 
 

@@ -17,8 +17,8 @@ from tqdm import tqdm
 from ..inference import InferenceOptions
 from ..inference.options import BLEND_MODES, DEVICES, PRECISION_CHOICES, UNCERTAINTY_METHODS
 from ..io import atomic_output
+from ..planes import PLANES
 from ..progress_lines import ProgressLines
-from ..volume import PLANES
 
 
 def echo(text: str = "", err: bool = False) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..limits import patch_problem
-from ..volume import PLANES
+from ..planes import PLANES
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
 ALL_PLANES = "all"  # 2D models: the three planes, fused

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..volume import Volume
+if TYPE_CHECKING:
+    from ..volume import Volume
 
 
 @dataclass

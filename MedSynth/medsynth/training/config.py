@@ -27,7 +27,7 @@ from ..contrasts import canonical_contrast
 from ..errors import ConfigError, InputError, ModelError
 from ..file_checks import regular_file
 from ..inference.options import ALL_PLANES, BLEND_MODES
-from ..volume import PLANES
+from ..planes import PLANES
 
 NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile", "nyul")
 
