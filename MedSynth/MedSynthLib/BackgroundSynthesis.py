@@ -20,6 +20,7 @@ from pathlib import Path
 from medsynth.catalog import model_card
 from medsynth.errors import Cancelled, MedSynthError
 from medsynth.inference import InferenceOptions, Synthesis
+from medsynth.inference.options import write_options
 from medsynth.io import read_volume, write_volume
 from medsynth.progress import ProgressCallback
 from medsynth.trust import record_of
@@ -29,18 +30,8 @@ from .BackgroundProcess import BackgroundProcess, State, medsynthCommand
 from .OutputNodes import StoredSynthesis, storeSynthesis
 from .VolumeConversion import volumeFromNode
 
-__all__ = ["BackgroundSynthesis", "State", "cliOptions"]
+__all__ = ["BackgroundSynthesis", "State"]
 WARNING_PREFIX = "medsynth: WARNING: "  # how the child's logging writes a warning (medsynth.cli.main)
-
-
-def cliOptions(options: InferenceOptions) -> list[str]:
-    args = ["--axis", options.axis, "--batch-size", str(options.batch_size), "--device", options.device,
-            "--precision", options.precision, "--uncertainty-method", options.uncertainty]
-    for flag, value in (("--patch-size", options.patch_size), ("--stride", options.stride), ("--blend", options.blend)):
-        if value is not None:
-            args += [flag, str(value)]
-    args += [] if options.calibrate else ["--no-calibrate"]
-    return args + ([] if options.skip_background else ["--no-skip-background"])
 
 
 class BackgroundSynthesis:
@@ -79,18 +70,21 @@ class BackgroundSynthesis:
         # uncompressed: gzip would cost seconds per IXI-sized volume on both sides
         sourcePath, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
         self.uncertaintyPath, self.trustPath = self.workdir / "uncertainty.nii", self.workdir / "untrusted.nii"
-        extra = ["--uncertainty", str(self.uncertaintyPath)] if self.uncertainty else []
+        optionsPath = self.workdir / "options.json"  # every inference setting, as the options dataclass holds it
+        extra = ["--options-file", str(optionsPath)]
+        extra += ["--uncertainty", str(self.uncertaintyPath)] if self.uncertainty else []
         extra += ["--trust-mask", str(self.trustPath)] if record_of(self.card) is not None else []
         self.brainPath = self.workdir / "brain.nii"
         extra += ["--skull-strip", "--brain-mask", str(self.brainPath)] if self.skullStrip else []
         try:
+            write_options(self.options, optionsPath)
             write_volume(source, sourcePath)
             for number, node in enumerate(self.extraInputNodes, 2):  # resampled onto the first by the child if needed
                 path = self.workdir / f"input{number}.nii"
                 write_volume(volumeFromNode(node), path)
                 extra += ["--input", str(path)]
             self.job = BackgroundProcess(medsynthCommand("synthesize", str(sourcePath), str(self.outputPath),
-                                                         "--model", self.model, *cliOptions(self.options), *extra))
+                                                         "--model", self.model, *extra))
             self.job.start()
         except BaseException:
             self.cleanup()

@@ -303,3 +303,30 @@ def test_patch_options_accept_full_for_a_single_pass():
     args = build_parser().parse_args(["synthesize", "in.nii.gz", "out.nii.gz", "--model", "m", "--stride", "8",
                                       "--patch-size", "full", "--blend", "mean"])
     assert (args.stride, args.patch_size, args.blend) == (8, "full", "mean")
+
+
+def test_every_inference_setting_has_one_flag_and_a_settings_file_is_checked(tmp_path):
+    from dataclasses import fields
+
+    from medsynth.cli.common import inference_options
+    from medsynth.cli.main import build_parser
+    from medsynth.errors import ConfigError
+    from medsynth.inference import InferenceOptions
+    from medsynth.inference.options import write_options
+
+    base = ["synthesize", "in.nii.gz", "out.nii.gz", "--model", "m"]
+    args = build_parser().parse_args([*base, "--margin", "3", "--no-calibrate", "--uncertainty-method", "intensity"])
+    options = inference_options(args)
+    assert (options.margin, options.calibrate, options.uncertainty) == (3, False, "intensity")
+    assert inference_options(build_parser().parse_args(base)) == InferenceOptions()
+    assert all(item.metadata["help"] for item in fields(InferenceOptions))
+    path = tmp_path / "options.json"
+    write_options(InferenceOptions(axis="coronal", stride="full", batch_size=2), path)
+    assert inference_options(build_parser().parse_args([*base, "--options-file", str(path)])) == InferenceOptions(
+        axis="coronal", stride="full", batch_size=2)
+    path.write_text('{"axis": "coronal", "speed": 3}')
+    with pytest.raises(ConfigError, match=r"unknown inference settings \['speed'\]"):
+        inference_options(build_parser().parse_args([*base, "--options-file", str(path)]))
+    path.write_text('{"batch_size": 0}')
+    with pytest.raises(ConfigError, match="batch size must be at least 1"):
+        inference_options(build_parser().parse_args([*base, "--options-file", str(path)]))

@@ -52,7 +52,7 @@ def test_defaults_and_clear_errors(scene):
         half_typed.inferenceOptions()
 
 
-def test_the_modules_defaults_are_the_commands_defaults(scene):
+def test_the_modules_defaults_are_the_commands_defaults(scene, tmp_path):
     """Untouched, the module and `medsynth synthesize` run the same request (same precision, plane, device)."""
     import argparse
 
@@ -64,10 +64,12 @@ def test_the_modules_defaults_are_the_commands_defaults(scene):
     module = SynthesisParameters.read(getParameterNode(scene)).inferenceOptions()
     assert module == command and module.precision == "auto"
     changed = SynthesisParameters(axis="coronal", precision="fp32", uncertaintyMethod="intensity", patchStride="8")
-    from MedSynthLib.BackgroundSynthesis import cliOptions
+    from medsynth.inference.options import write_options
 
     options = changed.inferenceOptions()
-    assert inference_options(parser.parse_args(cliOptions(options))) == options  # what the child process runs
+    path = tmp_path / "options.json"
+    write_options(options, path)  # what the module hands its child process
+    assert inference_options(parser.parse_args(["--options-file", str(path)])) == options
 
 
 def test_encoding_is_the_one_of_slicers_parameter_node_wrapper(scene):

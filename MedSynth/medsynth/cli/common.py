@@ -10,14 +10,14 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ..inference import InferenceOptions
-from ..inference.options import BLEND_MODES, DEVICES, PRECISION_CHOICES, UNCERTAINTY_METHODS
+from ..inference.options import read_options
 from ..io import atomic_output
-from ..planes import PLANES
 from ..progress_lines import ProgressLines
 
 
@@ -61,52 +61,32 @@ def progress_bar(args: argparse.Namespace, unit: str) -> Iterator:
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
+    """One flag per field of ``InferenceOptions`` (its help and choices), and ``--options-file``."""
     g = p.add_argument_group("inference")
-    g.add_argument("--axis", default="auto", choices=("auto", *PLANES, "all"),
-                   help="plane of the slices for 2D models; auto = the plane the model was trained on (chosen from "
-                        "the volume's direction matrix, not the array order; the three, fused, for a model trained "
-                        "on all planes); all = run along the three planes and average (3x the time, no stripes "
-                        "between slices in the other views)")
-    g.add_argument("--batch-size", type=int, default=8, help="slices or patches per forward pass (default 8)")
-    g.add_argument("--patch-size", type=_int_or_full, default=None,
-                   help="3D models: patch edge in voxels, or 'full' for one pass over the whole volume "
-                        "(default: the model's, usually 32)")
-    g.add_argument("--stride", type=_int_or_full, default=None,
-                   help="3D models: step between patches in voxels (8 on 32^3 patches is the seeds' setting), or "
-                        "'full' for one whole-volume pass (default: the model's; see docs/results.md)")
-    g.add_argument("--blend", default=None, choices=tuple(BLEND_MODES),
-                   help="3D models: how overlapping patches are averaged (default: the model's, else gaussian)")
-    g.add_argument("--no-skip-background", dest="skip_background", action="store_false",
-                   help="process every slice/patch, not only those holding foreground (slower, same result "
-                        "inside the head)")
-    g.add_argument("--no-calibrate", dest="calibrate", action="store_false",
-                   help="skip the model's output calibration (its output histogram inside the head mapped to the "
-                        "training targets'), where the model has one")
-    g.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto = CUDA, else Apple MPS, else CPU; an unavailable device falls back to the CPU")
-    g.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
-                   help="auto (default): bf16 mixed precision where the CPU or GPU computes it natively (AVX-512 "
-                        "BF16, AMX, recent GPUs; about 1.2-2x faster, results within a few hundredths of a dB), "
-                        "else fp32; or fp32, bf16, fp16 explicitly")
-
-
-    g.add_argument("--uncertainty-method", dest="uncertainty_method", default="flip", choices=UNCERTAINTY_METHODS,
-                   help="with an uncertainty map: how its test-time ensemble varies the input in each plane: flip "
-                        "(default: with and without a left-right flip; the image is their mean) or intensity (as "
-                        "it is and through two random monotone intensity curves, as another protocol would "
-                        "change it; the image is the plain synthesis); docs/results.md compares them")
-
-
-def _int_or_full(value: str):
-    return "full" if value == "full" else int(value)
+    for item in fields(InferenceOptions):
+        meta = item.metadata
+        if item.type in ("bool", bool) and item.default is True:
+            g.add_argument(f"--no-{item.name.replace('_', '-')}", dest=item.name, action="store_false",
+                           help=meta["help"])
+            continue
+        g.add_argument(meta["flag"] or f"--{item.name.replace('_', '-')}", dest=_dest(item), default=item.default,
+                       type=meta["kind"] or str, choices=meta["choices"], help=meta["help"])
+    g.add_argument("--options-file", type=Path, default=None, metavar="FILE",
+                   help="read every inference setting from FILE (JSON, as the Slicer module writes it for its child "
+                        "process); the inference flags above are then not used")
 
 
 def inference_options(args: argparse.Namespace) -> InferenceOptions:
-    return InferenceOptions(
-        axis=args.axis, batch_size=args.batch_size, skip_background=args.skip_background,
-        patch_size=args.patch_size, stride=args.stride, blend=args.blend,
-        device=args.device, precision=args.precision, calibrate=args.calibrate, uncertainty=args.uncertainty_method,
-    )
+    """The options of the parsed flags, or of ``--options-file``."""
+    if getattr(args, "options_file", None) is not None:
+        return read_options(args.options_file)
+    return InferenceOptions(**{item.name: getattr(args, _dest(item)) for item in fields(InferenceOptions)})
+
+
+def _dest(item) -> str:
+    """Where argparse keeps a setting: its flag's name (``--uncertainty-method``: ``uncertainty_method``, apart
+    from ``--uncertainty FILE``), else the field's."""
+    return item.metadata["flag"][2:].replace("-", "_") if item.metadata["flag"] else item.name
 
 
 def format_table(header: list[str], rows: list[list]) -> str:

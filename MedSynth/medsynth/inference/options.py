@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 from ..errors import ConfigError
 from ..limits import patch_problem
@@ -18,33 +19,56 @@ PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the dev
 UNCERTAINTY_METHODS = ("flip", "intensity")
 
 
+def setting(default, help: str, choices: tuple | None = None, flag: str | None = None, kind=None):
+    """A field of :class:`InferenceOptions` with what the command line (``medsynth.cli.common``) derives its flag
+    from: the help text, the choices, the flag's name where it is not the field's, and how a value is read."""
+    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag, "kind": kind})
+
+
+def int_or_full(value: str) -> int | str:
+    """A patch setting on the command line: voxels, or "full" (one pass over the whole volume)."""
+    return "full" if value == "full" else int(value)
+
+
 @dataclass
 class InferenceOptions:
-    """How to run a model over a volume.
+    """How to run a model over a volume: every setting once, with the help text and choices the command line
+    derives its flags from (``medsynth.cli.common``; a boolean that defaults to True is a ``--no-NAME`` flag, and
+    its help says what that flag does). The Slicer module hands a whole set to its child process as a JSON
+    file (``write_options`` / ``read_options``).
 
-    ``axis``: plane of the slices for 2D models; ``"auto"`` uses the plane the model was trained on (the
-    three, fused, for a model trained on all planes); ``"all"`` runs along all three planes and averages.
-    ``batch_size``: slices or patches per forward pass. ``skip_background``: process only slices and
-    patches holding foreground, and only the foreground bounding box grown by ``margin`` voxels.
-    ``patch_size`` / ``stride``: 3D sliding window (``None``: the card's, else 32 and 16); a stride equal
-    to the patch size means no overlap, ``"full"`` one pass over the whole volume. ``blend``: how
-    overlapping patches are combined (``None``: the card's, else gaussian). ``calibrate``: apply the
-    card's output calibration where it has one (the output's histogram inside the head mapped to the
-    training targets'); ``False`` gives the network's own output. ``uncertainty``: how the uncertainty
-    map's test-time ensemble varies the input (:data:`UNCERTAINTY_METHODS`), where one is asked for.
+    ``patch_size`` / ``stride``: 3D sliding window (``None``: the card's, else 32 and 16); a stride equal to the
+    patch size means no overlap, ``"full"`` one pass over the whole volume.
     """
 
-    axis: str = "auto"
-    batch_size: int = 8
-    skip_background: bool = True
-    margin: int = 8
-    patch_size: int | Sequence[int] | None = None
-    stride: int | Sequence[int] | str | None = None
-    blend: str | None = None
-    device: str = "auto"
-    precision: str = "auto"  # bf16 where the device computes it natively, else fp32 (medsynth.device)
-    calibrate: bool = True
-    uncertainty: str = "flip"
+    axis: str = setting("auto", "plane of the slices for 2D models; auto = the plane the model was trained on (chosen "
+                        "from the volume's direction matrix, not the array order; the three, fused, for a model "
+                        "trained on all planes); all = run along the three planes and average (3x the time, no "
+                        "stripes between slices in the other views)", ("auto", *PLANES, ALL_PLANES))
+    batch_size: int = setting(8, "slices or patches per forward pass (default 8)", kind=int)
+    skip_background: bool = setting(True, "process every slice/patch, not only those holding foreground (slower, "
+                                    "same result inside the head)")
+    margin: int = setting(8, "voxels of background kept around the head's bounding box (default 8)", kind=int)
+    patch_size: int | Sequence[int] | None = setting(
+        None, "3D models: patch edge in voxels, or 'full' for one pass over the whole volume (default: the model's, "
+        "usually 32)", kind=int_or_full)
+    stride: int | Sequence[int] | str | None = setting(
+        None, "3D models: step between patches in voxels (8 on 32^3 patches is the seeds' setting), or 'full' for "
+        "one whole-volume pass (default: the model's; see docs/results.md)", kind=int_or_full)
+    blend: str | None = setting(None, "3D models: how overlapping patches are averaged (default: the model's, else "
+                                "gaussian)", tuple(BLEND_MODES))
+    device: str = setting("auto", "auto = CUDA, else Apple MPS, else CPU; an unavailable device falls back to the "
+                          "CPU", DEVICES)
+    precision: str = setting("auto", "auto (default): bf16 mixed precision where the CPU or GPU computes it "
+                             "natively (AVX-512 BF16, AMX, recent GPUs; about 1.2-2x faster, results within a few "
+                             "hundredths of a dB), else fp32; or fp32, bf16, fp16 explicitly", PRECISION_CHOICES)
+    calibrate: bool = setting(True, "skip the model's output calibration (its output histogram inside the head "
+                              "mapped to the training targets'), where the model has one")
+    uncertainty: str = setting("flip", "with an uncertainty map: how its test-time ensemble varies the input in "
+                               "each plane: flip (default: with and without a left-right flip; the image is their "
+                               "mean) or intensity (as it is and through two random monotone intensity curves, as "
+                               "another protocol would change it; the image is the plain synthesis); "
+                               "docs/results.md compares them", UNCERTAINTY_METHODS, flag="--uncertainty-method")
 
     def __post_init__(self) -> None:
         if self.axis not in ("auto", ALL_PLANES) and self.axis not in PLANES:
@@ -66,3 +90,21 @@ class InferenceOptions:
         if self.uncertainty not in UNCERTAINTY_METHODS:
             raise ConfigError(f"uncertainty method must be one of {', '.join(UNCERTAINTY_METHODS)}, got "
                               f"'{self.uncertainty}'")
+
+
+def write_options(options: InferenceOptions, path) -> None:
+    """``options`` as JSON (the file the Slicer module gives its child process: ``--options-file``)."""
+    path.write_text(json.dumps(asdict(options)))
+
+
+def read_options(path) -> InferenceOptions:
+    """The options of a JSON file from :func:`write_options`, checked as any other (unknown keys refused)."""
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not an inference options file ({exc})") from None
+    known = {f.name for f in fields(InferenceOptions)}
+    if not isinstance(values, dict) or set(values) - known:
+        unknown = sorted(set(values) - known) if isinstance(values, dict) else values
+        raise ConfigError(f"{path}: unknown inference settings {unknown}; expected some of {', '.join(sorted(known))}")
+    return InferenceOptions(**values)
