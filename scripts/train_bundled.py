@@ -8,11 +8,12 @@
 
 ``real-*``: a 2.5D U-Net trained with the whole generalization recipe (``medsynth.training.recipes``:
 percentile normalization, scanner simulation, masked L1, one context slice, all three planes, output
-calibration) on *every* real subject in DATA (no validation subject: the last epoch is kept). Its quality
-figures are those of the same recipe left-one-subject-out (``--loso-results``, the results.csv of
-``scripts/study_recipes.py``), stored in the card next to the baselines; a mapping whose recipe does not
-beat each subject's best voxel-wise baseline on every unseen subject under both conventions is refused
-(``medsynth.loso.rule_failures``; ``--force`` bundles it anyway).
+calibration; ``--recipe`` adds variants such as ``+planes+nyul``, ``--real-ngf`` sets its width) on *every*
+real subject in DATA (no validation subject: the last epoch is kept). Its quality figures are those of the
+same recipe and width left-one-subject-out (``--loso-results``, the results.csv of ``scripts/study_recipes.py``)
+and, with ``--source-results``, left-one-source-out, stored in the card next to the baselines; a mapping whose
+recipe does not beat each subject's best voxel-wise baseline on every unseen subject under both conventions,
+in either protocol, is refused (``medsynth.loso.rule_failures``; ``--force`` bundles it anyway).
 ``phantom-*``: phantom subjects at IXI's grid (256x256x150), seed 1000 for training, 2000 for
 validation and test (``phantom-T1-T1_7T``: paired 3 T / 7 T phantom subjects, ``medsynth phantom --field 3
 --contrasts T1 T2 T1_7T T2_7T``). Each model's card gets its test metrics next to the three non-learned baselines fitted
@@ -43,7 +44,6 @@ from tqdm import tqdm
 
 CHOICES = ("real-T1-T2", "real-T2-T1", "real-T2-FLAIR", "real-T1-FLAIR", "real-T1+T2-FLAIR", "phantom-T1-T2",
            "phantom-T2-T1", "phantom-nie-PD-T2", "phantom-T1-T1_7T")
-REAL_RECIPE = "+planes"
 
 
 def configure(which: str, args: argparse.Namespace) -> dict:
@@ -61,7 +61,9 @@ def configure(which: str, args: argparse.Namespace) -> dict:
         data = {"data.root": str(args.data), "data.patterns": DEFAULT_PATTERNS, "data.source": inputs[0],
                 "data.target": target, **({"data.sources": inputs} if len(inputs) > 1 else {})}
         names = sorted(discover(load_config(overrides=data).data))
-        return {**REAL_DATA_NETWORK, **generalization_recipe(REAL_RECIPE), **data,
+        return {**REAL_DATA_NETWORK, **generalization_recipe(args.recipe), **data,
+                "model.hyperparameters": {"ngf": args.real_ngf, "num_downs": 6},
+                "model.discriminator_hyperparameters": {"ndf": args.real_ngf},
                 "name": f"real-unet-{source}-{target}", "output": str(args.work / which), "seed": args.seed,
                 "device": args.device, "data.subjects": {"train": names, "validation": [], "test": []}}
     seven = target.endswith("_7T")  # paired 3 T / 7 T phantom subjects (the 3 T images at a coarser resolution)
@@ -92,22 +94,24 @@ def configure(which: str, args: argparse.Namespace) -> dict:
             "optim.slices_per_epoch": args.slices}
 
 
-def loso_figures(results: Path | None, which: str) -> tuple[dict[str, dict], bool, list[str]]:
-    """Per convention: the recipe's leave-one-subject-out mean PSNR, SSIM and MAE, the best baseline's, and the
-    margin, from the study's results.csv; and whether the output calibration is kept (only if it was better
-    under both conventions, so the bundled model does what was measured)."""
+def loso_figures(results: Path | None, which: str, recipe: str,
+                 keep: bool | None = None) -> tuple[dict[str, dict], bool, list[str]]:
+    """Per convention: the recipe's left-out mean PSNR, SSIM, MAE and sharpness, the best baseline, and the
+    margins, from a study's results.csv; and whether the output calibration is kept (only if it was better
+    under both conventions, so the bundled model does what was measured; ``keep`` imposes the choice)."""
     if results is None or not results.exists():
         raise SystemExit(f"{which}: give the recipe's leave-one-subject-out results (--loso-results results.csv of "
                          "scripts/study_recipes.py): a real-data model is bundled only if it beats the baselines")
     with results.open() as f:
         rows = [{**r, **{k: float(r[k]) for k in ("psnr", "ssim_3d", "mae", "sharpness") if k in r}}
                 for r in csv.DictReader(f)]
-    calibrated = f"{REAL_RECIPE} +calibration"
-    found = [margins(rows, m, c) for m in (REAL_RECIPE, calibrated) for c in ("own-scale", "calibrated")]
+    calibrated = f"{recipe} +calibration"
+    found = [margins(rows, m, c) for m in (recipe, calibrated) for c in ("own-scale", "calibrated")]
     if any(f is None for f in found):
-        raise SystemExit(f"{results}: no rows for recipe {REAL_RECIPE} (and its calibration)")
-    keep = all(np.mean(found[k + 2][1]) > np.mean(found[k][1]) for k in (0, 1))
-    method = calibrated if keep else REAL_RECIPE
+        raise SystemExit(f"{results}: no rows for recipe {recipe} (and its calibration)")
+    if keep is None:
+        keep = all(np.mean(found[k + 2][1]) > np.mean(found[k][1]) for k in (0, 1))
+    method = calibrated if keep else recipe
     figures = {}
     for convention in ("own-scale", "calibrated"):
         rival, values, subjects = margins(rows, method, convention)
@@ -115,6 +119,7 @@ def loso_figures(results: Path | None, which: str) -> tuple[dict[str, dict], boo
         figures[convention] = {"psnr": float(np.mean([r["psnr"] for r in mine])),
                                "ssim_3d": float(np.mean([r["ssim_3d"] for r in mine])),
                                "mae": float(np.mean([r["mae"] for r in mine])), "subjects": len(subjects),
+                               "sharpness": float(np.mean([r["sharpness"] for r in mine])),
                                "best_baseline": rival, "margin_db": float(np.mean(values)),
                                "worst_subject_margin_db": min(m for m, _ in subject_margins(rows, method,
                                                                                            convention).values())}
@@ -128,6 +133,13 @@ def main() -> int:
     parser.add_argument("--loso-results", type=Path, default=None,
                         help="real-*: results.csv of scripts/study_recipes.py for this mapping (its figures go in the "
                              "card, and decide whether the model is bundled)")
+    parser.add_argument("--source-results", type=Path, default=None,
+                        help="real-*: results.csv of scripts/study_recipes.py --folds source for this mapping (its "
+                             "figures go in the card too, and it must pass the same rule)")
+    parser.add_argument("--recipe", default="+planes",
+                        help="real-*: the recipe (medsynth.training.recipes; e.g. +planes+nyul), as studied")
+    parser.add_argument("--real-ngf", type=int, default=REAL_DATA_NETWORK["model.hyperparameters"]["ngf"],
+                        help="real-*: U-Net width, as studied (default 32)")
     parser.add_argument("--force", action="store_true",
                         help="real-*: bundle even if the recipe does not beat the best baseline under both conventions")
     parser.add_argument("--phantoms", type=int, default=6, help="phantom training subjects")
@@ -150,10 +162,15 @@ def main() -> int:
     for which in args.which:
         loso = None
         if which.startswith("real"):
-            loso, calibrate, failures = loso_figures(args.loso_results, which)
+            loso, calibrate, failures = loso_figures(args.loso_results, which, args.recipe)
+            loso = {f"leave-one-subject-out {c}": f for c, f in loso.items()}
+            if args.source_results is not None:
+                by_source, _, more = loso_figures(args.source_results, which, args.recipe, keep=calibrate)
+                loso.update({f"leave-one-source-out {c}": f for c, f in by_source.items()})
+                failures += [f"left one source out: {f}" for f in more]
             if failures and not args.force:
-                tqdm.write(f"{which}: not bundled: left-one-subject-out, the recipe does not beat each subject's best "
-                           f"baseline on every unseen subject under both conventions: {'; '.join(failures)}")
+                tqdm.write(f"{which}: not bundled: the recipe does not beat each subject's best baseline on every "
+                           f"unseen subject under both conventions: {'; '.join(failures)}")
                 continue
         config = load_config(overrides=configure(which, args))
         bar = tqdm(total=1, desc=which, leave=False)
@@ -173,18 +190,22 @@ def main() -> int:
                     "higher signal-to-noise ratio and a centre-bright B1 profile)")
         if loso is not None:
             extra = ", output calibration" if calibrate else ""
-            card.metrics = {f"leave-one-subject-out {c}": f for c, f in loso.items()}
+            card.metrics = loso
             if not calibrate:  # measured better without it: ship what was measured
                 card.inference.pop("output_quantiles", None)
+            inputs = ("Nyul histogram standardization of the input" if config.data.normalization == "nyul"
+                      else "percentile normalization inside the head")
             card.description = (
-                f"2.5D U-Net (ngf 32, 6 stages, one context slice per side) for {card.mapping}, trained with "
-                f"`medsynth train` on all {len(config.data.subjects['train'])} real co-registered skull-stripped "
-                "subjects with the generalization recipe (percentile normalization inside the head, scanner "
-                f"simulation, masked L1, all three planes fused at inference{extra}); its metrics are "
-                "the same recipe's leave-one-subject-out means (PSNR in dB inside the head, own-scale and "
-                "calibrated conventions), with the margin over the best voxel-wise baseline (docs/results.md)."
+                f"2.5D U-Net (ngf {args.real_ngf}, 6 stages, one context slice per side) for {card.mapping}, trained "
+                f"with `medsynth train` on all {len(config.data.subjects['train'])} real co-registered skull-stripped "
+                "subjects with the generalization recipe ("
+                + inputs + f", scanner simulation, masked L1, all three planes fused at inference{extra}); its "
+                "metrics are the same recipe's left-out means (leave one subject out" + (", and leave one source out" if
+                args.source_results else "") + "; PSNR in dB inside the head, own-scale and calibrated "
+                "conventions), with the margin over the best voxel-wise baseline (docs/results.md)."
             )
-            options = f"--loso-results {args.loso_results}"
+            options = (f"--recipe {args.recipe} --real-ngf {args.real_ngf} --loso-results {args.loso_results}"
+                       + (f" --source-results {args.source_results}" if args.source_results else ""))
         elif card.spatial_dims == 3:
             card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"],
                                                  config.data.subjects["test"], card.spatial_dims))
