@@ -19,9 +19,11 @@ from pathlib import Path
 
 from medsynth.catalog import model_card
 from medsynth.errors import Cancelled, MedSynthError
+from medsynth.flagging import uncertain_share
 from medsynth.inference import InferenceOptions, Synthesis
 from medsynth.inference.options import write_options
 from medsynth.io import read_volume, write_volume
+from medsynth.mask import foreground_mask
 from medsynth.progress import ProgressCallback
 from medsynth.trust import record_of
 from medsynth.volume import Volume
@@ -46,6 +48,7 @@ class BackgroundSynthesis:
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
         self.inputGrid = None  # the input's exact voxel shape and IJK-to-RAS matrix when the run started
+        self.inputHead = None  # its foreground, for the uncertainty summary
 
     @property
     def state(self) -> State:
@@ -66,6 +69,7 @@ class BackgroundSynthesis:
     def start(self) -> None:
         source = volumeFromNode(self.inputNode)
         self.inputGrid = (source.array.shape, source.ijk_to_ras.copy())
+        self.inputHead = foreground_mask(source.array) if self.uncertainty else None  # as the child finds it
         self.workdir = Path(tempfile.mkdtemp(prefix="medsynth-"))
         # uncompressed: gzip would cost seconds per IXI-sized volume on both sides
         sourcePath, self.outputPath = self.workdir / "input.nii", self.workdir / "output.nii"
@@ -128,8 +132,13 @@ class BackgroundSynthesis:
         def onInputGrid(volume):
             return None if volume is None else Volume(volume.array, matrix)
 
-        return Synthesis(Volume(image.array, matrix), onInputGrid(spread), self.warnings, onInputGrid(untrusted),
-                         onInputGrid(brain))
+        result = Synthesis(Volume(image.array, matrix), onInputGrid(spread), self.warnings, onInputGrid(untrusted),
+                           onInputGrid(brain))
+        if spread is not None:  # the head the child ran in: the brain when stripped, else the input's foreground
+            head = brain.array > 0 if brain is not None else self.inputHead
+            result.uncertain_share = uncertain_share(image.array, spread.array, head, self.card,
+                                                     self.options.uncertainty)
+        return result
 
     def store(self, outputNode=None, uncertaintyNode=None) -> StoredSynthesis:
         """After success: the result in the scene (nodes created where ``None``), next to the input."""

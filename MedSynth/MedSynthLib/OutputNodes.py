@@ -249,6 +249,7 @@ class StoredSynthesis:
     warnings: list[str] = field(default_factory=list)
     trustMask: Any = None  # vtkMRMLLabelMapVolumeNode when the model's card records its training inputs
     brainMask: Any = None  # vtkMRMLLabelMapVolumeNode of a skull-stripped run
+    uncertainShare: float | None = None  # of the head above the model's calibrated error threshold
 
 
 def storeSynthesis(inputNode, synthesis, mapping: str, outputNode=None, uncertaintyNode=None,
@@ -263,4 +264,4 @@ def storeSynthesis(inputNode, synthesis, mapping: str, outputNode=None, uncertai
         linkCompanions(output, uncertaintyVolume=uncertainty)
     trust = None if synthesis.untrusted is None else storeLabelMap(output, synthesis.untrusted, "trustMask")
     brain = None if synthesis.brain is None else storeLabelMap(output, synthesis.brain, "brainMask")
-    return StoredSynthesis(output, uncertainty, list(synthesis.warnings), trust, brain)
+    return StoredSynthesis(output, uncertainty, list(synthesis.warnings), trust, brain, synthesis.uncertain_share)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from medsynth.errors import MedSynthError
+from medsynth.flagging import share_line
 
 from .Dependencies import DependencyLogic
 from .Parameters import MAX_INPUTS, SynthesisParameters, getParameterNode
@@ -39,6 +40,7 @@ class RunResult:
     parameters: SynthesisParameters
     metrics: dict | None = None  # {"mask": {...}, "whole": {...}, "info": {...}} when a reference was compared
     warnings: list[str] = field(default_factory=list)  # the input lies far outside the model's training domain
+    uncertainShare: float | None = None  # of the head above the model's calibrated error threshold
 
 
 @dataclass
@@ -256,7 +258,7 @@ class RunLogic(DependencyLogic):
         parameters.write(node)
         for warning in stored.warnings:
             logging.warning("MedSynth: %s", warning)
-        return RunResult(parameters, metrics, list(stored.warnings))
+        return RunResult(parameters, metrics, list(stored.warnings), stored.uncertainShare)
 
     def run(self, parameterNode=None, progress=None, cancel=None) -> RunResult:
         """Blocking, in this process: synthesize with the node's settings, then ``completeRun``."""
@@ -274,7 +276,8 @@ class RunLogic(DependencyLogic):
     def metricsHtml(result: RunResult | None) -> str:
         if result is None:
             return ""
-        return metricsHtml(result.metrics) + warningsHtml(result.warnings)
+        share = "" if result.uncertainShare is None else f"<p>{html.escape(share_line(result.uncertainShare))}</p>"
+        return metricsHtml(result.metrics) + share + warningsHtml(result.warnings)
 
 
 def metricsHtml(metrics: dict | None) -> str:

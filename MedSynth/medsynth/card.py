@@ -19,7 +19,8 @@ CARD_FORMAT = 2  # 2: the engine is named ("engine"); format 1 cards said spatia
 LEGACY_ENGINES = {0: "voxelwise", 2: "slicewise", 3: "patchwise"}  # format 1's spatial_dims
 MAX_HYPERPARAMETER = 4096  # channels, blocks, levels, bins: anything larger is a hostile or broken card
 MAX_LIST = 64
-INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles", "spacing"}
+INFERENCE_KEYS = {"plane", "context", "patch_size", "stride", "blend", "outside", "output_quantiles", "spacing",
+                  "uncertainty_calibration"}
 MAX_QUANTILES = 1025
 MAX_INPUTS = 4
 
@@ -221,6 +222,8 @@ class ModelCard:
             ("outside", lambda v: v == "background", "'background'"),
             ("output_quantiles", _quantiles, f"a non-decreasing list of 2 to {MAX_QUANTILES} finite numbers"),
             ("spacing", lambda v: isinstance(v, (int, float)) and 0.05 <= v <= 20, "a voxel size in mm, 0.05 to 20"),
+            ("uncertainty_calibration", _uncertainty_calibration,
+             "{method: flip or intensity, scale: > 0, threshold: > 0, measured: text}"),
         ]
         for key in ("patch_size", "stride"):  # checked as the command line and the Slicer module check them
             problem = patch_problem(key, settings.get(key), f"inference.{key}")
@@ -310,3 +313,13 @@ def _quantiles(value: Any) -> bool:
     return (isinstance(value, list) and 2 <= len(value) <= MAX_QUANTILES
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
             and all(a <= b for a, b in itertools.pairwise(value)))
+
+
+def _uncertainty_calibration(value) -> bool:
+    """``inference.uncertainty_calibration`` (``medsynth.flagging.calibration``, measured on unseen subjects)."""
+    from .inference.options import UNCERTAINTY_METHODS
+
+    numbers = [value.get(k) if isinstance(value, dict) else None for k in ("scale", "threshold")]
+    return (isinstance(value, dict) and set(value) == {"method", "scale", "threshold", "measured"}
+            and value["method"] in UNCERTAINTY_METHODS and isinstance(value["measured"], str)
+            and all(isinstance(n, (int, float)) and not isinstance(n, bool) and 0 < n < 1e6 for n in numbers))

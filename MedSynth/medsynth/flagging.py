@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
+from .conventions import robust_range
+
 FRACTIONS = (0.05, 0.10, 0.20)  # the removed fractions a report lists
 CURVE = np.linspace(0.0, 0.5, 51)  # the removed fractions the area is taken over
 SAMPLE = 200_000  # voxels: Spearman on a random sample of this size (exact rank ties make the full one slow)
@@ -44,3 +46,39 @@ def _left(ordered: np.ndarray):
         return tail[k] / (ordered.size - k)
 
     return mean_left
+
+
+ERROR_QUANTILE = 0.9  # the error threshold: this quantile of the error on unseen subjects
+
+
+def calibration(pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """The card's uncertainty calibration from unseen subjects' ``[(uncertainty, error), ...]`` (each on the
+    synthetic image's own scale: divided by its robust range inside the head): ``scale``, the least-squares
+    factor from uncertainty to absolute error, and ``threshold``, the error that :data:`ERROR_QUANTILE` of
+    their voxels stay under."""
+    u = np.concatenate([np.ravel(a) for a, _ in pairs]).astype(np.float64)
+    e = np.concatenate([np.ravel(b) for _, b in pairs]).astype(np.float64)
+    scale = float(np.dot(u, e) / max(np.dot(u, u), 1e-12))
+    return {"scale": round(scale, 5), "threshold": round(float(np.quantile(e, ERROR_QUANTILE)), 5)}
+
+
+def above_threshold(uncertainty: np.ndarray, calibrated: dict[str, float]) -> float:
+    """The share of voxels (``uncertainty`` on the image's own scale) whose expected error, ``scale`` times the
+    uncertainty, is above the calibrated error ``threshold``."""
+    return float(np.mean(calibrated["scale"] * np.asarray(uncertainty) > calibrated["threshold"]))
+
+
+def uncertain_share(image: np.ndarray, uncertainty: np.ndarray, mask: np.ndarray, card, method: str) -> float | None:
+    """The share of ``mask`` (the head) where the expected error of ``image`` is above its model's calibrated
+    error threshold (``card.inference["uncertainty_calibration"]``, measured for ``method``); None without one."""
+    calibrated = card.inference.get("uncertainty_calibration")
+    if not calibrated or calibrated["method"] != method or not mask.any():
+        return None
+    lo, hi = robust_range(image, mask)
+    return above_threshold(uncertainty[mask] / max(hi - lo, 1e-12), calibrated)
+
+
+def share_line(share: float) -> str:
+    """The one-line summary shown next to the metrics."""
+    return (f"{share:.1%} of the head is above the model's calibrated error threshold (the error 90% of voxels "
+            "stayed under on unseen subjects)")

@@ -294,3 +294,11 @@ def test_skull_stripping_adds_the_brain_mask_and_keeps_the_grid(scene, views, ba
     image = slicer.util.arrayFromVolume(output)
     assert inside.shape == image.shape == slicer.util.arrayFromVolume(sample["T1"]).shape
     assert 0.1 < inside.mean() < 0.6 and np.ptp(image[~inside]) == 0
+
+
+def test_the_uncertainty_summary_is_shown_with_the_metrics():
+    from MedSynthLib.RunLogic import RunResult
+
+    text = RunLogic.metricsHtml(RunResult(SynthesisParameters(), None, [], 0.042))
+    assert "4.2% of the head is above the model&#x27;s calibrated error threshold" in text  # escaped
+    assert "calibrated error" not in RunLogic.metricsHtml(RunResult(SynthesisParameters(), None, []))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..flagging import share_line
 from ..pipeline import synthesize_file
 from .common import add_inference_options, echo, inference_options, progress_bar
 
@@ -54,7 +55,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with progress_bar(args, "batch") as progress:
-        out, loaded = synthesize_file(
+        out, loaded, result = synthesize_file(
             args.input, args.output, args.model, inference_options(args), args.input_contrast,
             args.overwrite, progress, uncertainty_path=args.uncertainty, extra_inputs=tuple(args.inputs),
             trust_mask_path=args.trust_mask, skull_strip=args.skull_strip, brain_mask_path=args.brain_mask,
@@ -64,4 +65,6 @@ def run(args: argparse.Namespace) -> int:
                                                                  ("trust mask", args.trust_mask),
                                                                  ("brain mask", args.brain_mask)) if path)
     echo(f"{loaded.card.mapping} with '{loaded.card.name}': wrote {out}{extra} ({time.perf_counter() - start:.1f} s)")
+    if result.uncertain_share is not None:
+        echo(share_line(result.uncertain_share))
     return 0
