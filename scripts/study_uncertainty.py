@@ -12,12 +12,17 @@ with and without a left-right flip; ``intensity``: as it is and through monotone
 too (their SD; the image is their mean). Each map is judged against the absolute error of the image it
 comes with, calibrated to the reference (least squares inside the reference's foreground, so the figures
 do not depend on either intensity scale): Spearman correlation, the sparsification curve against the oracle
-and its area ratio (``medsynth.flagging``), and the seconds it took on this machine.
+and its area ratio (``medsynth.flagging``), and the seconds it took on this machine. Each method's uncertainty
+calibration (``medsynth.flagging.calibration``: the factor from SD to error and the 90th-percentile error, both
+on the synthetic image's own scale, pooled over the held-out subjects) is written to calibration.json, which
+``scripts/train_bundled.py --uncertainty-results`` puts in a bundled model's card; results.md gives, per subject,
+the share of the head above that threshold by the map next to the share whose error is above it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -27,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from medsynth.checkpoint import load_model
 from medsynth.contrasts import canonical_contrast
-from medsynth.conventions import calibrate
-from medsynth.flagging import FRACTIONS, flagging
+from medsynth.conventions import calibrate, own_scale, robust_range
+from medsynth.flagging import FRACTIONS, above_threshold, calibration, flagging
 from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
 from medsynth.inference.options import UNCERTAINTY_METHODS
 from medsynth.io import atomic_output
@@ -38,6 +43,7 @@ from study_recipes import finished_model
 from tqdm import tqdm
 
 MEMBERS = "members"
+CALIBRATION_VOXELS = 200_000  # per subject, drawn at random for the pooled calibration
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -56,10 +62,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def judged(image: np.ndarray, spread: np.ndarray, reference: np.ndarray, seconds: float) -> dict[str, float]:
+def judged(image: np.ndarray, spread: np.ndarray, reference: np.ndarray, seconds: float) -> dict:
     mask = foreground_mask(reference)
     error = np.abs(calibrate(image, reference, mask) - reference)[mask]
-    return {**flagging(spread[mask], error), "seconds": seconds}
+    lo, hi = robust_range(image, mask)  # the calibration's scale: the synthetic image's own (medsynth.flagging)
+    pick = np.random.default_rng(0).permutation(int(mask.sum()))[:CALIBRATION_VOXELS]
+    own_error = np.abs(own_scale(image, mask) - own_scale(reference, mask))[mask]
+    own = (spread[mask] / max(hi - lo, 1e-12))[pick], own_error[pick]
+    return {**flagging(spread[mask], error), "seconds": seconds, "own": own}
 
 
 def maps(models, acquired: list, reference: np.ndarray, device: str) -> dict[str, dict[str, float]]:
@@ -100,6 +110,22 @@ def report(found: dict[str, dict[str, dict[str, float]]], title: str) -> list[st
     return [*lines, ""]
 
 
+def calibration_lines(found: dict, calibrated: dict) -> list[str]:
+    """Per method, its calibration and, per subject, the share above the threshold by the map and in truth."""
+    lines = ["| method | scale (SD -> error) | error threshold (own scale) | subject | share flagged | share with "
+             "error above | flagged voxels with error above |", "|---" * 7 + "|"]
+    for method, c in calibrated.items():
+        for subject, per in found.items():
+            if method not in per:
+                continue
+            sd, error = per[method]["own"]
+            flagged, wrong = c["scale"] * sd > c["threshold"], error > c["threshold"]
+            precision = f"{wrong[flagged].mean():.0%}" if flagged.any() else "-"
+            lines.append(f"| {method} | {c['scale']:.3g} | {c['threshold']:.3g} | {subject} | "
+                         f"{above_threshold(sd, c):.1%} | {wrong.mean():.1%} | {precision} |")
+    return [*lines, ""]
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -117,7 +143,14 @@ def main(argv: list[str]) -> int:
     lines = report(found, f"### {mapping} -> {args.target}: uncertainty against calibrated error, {protocol} on "
                           f"{len(found)} subjects ({args.recipe}{members})")
     lines.append(f"`scripts/study_uncertainty.py {' '.join(argv)}` ({date.today().isoformat()}).")
+    measured = f"{protocol}, {len(found)} subjects, {args.recipe} ({date.today().isoformat()})"
+    calibrated = {method: {**calibration([per[method]["own"] for per in found.values() if method in per]),
+                           "measured": measured}
+                  for method in dict.fromkeys(m for per in found.values() for m in per)}
+    lines[-1:-1] = calibration_lines(found, calibrated)
     args.out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(args.out / "calibration.json") as tmp:
+        tmp.write_text(json.dumps(calibrated, indent=1))
     with atomic_output(args.out / "results.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

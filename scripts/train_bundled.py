@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import sys
 from pathlib import Path
@@ -136,6 +137,10 @@ def main() -> int:
     parser.add_argument("--source-results", type=Path, default=None,
                         help="real-*: results.csv of scripts/study_recipes.py --folds source for this mapping (its "
                              "figures go in the card too, and it must pass the same rule)")
+    parser.add_argument("--uncertainty-results", type=Path, default=None,
+                        help="real-*: calibration.json of scripts/study_uncertainty.py for this recipe: the flip "
+                             "ensemble's calibration goes in the card (the share of the head above the calibrated "
+                             "error threshold is then reported with every uncertainty map)")
     parser.add_argument("--recipe", default="+planes",
                         help="real-*: the recipe (medsynth.training.recipes; e.g. +planes+nyul), as studied")
     parser.add_argument("--real-ngf", type=int, default=REAL_DATA_NETWORK["model.hyperparameters"]["ngf"],
@@ -193,6 +198,9 @@ def main() -> int:
             card.metrics = loso
             if not calibrate:  # measured better without it: ship what was measured
                 card.inference.pop("output_quantiles", None)
+            if args.uncertainty_results is not None:
+                found = json.loads(args.uncertainty_results.read_text())["flip"]
+                card.inference["uncertainty_calibration"] = {"method": "flip", **found}
             inputs = ("Nyul histogram standardization of the input" if config.data.normalization == "nyul"
                       else "percentile normalization inside the head")
             card.description = (
@@ -205,7 +213,8 @@ def main() -> int:
                 "conventions), with the margin over the best voxel-wise baseline (docs/results.md)."
             )
             options = (f"--recipe {args.recipe} --real-ngf {args.real_ngf} --loso-results {args.loso_results}"
-                       + (f" --source-results {args.source_results}" if args.source_results else ""))
+                       + (f" --source-results {args.source_results}" if args.source_results else "")
+                       + (f" --uncertainty-results {args.uncertainty_results}" if args.uncertainty_results else ""))
         elif card.spatial_dims == 3:
             card.metrics.update(baseline_metrics(config.data, config.data.subjects["train"],
                                                  config.data.subjects["test"], card.spatial_dims))

@@ -5,6 +5,7 @@ subjects."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -244,6 +245,11 @@ def test_ensemble_study_scores_members_their_mean_and_a_student_trained_on_the_m
     found = (tmp_path / "sd" / "results.md").read_text()
     for method in ("flip", "intensity", "members"):
         assert f"| phantom001 | {method} | " in found and f"| {method} | " in found
+    calibrated = json.loads((tmp_path / "sd" / "calibration.json").read_text())
+    assert set(calibrated) == {"flip", "intensity", "members"}
+    assert calibrated["flip"]["scale"] > 0 and calibrated["flip"]["threshold"] > 0
+    assert "leave-one-subject-out, 2 subjects" in calibrated["flip"]["measured"]
+    assert "| flip | " in found and "share with error above" in found
     missing = [*data, "--members", str(tmp_path / "seed0"), str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]
     with pytest.raises(SystemExit, match="nothing/\\+planes/phantom001/model.safetensors is missing"):
         script.main(missing)
@@ -274,3 +280,46 @@ def test_ablation_table_merges_studies_and_reports_worst_margins_and_the_rule(tm
         script.main([first, "--reference", "x"])
     with pytest.raises(SystemExit, match="no such results file"):
         script.main([str(tmp_path / "missing.csv")])
+
+
+@pytest.mark.torch  # the study's scripts import the engines
+def test_trust_study_checks_phantom_lesions_without_any_model(tmp_path):
+    load_script(SCRIPT.with_name("study_recipes.py"))  # what it imports its fold runs' names from
+    script = load_script(SCRIPT.with_name("study_trust.py"))
+    assert script.main(["--out", str(tmp_path)]) == 0
+    rows = [line.split("|") for line in (tmp_path / "results.md").read_text().splitlines()
+            if line.startswith("| phantom")]
+    assert len(rows) == 6
+    flagged = [float(r[3].strip().rstrip("%")) for r in rows]
+    rest = [float(r[4].strip().rstrip("%")) for r in rows]
+    assert min(flagged) > 80 and max(rest) < 0.5  # the lesions the record never saw, and almost nothing else
+    with pytest.raises(SystemExit, match="--work is needed with --data"):
+        script.main(["--data", str(tmp_path), "--out", str(tmp_path)])
+
+
+@pytest.mark.torch  # train_bundled.py imports the trainer
+def test_bundling_reads_both_protocols_and_refuses_a_failure_in_either(tmp_path):
+    script = load_script(SCRIPT.with_name("train_bundled.py"))
+
+    def study(name, values):
+        path = tmp_path / f"{name}.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["subject", "method", "convention", "psnr", "ssim_3d", "mae", "sharpness"])
+            for subject, (base, mine) in values.items():
+                for convention in ("own-scale", "calibrated"):
+                    writer.writerow([subject, "baseline jointhist", convention, base, 0.5, 0.1, 1.0])
+                    writer.writerow([subject, "+planes+nyul", convention, mine - 1, 0.5, 0.1, 0.8])
+                    writer.writerow([subject, "+planes+nyul +calibration", convention, mine, 0.5, 0.1, 0.9])
+        return path
+
+    subjects = study("subjects", {"a": (15, 17), "b": (16, 17)})
+    figures, keep, failures = script.loso_figures(subjects, "real-T1-T2", "+planes+nyul")
+    assert keep and failures == []
+    assert figures["own-scale"]["worst_subject_margin_db"] == pytest.approx(1.0)
+    assert figures["calibrated"]["sharpness"] == pytest.approx(0.9)
+    sources = study("sources", {"a": (15, 17), "b": (17.5, 17)})  # one unseen subject behind its baseline
+    _, _, failures = script.loso_figures(sources, "real-T1-T2", "+planes+nyul", keep=True)
+    assert failures and "b" in failures[0]
+    with pytest.raises(SystemExit, match="no rows for recipe \\+planes"):
+        script.loso_figures(subjects, "real-T1-T2", "+planes")
