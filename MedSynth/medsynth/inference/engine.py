@@ -20,12 +20,10 @@ from ..mask import foreground_mask
 from ..progress import CancelToken, ProgressCallback, Reporter
 from ..resample import in_plane_spacing, resample_to, resample_to_spacing
 from ..volume import PLANES, Volume
+from .engines import Pass, run_engine
 from .options import ALL_PLANES, InferenceOptions
-from .patchwise import run_patchwise
 from .perturb import CURVES_PER_PLANE, perturbed
-from .slicewise import run_slicewise
 from .synthesis import Synthesis
-from .voxelwise import run_voxelwise
 
 log = logging.getLogger(__name__)
 
@@ -213,22 +211,16 @@ def _planes(card, options: InferenceOptions) -> list[str | None]:
 def _run(model, card, volume: Volume, x: np.ndarray, plane: str | None, background: float,
          work_mask: np.ndarray | None, reporter, options: InferenceOptions, device, precision: str) -> np.ndarray:
     """One pass of the card's engine over the normalized array ``x``."""
-    if card.engine == "voxelwise":
-        return run_voxelwise(model, x, background, work_mask, reporter)
+    settings = Pass(background, work_mask, reporter, batch_size=options.batch_size, margin=options.margin,
+                    device=device, precision=precision)
     if card.engine == "slicewise":
-        axis = volume.slice_axis(plane)
-        log.info("slice-wise %s along array axis %d (%s plane)", card.mapping, axis, plane)
-        return run_slicewise(
-            model, x, axis, background, work_mask, reporter,
-            batch_size=options.batch_size, context=int(card.inference.get("context", 0)),
-            margin=options.margin, device=device, precision=precision,
-        )
-    patch, stride, blend = patch_settings(options, card.inference)
-    log.info("patch-wise %s: patch %s, stride %s, %s blending", card.mapping, patch, stride, blend)
-    return run_patchwise(
-        model, x, background, work_mask, reporter, patch_size=patch, stride=stride, blend=blend,
-        batch_size=options.batch_size, margin=options.margin, device=device, precision=precision,
-    )
+        settings.axis, settings.context = volume.slice_axis(plane), int(card.inference.get("context", 0))
+        log.info("slice-wise %s along array axis %d (%s plane)", card.mapping, settings.axis, plane)
+    elif card.engine == "patchwise":
+        settings.patch_size, settings.stride, settings.blend = patch_settings(options, card.inference)
+        log.info("patch-wise %s: patch %s, stride %s, %s blending", card.mapping, settings.patch_size,
+                 settings.stride, settings.blend)
+    return run_engine(card.engine, model, x, settings)
 
 
 def calibrate_output(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:

@@ -12,9 +12,7 @@ import torch
 from torch import nn
 
 from ..baselines import BASELINES, fit_baseline
-from ..inference.patchwise import run_patchwise
-from ..inference.slicewise import run_slicewise
-from ..inference.voxelwise import run_voxelwise
+from ..inference.engines import Pass, run_engine
 from ..io import read_volume
 from ..metrics import compare
 from ..progress import Reporter
@@ -33,22 +31,12 @@ def synthesize_normalized(model: nn.Module, subject: PairedSubject, context: int
     """
     was_training = model.training
     model.eval()
+    what = "baseline" if engine == "voxelwise" else "validation"
+    settings = Pass(subject.target_fill, subject.mask, lambda total: Reporter(total, None, None, what),
+                    context=context, patch_size="full" if stride == "full" else patch_size, stride=stride,
+                    blend=blend, batch_size=batch_size, device=device)
     try:
-        if engine == "voxelwise":
-            return run_voxelwise(model, subject.source, subject.target_fill, subject.mask,
-                                 lambda total: Reporter(total, None, None, "baseline"))
-        if engine == "patchwise":
-            return run_patchwise(
-                model, subject.source, subject.target_fill, subject.mask,
-                lambda total: Reporter(total, None, None, "validation"),
-                patch_size="full" if stride == "full" else patch_size, stride=stride, blend=blend,
-                batch_size=batch_size, device=device,
-            )
-        return run_slicewise(
-            model, subject.source, 0, subject.target_fill, subject.mask,
-            lambda total: Reporter(total, None, None, "validation"),
-            batch_size=batch_size, context=context, device=device,
-        )
+        return run_engine(engine, model, subject.source, settings)  # slices along the subject's axis 0
     finally:
         model.train(was_training)
 
