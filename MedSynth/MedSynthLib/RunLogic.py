@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from medsynth.errors import MedSynthError
-from medsynth.flagging import share_line
 
 from .Dependencies import DependencyLogic
 from .Parameters import MAX_INPUTS, SynthesisParameters, getParameterNode
@@ -276,6 +275,8 @@ class RunLogic(DependencyLogic):
     def metricsHtml(result: RunResult | None) -> str:
         if result is None:
             return ""
+        from medsynth.flagging import share_line  # numpy and SciPy: not at Slicer's start-up
+
         share = "" if result.uncertainShare is None else f"<p>{html.escape(share_line(result.uncertainShare))}</p>"
         return metricsHtml(result.metrics) + share + warningsHtml(result.warnings)
 
