@@ -1,8 +1,9 @@
 """Synthesis in a child process, so Slicer's GUI never freezes and Cancel can stop it at once.
 
 The input node is written to a temporary NIfTI file and ``medsynth synthesize`` runs on it in a
-``BackgroundProcess``; the GUI polls it (a QTimer in the module; ``run()`` for scripts). The scene is
-touched only when the child has succeeded, so a failure or a cancel leaves it exactly as it was.
+``BackgroundProcess``; the GUI polls it (a QTimer in the module; scripts that want to block use the
+in-process route, ``SynthesisLogic``). The scene is touched only when the child has succeeded, so a failure
+or a cancel leaves it exactly as it was.
 
 The route is as exact as the in-process one: bundled models go to the child by catalog name, so the child
 checks their SHA256 as ``resolve_model`` always does, and the result is put on the input node's own grid
@@ -14,17 +15,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from medsynth.catalog import model_card
-from medsynth.errors import Cancelled, MedSynthError
+from medsynth.errors import MedSynthError
 from medsynth.flagging import uncertain_share
 from medsynth.inference import InferenceOptions, Synthesis
 from medsynth.inference.options import write_options
 from medsynth.io import read_volume, write_volume
 from medsynth.mask import foreground_mask
-from medsynth.progress import ProgressCallback
 from medsynth.trust import record_of
 from medsynth.volume import Volume
 
@@ -145,25 +144,6 @@ class BackgroundSynthesis:
         return storeSynthesis(self.inputNode, self.result(), self.card.mapping, outputNode, uncertaintyNode,
                               model=self.model, modelName=self.card.name)
 
-    def finish(self, outputNode=None):
-        """After success: the synthetic volume in ``outputNode`` (created if ``None``), next to the input."""
-        return self.store(outputNode).output
-
     def cleanup(self) -> None:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def run(self, progress: ProgressCallback | None = None, cancel=None, interval: float = 0.05, outputNode=None):
-        """Blocking: start, report progress, and return the output node (raises on failure or cancel)."""
-        self.start()
-        while self.poll() is State.RUNNING:
-            if cancel is not None and cancel.cancelled:
-                self.cancel()
-                raise Cancelled("synthesis cancelled; the scene is unchanged")
-            if progress is not None:
-                progress(*self.progress)
-            time.sleep(interval)
-        if self.state is State.FAILED:
-            self.cleanup()
-            raise MedSynthError(self.error)
-        return self.finish(outputNode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,22 @@ from MedSynthLib.VolumeConversion import updateNodeFromVolume, volumeFromNode
 CPU = InferenceOptions(device="cpu", batch_size=4)
 
 
+def runInChild(job: BackgroundSynthesis, progress=None, cancel=None):
+    """What the module's widget does with a job (start, poll on its timer, Cancel, store): the output node."""
+    job.start()
+    while job.poll() is State.RUNNING:
+        if cancel is not None and cancel.cancelled:
+            job.cancel()
+            raise Cancelled("synthesis cancelled; the scene is unchanged")
+        if progress is not None:
+            progress(*job.progress)
+        time.sleep(0.05)
+    if job.state is State.FAILED:
+        job.cleanup()
+        raise MedSynthError(job.error)
+    return job.store().output
+
+
 def input_node(scene, shape=(48, 56, 40)):
     node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "sub-T1")
     updateNodeFromVolume(node, make_subject(phantom_grid(shape), seed=3, contrasts=("T1",)).images["T1"])
@@ -29,7 +46,7 @@ def input_node(scene, shape=(48, 56, 40)):
 def test_child_process_result_matches_the_blocking_call(scene):
     node = input_node(scene)
     seen = []
-    out = BackgroundSynthesis(node, "phantom-pgan-T1-T2", CPU).run(progress=lambda d, t, m: seen.append((d, t)))
+    out = runInChild(BackgroundSynthesis(node, "phantom-pgan-T1-T2", CPU), lambda d, t, m: seen.append((d, t)))
     assert out.GetName() == "sub-T1-synthetic-T2"
     direct = SynthesisLogic().synthesize(node, "phantom-pgan-T1-T2", CPU)
     np.testing.assert_allclose(slicer.util.arrayFromVolume(out), slicer.util.arrayFromVolume(direct),
@@ -76,7 +93,7 @@ def test_errors_are_reported_and_leave_the_scene_unchanged(scene, tmp_path):
     job = BackgroundSynthesis(node, "phantom-pgan-T1-T2", InferenceOptions(device="cpu"))
     job.options.batch_size = 0  # slipped past the parent's checks: the child must refuse it and say why
     with pytest.raises(MedSynthError, match="batch size must be at least 1"):
-        job.run()
+        runInChild(job)
     assert job.state is State.FAILED and scene.GetNumberOfNodes() == before and not job.workdir.exists()
 
 
@@ -92,7 +109,7 @@ def test_cancel_kills_the_child_and_adds_nothing(scene):
             cancel.cancel()
 
     with pytest.raises(Cancelled, match="scene is unchanged"):
-        job.run(progress=progress, cancel=cancel)
+        runInChild(job, progress, cancel)
     assert job.process.poll() is not None and job.state is State.CANCELLED
     assert scene.GetNumberOfNodes() == before and not job.workdir.exists()
 
@@ -125,7 +142,7 @@ def test_the_background_result_lies_on_the_inputs_exact_grid(scene):
     matrix[:3, :3] = rotation @ np.diag([0.9375, 0.9375, 1.2000001])  # oblique, anisotropic
     matrix[:3, 3] = [-119.53125012, 97.1234567891, -61.000000123]
     node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(matrix))
-    out = BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU).run()
+    out = runInChild(BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU))
     found = slicer.util.vtkMatrixFromArray(np.eye(4))
     out.GetIJKToRASMatrix(found)
     np.testing.assert_allclose(slicer.util.arrayFromVTKMatrix(found), matrix, rtol=0, atol=1e-9)
