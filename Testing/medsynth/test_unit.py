@@ -81,6 +81,7 @@ def test_unit_with_all_three_improvements_trains_resumes_exactly_and_synthesizes
     assert (card.architecture, card.mapping, card.training["best_epoch_by"]) == ("unit", "T1->T2", "validation PSNR")
     assert card.hyperparameters["spectral_norm"] == ["encoder", "generator"]
     assert card.hyperparameters["self_attention"] == "encoder" and np.isfinite(card.metrics["test"]["ssim_3d"])
+    assert card.training["unit"]["charbonnier"] is True and "cyclegan" not in card.training  # its own settings
     with (tmp_path / "full" / "history.csv").open() as f:
         header = f.readline().strip().split(",")
     assert {"loss_G_adv", "loss_G_recon", "loss_G_kl", "loss_G_cycle", "loss_G_kl_cycle", "loss_D_A"} <= set(header)

@@ -83,7 +83,7 @@ def run_card(run, metrics: dict[str, Any], reverse: bool = False) -> ModelCard:
             "optimizer": vars(cfg.optim), "seed": cfg.seed, "device": str(run.device),
             "processes": run.process.world, "domain": run.domains[reverse],
             **({"fine_tuned_from": cfg.init} if cfg.init else {}),
-            **({"cyclegan": vars(cfg.cyclegan)} if run.objective.name == "cyclegan" else {}),
+            **run.objective.card_entry(),
         },
         metrics=metrics,
         references=[*citations_for(cfg.model.architecture), NYUL2000] if cfg.data.normalization == "nyul" else [],

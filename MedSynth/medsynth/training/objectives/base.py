@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -74,6 +74,12 @@ class Objective(ABC):
         """Put the networks in training mode for an epoch."""
         for network in self.networks.values():
             network.train()
+
+    def card_entry(self) -> dict[str, Any]:
+        """What the model's card records of this objective's own settings: its configuration section (the
+        section named like the objective, e.g. ``cyclegan`` or ``unit``), if it has one."""
+        section = getattr(self.config, self.name, None)
+        return {self.name: dict(vars(section))} if is_dataclass(section) else {}
 
     def start_from(self, model: nn.Module, name: str) -> None:
         """Fine-tuning: start the exported network from ``model``'s weights."""
