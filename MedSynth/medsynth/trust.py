@@ -142,5 +142,5 @@ def check(volume: Volume, normalized: np.ndarray, mask: np.ndarray, card) -> tup
         return untrusted, []
     share = untrusted.sum() / max(int(mask.sum()), 1)
     return untrusted, [f"{size:.1f} mL of the input ({share:.1%} of the head) holds {card.source_contrast} tissue "
-                       f"unlike any in model '{card.name}''s training inputs: its synthetic intensities there are "
-                       "guesses, not measurements (the trust mask shows where)"]
+                       f"unlike any in the training inputs of model '{card.name}': its synthetic intensities there "
+                       "are guesses, not measurements (the trust mask shows where)"]
