@@ -35,10 +35,10 @@ import numpy as np
 from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
 from medsynth.contrasts import split_contrast
+from medsynth.dataset import find_subjects
 from medsynth.loso import DEFAULT_PATTERNS, margins, rule_failures, subject_margins
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
-from medsynth.training.data import discover
 from medsynth.training.recipes import REAL_DATA_NETWORK, generalization_recipe
 from medsynth.training.validate import baseline_metrics
 from tqdm import tqdm
@@ -61,7 +61,8 @@ def configure(which: str, args: argparse.Namespace) -> dict:
         inputs = source.split("+")
         data = {"data.root": str(args.data), "data.patterns": DEFAULT_PATTERNS, "data.source": inputs[0],
                 "data.target": target, **({"data.sources": inputs} if len(inputs) > 1 else {})}
-        names = sorted(discover(load_config(overrides=data).data))
+        found = find_subjects(args.data, DEFAULT_PATTERNS)  # every subject that holds the mapping's contrasts
+        names = sorted(n for n, files in found.items() if all(c in files for c in (*inputs, target)))
         return {**REAL_DATA_NETWORK, **generalization_recipe(args.recipe), **data,
                 "model.hyperparameters": {"ngf": args.real_ngf, "num_downs": 6},
                 "model.discriminator_hyperparameters": {"ndf": args.real_ngf},
