@@ -36,6 +36,7 @@ from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
 from medsynth.contrasts import split_contrast
 from medsynth.dataset import find_subjects
+from medsynth.inference import InferenceOptions
 from medsynth.loso import DEFAULT_PATTERNS, margins, rule_failures, subject_margins
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
@@ -143,9 +144,9 @@ def main() -> int:
                         help="real-*: results.csv of scripts/study_recipes.py --folds source for this mapping (its "
                              "figures go in the card too, and it must pass the same rule)")
     parser.add_argument("--uncertainty-results", type=Path, default=None,
-                        help="real-*: calibration.json of scripts/study_uncertainty.py for this recipe: the flip "
-                             "ensemble's calibration goes in the card (the share of the head above the calibrated "
-                             "error threshold is then reported with every uncertainty map)")
+                        help="real-*: calibration.json of scripts/study_uncertainty.py for this recipe: the default "
+                             "uncertainty method's calibration goes in the card (the share of the head above the "
+                             "calibrated error threshold is then reported with every uncertainty map)")
     parser.add_argument("--recipe", default="+planes",
                         help="real-*: the recipe (medsynth.training.recipes; e.g. +planes+nyul), as studied")
     parser.add_argument("--real-ngf", type=int, default=REAL_DATA_NETWORK["model.hyperparameters"]["ngf"],
@@ -204,8 +205,9 @@ def main() -> int:
             if not calibrate:  # measured better without it: ship what was measured
                 card.inference.pop("output_quantiles", None)
             if args.uncertainty_results is not None:
-                found = json.loads(args.uncertainty_results.read_text())["flip"]
-                card.inference["uncertainty_calibration"] = {"method": "flip", **found}
+                method = InferenceOptions().uncertainty  # the default method's calibration
+                found = json.loads(args.uncertainty_results.read_text())[method]
+                card.inference["uncertainty_calibration"] = {"method": method, **found}
             inputs = ("Nyul histogram standardization of the input" if config.data.normalization == "nyul"
                       else "percentile normalization inside the head")
             card.description = (

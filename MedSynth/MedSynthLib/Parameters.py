@@ -75,7 +75,7 @@ class SynthesisParameters(ModuleParameters):
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     uncertainty: bool = False  # also make the test-time ensemble's SD map, shown as a heat overlay
-    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = "flip"  # what that ensemble varies
+    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = "intensity"  # what that ensemble varies
     skullStrip: bool = False  # extract the brain of a skull-on input first (medsynth.skull_strip)
     outputVolume: vtkMRMLScalarVolumeNode = None
     uncertaintyVolume: vtkMRMLScalarVolumeNode = None

@@ -206,7 +206,7 @@ def test_uncertainty_is_the_spread_of_the_test_time_ensemble(subject, tiny):
     t1 = subject.images["T1"]
     loaded = tiny()
     done = []
-    result = synthesize_with_uncertainty(t1, loaded, InferenceOptions(**CPU),
+    result = synthesize_with_uncertainty(t1, loaded, InferenceOptions(uncertainty="flip", **CPU),
                                          progress=lambda d, t, w: done.append((d, t)))
     assert result.uncertainty.same_grid(t1)
     assert done[-1][0] == done[-1][1]  # one progress bar over both members
@@ -217,7 +217,7 @@ def test_uncertainty_is_the_spread_of_the_test_time_ensemble(subject, tiny):
     # two members (with and without a left-right flip): the SD is half their difference, in T2 units
     mirrored = 2 * result.image.array - plain
     np.testing.assert_allclose(result.uncertainty.array[fg], np.abs(plain - mirrored)[fg] / 2, rtol=1e-3, atol=0.05)
-    multi = synthesize_with_uncertainty(t1, tiny(plane="all"), InferenceOptions(**CPU))
+    multi = synthesize_with_uncertainty(t1, tiny(plane="all"), InferenceOptions(uncertainty="flip", **CPU))
     assert multi.uncertainty.array[fg].mean() > 0  # six members
     baseline = tiny_baseline()
     with pytest.raises(InputError, match="test-time ensemble cannot disagree"):

@@ -30,9 +30,9 @@ def add_parser(sub) -> None:
                         "an IXI/BraTS-style file name such as sub-T1.nii.gz, else not checked")
     p.add_argument("--uncertainty", metavar="FILE", default=None,
                    help="also write a voxel-wise uncertainty map to FILE: the standard deviation (in the target's "
-                        "intensity units) over a test-time ensemble (with and without a left-right flip, in each "
-                        "plane the model runs in); OUTPUT is then the ensemble's mean. Costs 2x the time (6x for "
-                        "--axis all)")
+                        "intensity units) over a test-time ensemble in each plane the model runs in (see "
+                        "--uncertainty-method: by default the input through two monotone intensity curves, 3x the "
+                        "time; with flip, OUTPUT is the ensemble's mean, 2x the time)")
     p.add_argument("--trust-mask", metavar="FILE", default=None,
                    help="also write the trust mask to FILE: a 0/1 label volume marking input tissue unlike any in the "
                         "model's training inputs (intensity and neighbourhood), where the output is a guess. A "

@@ -64,11 +64,12 @@ class InferenceOptions:
                              "hundredths of a dB), else fp32; or fp32, bf16, fp16 explicitly", PRECISION_CHOICES)
     calibrate: bool = setting(True, "skip the model's output calibration (its output histogram inside the head "
                               "mapped to the training targets'), where the model has one")
-    uncertainty: str = setting("flip", "with an uncertainty map: how its test-time ensemble varies the input in "
-                               "each plane: flip (default: with and without a left-right flip; the image is their "
-                               "mean) or intensity (as it is and through two random monotone intensity curves, as "
-                               "another protocol would change it; the image is the plain synthesis); "
-                               "docs/results.md compares them", UNCERTAINTY_METHODS, flag="--uncertainty-method")
+    uncertainty: str = setting("intensity", "with an uncertainty map: how its test-time ensemble varies the input "
+                               "in each plane: intensity (default: as it is and through two random monotone intensity "
+                               "curves, as another protocol would change it; the image is the plain synthesis) or "
+                               "flip (with and without a left-right flip; the image is their mean, at about half the "
+                               "time); docs/results.md compares them", UNCERTAINTY_METHODS,
+                               flag="--uncertainty-method")
 
     def __post_init__(self) -> None:
         if self.axis not in ("auto", ALL_PLANES) and self.axis not in PLANES:
