@@ -49,7 +49,7 @@ def test_real_data_models_are_bundled_only_with_leave_one_subject_out_wins(name)
     entry = next(e for e in load_catalog() if e.name == name)
     card = entry.card
     assert card.architecture == "unet" and card.spatial_dims == 2 and card.inference["plane"] == "all"
-    assert card.inference["outside"] == "background" and card.source_normalization["kind"] == "percentile"
+    assert card.inference["outside"] == "background" and card.source_normalization["kind"] in ("percentile", "nyul")
     assert len(card.training["split"]["train"]) == 4  # every real subject
     for convention in ("own-scale", "calibrated"):  # the rule: beat the best voxel-wise baseline under both
         figures = card.metrics[f"leave-one-subject-out {convention}"]
@@ -57,6 +57,16 @@ def test_real_data_models_are_bundled_only_with_leave_one_subject_out_wins(name)
     assert card.training["reproduce"].startswith(f"scripts/train_bundled.py {name.replace('unet-', '')}")
     assert "domain" in card.training and card.training["domain"]["skull_stripped"] is True
     assert entry.path.stat().st_size < 16 * 1024 * 1024
+
+
+def test_the_t1_to_t2_model_passes_both_protocols_and_carries_its_trust_record_and_uncertainty_calibration():
+    card = next(e for e in load_catalog() if e.name == "real-unet-T1-T2").card
+    for protocol in ("leave-one-subject-out", "leave-one-source-out"):
+        for convention in ("own-scale", "calibrated"):
+            assert card.metrics[f"{protocol} {convention}"]["worst_subject_margin_db"] > 0
+    assert card.training["domain"]["voxels"]["bins"] > 0  # the trust mask's record of its training inputs
+    calibration = card.inference["uncertainty_calibration"]
+    assert calibration["method"] == "intensity" and calibration["scale"] > 0 and calibration["threshold"] > 0
 
 
 def test_demo_default_is_a_trained_generator():
