@@ -27,7 +27,7 @@ from medsynth.phantom import make_subject, phantom_grid
 
 VARIANTS = {"plain": [], "uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz"], "all-planes": ["--axis", "all"],
             "axial": ["--axis", "axial"], "fp32": ["--precision", "fp32"],
-            "intensity-uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz", "--uncertainty-method", "intensity"],
+            "flip-uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz", "--uncertainty-method", "flip"],
             "all-planes+uncertainty": ["--axis", "all", "--uncertainty", "{tmp}/sd.nii.gz"]}
 
 
