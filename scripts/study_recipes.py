@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float
     volumes = load_subjects(args.data, args.pattern, inputs, target)
     plain, calibrated = (InferenceOptions(device=args.device, calibrate=flag, precision="fp32")  # figures in fp32
                          for flag in (False, True))
+    flip = InferenceOptions(device=args.device, calibrate=False, precision="fp32", uncertainty="flip")
     rows, flagged = [], {}
     last = args.recipes[-1]
     made = [fold for fold in folds(volumes, args.folds) if args.only is None or args.only in fold[0]]
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict[str, float
                 rows += rows_for(held, f"{recipe} +calibration",
                                  score(run_method(loaded, acquired, calibrated), reference))
                 start = time.perf_counter()
-                ensemble = synthesize_with_uncertainty([acquired[c] for c in inputs], loaded, plain)
+                ensemble = synthesize_with_uncertainty([acquired[c] for c in inputs], loaded, flip)
                 seconds["ensemble_seconds"] = time.perf_counter() - start
                 rows += rows_for(held, f"{recipe} +flip ensemble", score(ensemble.image, reference))
                 if args.uncertainty:
