@@ -18,7 +18,6 @@ from .catalog import resolve_model
 from .contrasts import contrast_from_filename
 from .conventions import common_space
 from .errors import InputError
-from .flagging import uncertain_share
 from .inference.options import InferenceOptions
 from .inference.synthesis import Synthesis
 from .io import check_output_path, read_volume, write_volumes
@@ -112,28 +111,20 @@ def synthesize_volumes(volumes: list[Volume], loaded: LoadedModel, options: Infe
                        uncertainty: bool = False, skull_strip: bool = False, t1: Volume | None = None) -> Synthesis:
     """The synthesis every route runs (file to file, and Slicer's in-process route): with ``skull_strip``, the
     brain is extracted first (``medsynth.skull_strip``; with ``t1``, the subject's T1's mask), the model runs
-    inside it only, and the synthetic volume keeps the input's full grid with background outside it. With an
-    uncertainty map, the share of the head above the model's calibrated error threshold, where the card has
-    one (``medsynth.flagging``)."""
+    inside it only, and the synthetic volume keeps the input's full grid with background outside it."""
     from .device import resolve_device
     from .inference import synthesize_with_uncertainty
 
     if not skull_strip:
-        result = synthesize_with_uncertainty(volumes, loaded, options, progress, cancel, uncertainty=uncertainty)
-        head = foreground_mask(volumes[0].array)
-    else:
-        brain = brain_mask(volumes[0], loaded.card.source_contrast, t1, str(resolve_device(options.device)))
-        for warning in brain.warnings:
-            log.warning("%s", warning)
-        result = synthesize_with_uncertainty(strip_all(volumes, brain.mask), loaded, options, progress, cancel,
-                                             mask=brain.mask, uncertainty=uncertainty)
-        result.image.array[~brain.mask] = loaded.card.background
-        result.brain = volumes[0].with_array(brain.mask.astype(np.uint8))
-        result.warnings[:0] = brain.warnings
-        head = brain.mask
-    if result.uncertainty is not None:
-        result.uncertain_share = uncertain_share(result.image.array, result.uncertainty.array, head, loaded.card,
-                                                 options.uncertainty)
+        return synthesize_with_uncertainty(volumes, loaded, options, progress, cancel, uncertainty=uncertainty)
+    brain = brain_mask(volumes[0], loaded.card.source_contrast, t1, str(resolve_device(options.device)))
+    for warning in brain.warnings:
+        log.warning("%s", warning)
+    result = synthesize_with_uncertainty(strip_all(volumes, brain.mask), loaded, options, progress, cancel,
+                                         mask=brain.mask, uncertainty=uncertainty)
+    result.image.array[~brain.mask] = loaded.card.background
+    result.brain = volumes[0].with_array(brain.mask.astype(np.uint8))
+    result.warnings[:0] = brain.warnings
     return result
 
 

@@ -21,7 +21,7 @@ CPU = InferenceOptions(device="cpu", batch_size=4)
 
 
 def runInChild(job: BackgroundSynthesis, progress=None, cancel=None):
-    """What the module's widget does with a job (start, poll on its timer, Cancel, store): the output node."""
+    """What the module's widget does with a job (start, poll on its timer, Cancel, store): the stored nodes."""
     job.start()
     while job.poll() is State.RUNNING:
         if cancel is not None and cancel.cancelled:
@@ -33,7 +33,7 @@ def runInChild(job: BackgroundSynthesis, progress=None, cancel=None):
     if job.state is State.FAILED:
         job.cleanup()
         raise MedSynthError(job.error)
-    return job.store().output
+    return job.store()
 
 
 def input_node(scene, shape=(48, 56, 40)):
@@ -46,7 +46,7 @@ def input_node(scene, shape=(48, 56, 40)):
 def test_child_process_result_matches_the_blocking_call(scene):
     node = input_node(scene)
     seen = []
-    out = runInChild(BackgroundSynthesis(node, "phantom-pgan-T1-T2", CPU), lambda d, t, m: seen.append((d, t)))
+    out = runInChild(BackgroundSynthesis(node, "phantom-pgan-T1-T2", CPU), lambda d, t, m: seen.append((d, t))).output
     assert out.GetName() == "sub-T1-synthetic-T2"
     direct = SynthesisLogic().synthesize(node, "phantom-pgan-T1-T2", CPU)
     np.testing.assert_allclose(slicer.util.arrayFromVolume(out), slicer.util.arrayFromVolume(direct),
@@ -67,12 +67,7 @@ def test_a_model_that_records_its_training_inputs_brings_back_the_trust_mask(sce
     record = trust.summarize([(v, foreground_mask(v.array)) for v in others], loaded.card.source_normalization)
     loaded.card.training = {"domain": {trust.RECORD: record}}
     path = save_model(loaded.model, loaded.card, tmp_path / "recorded.safetensors")
-    job = BackgroundSynthesis(node, str(path), CPU)
-    job.start()
-    while job.poll() is State.RUNNING:
-        pass
-    stored = job.store()
-    mask = stored.trustMask
+    mask = runInChild(BackgroundSynthesis(node, str(path), CPU)).trustMask
     assert mask is not None and mask.IsA("vtkMRMLLabelMapVolumeNode")
     source = slicer.util.arrayFromVolume(node)
     assert slicer.util.arrayFromVolume(mask).shape == source.shape
@@ -142,7 +137,7 @@ def test_the_background_result_lies_on_the_inputs_exact_grid(scene):
     matrix[:3, :3] = rotation @ np.diag([0.9375, 0.9375, 1.2000001])  # oblique, anisotropic
     matrix[:3, 3] = [-119.53125012, 97.1234567891, -61.000000123]
     node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(matrix))
-    out = runInChild(BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU))
+    out = runInChild(BackgroundSynthesis(node, "phantom-jointhist-T1-T2", CPU)).output
     found = slicer.util.vtkMatrixFromArray(np.eye(4))
     out.GetIJKToRASMatrix(found)
     np.testing.assert_allclose(slicer.util.arrayFromVTKMatrix(found), matrix, rtol=0, atol=1e-9)

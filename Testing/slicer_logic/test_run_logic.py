@@ -13,6 +13,16 @@ from MedSynthLib.RunLogic import RunLogic, metricsHtml, runFromParameters
 from MedSynthLib.SampleVolumes import loadSample
 
 
+def runBothRoutes(logic: RunLogic, node, background: bool):
+    """A run in a child process, as the GUI does it (start, poll, finish), or in this process."""
+    if not background:
+        return logic.run(node)
+    job = logic.start(node)
+    while job.poll().value == "running":
+        pass
+    return logic.finish(job)
+
+
 def composites(scene):
     nodes = scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
     return {nodes.GetItemAsObject(i).GetLayoutName(): nodes.GetItemAsObject(i) for i in range(nodes.GetNumberOfItems())}
@@ -63,13 +73,7 @@ def test_uncertainty_map_is_a_second_node_shown_as_a_heat_overlay(scene, views, 
     SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", model="phantom-pgan-T1-T2", device="cpu",
                         uncertainty=True).write(node)
     logic = RunLogic(scene)
-    if background:  # the GUI's route: a child process writes both volumes
-        job = logic.start(node)
-        while job.poll().value == "running":
-            pass
-        result = logic.finish(job)
-    else:
-        result = logic.run(node)
+    result = runBothRoutes(logic, node, background)
     stored = SynthesisParameters.read(node)
     sd = stored.uncertaintyVolume
     assert sd is not None and sd.GetName() == "MedSynthPhantom-T1-synthetic-T2-uncertainty"
@@ -279,13 +283,7 @@ def test_skull_stripping_adds_the_brain_mask_and_keeps_the_grid(scene, views, ba
     SynthesisParameters(inputVolume=sample["T1"], mapping="T1->T2", model="phantom-pgan-T1-T2", device="cpu",
                         skullStrip=True).write(node)
     logic = RunLogic(scene)
-    if background:  # the GUI's route: the child process strips, synthesizes and writes the mask
-        job = logic.start(node)
-        while job.poll().value == "running":
-            pass
-        result = logic.finish(job)
-    else:
-        result = logic.run(node)
+    result = runBothRoutes(logic, node, background)  # the child strips, synthesizes and writes the mask
     output = result.parameters.outputVolume
     brain = companions(output)["brainMask"]
     assert brain is not None and brain.IsA("vtkMRMLLabelMapVolumeNode")

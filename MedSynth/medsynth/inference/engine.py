@@ -15,6 +15,7 @@ from ..contrasts import canonical_contrast
 from ..device import resolve_device, resolve_precision
 from ..domain import domain_warnings
 from ..errors import InputError
+from ..flagging import uncertain_share
 from ..io import check_volume
 from ..mask import foreground_mask
 from ..progress import CancelToken, ProgressCallback, Reporter
@@ -146,7 +147,8 @@ def synthesize_with_uncertainty(
     spread[~fg] = 0.0
     zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
     sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
-    return Synthesis(image, volume.with_array(sd), warnings, untrusted)
+    share = uncertain_share(image.array, sd, fg, card, options.uncertainty)
+    return Synthesis(image, volume.with_array(sd), warnings, untrusted, uncertain_share=share)
 
 
 def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: InferenceOptions, progress, cancel,
@@ -168,7 +170,7 @@ def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: In
     image = resample_to(result.image, volumes[0], default_value=card.background)
     spread = None if result.uncertainty is None else resample_to(result.uncertainty, volumes[0])
     untrusted = None if result.untrusted is None else resample_to(result.untrusted, volumes[0], "nearest")
-    return Synthesis(image, spread, result.warnings, untrusted)
+    return Synthesis(image, spread, result.warnings, untrusted, uncertain_share=result.uncertain_share)
 
 
 def input_volumes(volume: Volume | Sequence[Volume], card, uncertainty: bool = False) -> list[Volume]:

@@ -20,4 +20,4 @@ class Synthesis:
     warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
     untrusted: Volume | None = None
     brain: Volume | None = None  # with skull stripping: the brain mask the model ran inside (1 inside)
-    uncertain_share: float | None = None  # of the head above the model's calibrated error threshold (flagging)
+    uncertain_share: float | None = None  # with uncertainty: of the head above the model's calibrated error threshold
