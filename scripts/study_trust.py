@@ -92,7 +92,7 @@ def signals(acquired, loaded, records: dict[float, dict], spread: np.ndarray, he
     median = float(np.median(spread[head]))
     voxel_ml = float(np.prod(acquired.spacing)) / 1000.0
     for k in PLANE_FACTORS:
-        found[f"planes {k:g}"] = trust._drop_small(head & (spread > k * median), trust.MIN_REGION_ML / voxel_ml)
+        found[f"planes {k:g}"] = trust.drop_small(head & (spread > k * median), trust.MIN_REGION_ML / voxel_ml)
     found["novelty + planes"] = found[f"novelty {trust.COVERAGE}"] | found[f"planes {PLANE_FACTORS[0]:g}"]
     return found
 

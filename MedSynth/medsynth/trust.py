@@ -112,10 +112,11 @@ def untrusted_mask(volume: Volume, normalized: np.ndarray, mask: np.ndarray, rec
     flat = np.ravel_multi_index(np.where(outside[:, None], 0, cells).T, (bins,) * cells.shape[1])
     novel = np.zeros(mask.shape, dtype=bool)
     novel[mask] = outside | ~known[flat]
-    return _drop_small(novel, min_region_ml / (float(np.prod(volume.spacing)) / 1000.0))
+    return drop_small(novel, min_region_ml / (float(np.prod(volume.spacing)) / 1000.0))
 
 
-def _drop_small(mask: np.ndarray, min_voxels: float) -> np.ndarray:
+def drop_small(mask: np.ndarray, min_voxels: float) -> np.ndarray:
+    """``mask`` without its connected regions of fewer than ``min_voxels`` voxels."""
     labels, count = ndimage.label(mask)
     if count == 0:
         return mask

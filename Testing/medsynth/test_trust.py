@@ -76,7 +76,7 @@ def test_small_regions_are_dropped():
     mask = np.zeros((10, 10, 10), dtype=bool)
     mask[1:3, 1:3, 1:3] = True  # 8 voxels
     mask[5:9, 5:9, 5:9] = True  # 64 voxels
-    kept = trust._drop_small(mask, 20)
+    kept = trust.drop_small(mask, 20)
     assert kept.sum() == 64 and kept[6, 6, 6] and not kept[1, 1, 1]
 
 
