@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 @pytest.fixture(autouse=True)
 def medsynth_home(tmp_path_factory, monkeypatch):
-    """Every test gets its own, empty list of added models (``medsynth.user_models``), never the user's."""
+    """Every test gets its own, empty list of added models (``medsynth.core.user_models``), never the user's."""
     home = tmp_path_factory.mktemp("medsynth-home")
     monkeypatch.setenv("MEDSYNTH_HOME", str(home))
     return home
@@ -72,8 +72,8 @@ ENGINES = {2: "slicewise", 3: "patchwise"}
 
 
 def conv_card(spatial_dims: int, hyper: dict, name: str = "tiny", **inference):
-    from medsynth import intensity
-    from medsynth.card import ModelCard
+    from medsynth.core import intensity
+    from medsynth.core.card import ModelCard
 
     return ModelCard(
         name=name, architecture="convnet", hyperparameters=hyper, engine=ENGINES[spatial_dims],

@@ -13,7 +13,7 @@ SOURCES = (ROOT / "MedSynth", ROOT / "MedSynthTrain")  # where Slicer finds MedS
 
 @functools.cache
 def source_file(name: str) -> Path | None:
-    """The file of our module ``name`` (``MedSynthLib.Parameters``, ``medsynth.errors``), or None."""
+    """The file of our module ``name`` (``MedSynthLib.Parameters``, ``medsynth.core.errors``), or None."""
     for folder in SOURCES:
         base = folder.joinpath(*name.split("."))
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):

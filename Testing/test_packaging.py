@@ -88,7 +88,7 @@ def test_the_wheel_holds_every_package_and_the_bundled_models(tmp_path):
     source = ROOT / "MedSynth"
     packages = {str(p.relative_to(source)) for p in (source / "medsynth").rglob("__init__.py")
                 if "__pycache__" not in p.parts}
-    assert {"medsynth/architectures/__init__.py", "medsynth/training/objectives/__init__.py"} <= packages
+    assert {"medsynth/core/architectures/__init__.py", "medsynth/training/objectives/__init__.py"} <= packages
     assert packages <= names
     modules = {str(p.relative_to(source)) for p in (source / "medsynth").rglob("*.py") if "__pycache__" not in p.parts}
     assert modules <= names
@@ -101,7 +101,7 @@ def test_the_wheel_holds_every_package_and_the_bundled_models(tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
                     str(wheel)], check=True, capture_output=True)
-    probe = ("import medsynth, medsynth.catalog as c; d = c.bundled_models_dir(); "
+    probe = ("import medsynth, medsynth.core.catalog as c; d = c.bundled_models_dir(); "
              "print(medsynth.__file__); print(d); print((d / c.CATALOG_FILE).is_file())")
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path,
                            env={**os.environ, "PYTHONPATH": str(target), "MEDSYNTH_MODELS_DIR": ""}).stdout.split("\n")

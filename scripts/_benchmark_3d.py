@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 import torch
-from medsynth.catalog import resolve_model
 from medsynth.checkpoint import load_model
+from medsynth.core.catalog import resolve_model
 from medsynth.inference.patchwise import count_windows, run_patchwise
 from medsynth.models import build_model
 from medsynth.progress import Reporter

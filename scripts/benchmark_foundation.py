@@ -18,8 +18,8 @@ import time
 from datetime import date
 
 import torch
-from medsynth.catalog import default_model
 from medsynth.checkpoint import load_model
+from medsynth.core.catalog import default_model
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.mask import foreground_mask
 from medsynth.metrics import compare

@@ -32,9 +32,9 @@ from datetime import date
 import _benchmark_3d
 import numpy as np
 import torch
-from medsynth import intensity
-from medsynth.catalog import resolve_model
 from medsynth.checkpoint import LoadedModel, load_model
+from medsynth.core import intensity
+from medsynth.core.catalog import resolve_model
 from medsynth.device import resolve_device
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.mask import foreground_mask

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from medsynth.baselines import BASELINES, fit_baseline
-from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import LoadedModel, save_model
+from medsynth.core.catalog import add_to_catalog, bundled_models_dir
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.metrics import compare, summarize
 from medsynth.phantom import make_subject, phantom_grid

@@ -10,7 +10,7 @@ histogram, and the joint histogram under the percentile normalization) are fitte
 and run on it, as is every ``--models`` entry (a bundled name or a model file; ``--exclude-trained`` leaves
 out, per model, the subjects its card says it was trained on).
 Each result is compared with the subject's real target inside the reference's foreground under both
-conventions of ``medsynth.conventions``, applied to every method alike:
+conventions of ``medsynth.core.conventions``, applied to every method alike:
 
 - ``own-scale``: each image mapped by its own 1st-99th percentile inside the mask;
 - ``calibrated``: the synthetic image fitted to the reference by a least-squares line inside the mask.
@@ -26,9 +26,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from medsynth.catalog import resolve_model
 from medsynth.checkpoint import load_model
-from medsynth.contrasts import canonical_contrast
+from medsynth.core.catalog import resolve_model
+from medsynth.core.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
 from medsynth.loso import (
     add_data_arguments,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 from _reproduce import add_split_options, folds, write_results
+from medsynth.core.model_file import read_card
 from medsynth.dataset import find_subjects
-from medsynth.model_file import read_card
 from medsynth.training import load_config, train
 from medsynth.training.validate import baseline_metrics
 

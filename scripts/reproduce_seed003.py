@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from medsynth.checkpoint import load_model
-from medsynth.contrasts import canonical_contrast
+from medsynth.core.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
 from medsynth.loso import (
     CONVENTIONS,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from medsynth.checkpoint import load_model
-from medsynth.contrasts import canonical_contrast
+from medsynth.core.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
 from medsynth.io import write_volume
 from medsynth.loso import (

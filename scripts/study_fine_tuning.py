@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from medsynth.checkpoint import load_model
-from medsynth.contrasts import canonical_contrast
+from medsynth.core.contrasts import canonical_contrast
 from medsynth.inference import InferenceOptions
 from medsynth.loso import (
     DEFAULT_PATTERNS,

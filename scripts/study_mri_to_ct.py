@@ -36,8 +36,9 @@ from pathlib import Path
 
 from medsynth.baselines import fit_baseline
 from medsynth.checkpoint import LoadedModel, load_model
+from medsynth.core.intensity import CT_WINDOW, cormack_to_hounsfield
+from medsynth.core.run_folder import REVERSE_MODEL_FILE
 from medsynth.inference import InferenceOptions, synthesize
-from medsynth.intensity import CT_WINDOW, cormack_to_hounsfield
 from medsynth.io import read_volume
 from medsynth.loso import baselines as fit_baselines
 from medsynth.loso import bundle, margins, rows_for, run_method, summary, train_once, write_report
@@ -47,7 +48,6 @@ from medsynth.metrics import BONE_HU, bone_dice
 from medsynth.mosaic import difference_mosaic
 from medsynth.phantom import make_subject, phantom_grid, write_phantom_dataset
 from medsynth.pipeline import evaluate_volumes
-from medsynth.run_folder import REVERSE_MODEL_FILE
 
 METRICS = ("mae_hu", "psnr", "ssim_3d", "bone_dice")
 

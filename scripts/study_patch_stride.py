@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from medsynth import intensity
 from medsynth.checkpoint import load_model
+from medsynth.core import intensity
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.io import read_volume
 from medsynth.mask import bounding_box, crop, foreground_mask

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 from medsynth.checkpoint import load_model
-from medsynth.contrasts import canonical_contrast
-from medsynth.conventions import own_scale
+from medsynth.core.contrasts import canonical_contrast
+from medsynth.core.conventions import own_scale
 from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
 from medsynth.loso import (
     DEFAULT_PATTERNS,

@@ -22,10 +22,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from medsynth.catalog import resolve_model
 from medsynth.checkpoint import load_model
+from medsynth.core.catalog import resolve_model
+from medsynth.core.files import atomic_output
 from medsynth.inference import InferenceOptions, synthesize
-from medsynth.io import atomic_output, read_volume
+from medsynth.io import read_volume
 from medsynth.loso import CONVENTIONS
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.pipeline import evaluate_conventions

@@ -35,13 +35,15 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from medsynth import intensity, trust
+from medsynth import trust
 from medsynth.baselines import fit_baseline
 from medsynth.checkpoint import LoadedModel, load_model
-from medsynth.contrasts import canonical_contrast
-from medsynth.conventions import calibrate
+from medsynth.core import intensity
+from medsynth.core.contrasts import canonical_contrast
+from medsynth.core.conventions import calibrate
+from medsynth.core.files import atomic_output
 from medsynth.inference import InferenceOptions, synthesize
-from medsynth.io import atomic_output, read_volume
+from medsynth.io import read_volume
 from medsynth.loso import PERCENTILE, folds, load_subjects
 from medsynth.mask import foreground_mask
 from medsynth.metrics import psnr

@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 from medsynth.checkpoint import load_model
-from medsynth.contrasts import canonical_contrast
-from medsynth.conventions import calibrate, own_scale, robust_range
+from medsynth.core.contrasts import canonical_contrast
+from medsynth.core.conventions import calibrate, own_scale, robust_range
+from medsynth.core.files import atomic_output
+from medsynth.core.options import UNCERTAINTY_METHODS
 from medsynth.flagging import FRACTIONS, above_threshold, calibration, flagging
 from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
-from medsynth.inference.options import UNCERTAINTY_METHODS
-from medsynth.io import atomic_output
 from medsynth.loso import add_data_arguments, folds, load_subjects
 from medsynth.mask import foreground_mask
 from study_recipes import finished_model

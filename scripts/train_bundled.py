@@ -32,9 +32,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from medsynth.catalog import add_to_catalog, bundled_models_dir
 from medsynth.checkpoint import load_model, save_model
-from medsynth.contrasts import split_contrast
+from medsynth.core.catalog import add_to_catalog, bundled_models_dir
+from medsynth.core.contrasts import split_contrast
 from medsynth.dataset import find_subjects
 from medsynth.inference import InferenceOptions
 from medsynth.loso import DEFAULT_PATTERNS, margins, rule_failures, subject_margins

@@ -17,11 +17,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from medsynth.catalog import model_card
-from medsynth.errors import MedSynthError
+from medsynth.core.catalog import model_card
+from medsynth.core.errors import MedSynthError
+from medsynth.core.options import write_options
 from medsynth.flagging import uncertain_share
 from medsynth.inference import InferenceOptions, Synthesis
-from medsynth.inference.options import write_options
 from medsynth.io import read_volume, write_volume
 from medsynth.mask import foreground_mask
 from medsynth.trust import record_of

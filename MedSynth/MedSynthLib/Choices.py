@@ -3,11 +3,12 @@ files can build their typed parameter nodes when Slicer starts, before PyTorch a
 installed: taken from the package where it declares them without numpy (Testing/slicer_logic/test_choices.py
 keeps the others equal to what ``medsynth`` accepts)."""
 
+import dataclasses
+
 # each of these is standard library only: the contrast records, the architecture registry, the inference settings
-from medsynth import contrasts
-from medsynth.architectures import names
-from medsynth.inference import options
-from medsynth.planes import PLANES
+from medsynth.core import contrasts, options
+from medsynth.core.architectures import names
+from medsynth.core.planes import PLANES
 
 MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
 AXES = ("auto", *PLANES, options.ALL_PLANES)  # all: the three planes, fused
@@ -17,4 +18,10 @@ UNCERTAINTY_METHODS = options.UNCERTAINTY_METHODS  # what the uncertainty map's 
 TRAINABLE_ARCHITECTURES = tuple(names("generator", trainable=True))
 UNPAIRED_ARCHITECTURES = tuple(names("generator", trainable=True, unpaired=True))
 CONTRASTS = tuple(contrasts.CONTRASTS)
-COMPARISONS = ("auto", "raw", "own-scale", "calibrated")  # medsynth.conventions: intensities compared
+COMPARISONS = ("auto", "raw", "own-scale", "calibrated")  # medsynth.core.conventions: intensities compared
+
+
+def optionDefault(name: str):
+    """The default of the inference setting ``name``, as ``InferenceOptions`` declares it (and the command's flag
+    shows it): the module's parameters start from the same values, so the GUI and the CLI agree."""
+    return next(f.default for f in dataclasses.fields(options.InferenceOptions) if f.name == name)

@@ -3,7 +3,7 @@
 The two are compared where they lie in the world: a reference under a parent transform (the usual result
 of registering it in Slicer) is taken through that transform (exactly for a linear one; a non-linear one
 is hardened on a temporary copy) before it is resampled onto the synthetic grid. Intensities are put on
-one scale first, as ``medsynth evaluate`` does (``medsynth.conventions``): by default raw when both are on
+one scale first, as ``medsynth evaluate`` does (``medsynth.core.conventions``): by default raw when both are on
 one scale, else each image by its own robust range inside the mask, so the map shows the synthesis error
 and not the difference between a model's training range and the scanner's units. The table says which.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from medsynth.pipeline import evaluate_conventions
 from medsynth.volume import Volume
 

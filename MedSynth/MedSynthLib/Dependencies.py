@@ -18,7 +18,7 @@ import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
 
-from medsynth.errors import MedSynthError
+from medsynth.core.errors import MedSynthError
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 

@@ -1,12 +1,12 @@
 """The module's help and acknowledgement text, with its architectures and papers read from the package's one
-registry (``medsynth.architectures``, torch-free), so a new architecture appears here without an edit."""
+registry (``medsynth.core.architectures``, torch-free), so a new architecture appears here without an edit."""
 
 from __future__ import annotations
 
 import html
 
-from medsynth.architectures import architectures
-from medsynth.citations import DEEPBET2024, NYUL2000
+from medsynth.core.architectures import architectures
+from medsynth.core.citations import DEEPBET2024, NYUL2000
 
 
 def architectureItems() -> str:

@@ -1,6 +1,6 @@
 """The models the module offers: the bundled catalog plus model files the user added.
 
-User models are remembered in the list the ``medsynth`` command reads too (``medsynth.user_models``:
+User models are remembered in the list the ``medsynth`` command reads too (``medsynth.core.user_models``:
 ``$MEDSYNTH_HOME/models.json``, default ``~/.medsynth``), so a model added here is offered there and back.
 A file is added only if its card is valid and its weights rebuild the network it
 describes (nothing is unpickled); a listed file that has since gone bad is reported, not offered.
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import slicer
-from medsynth.card import ModelCard
-from medsynth.catalog import kind_rank, load_catalog, model_kind
-from medsynth.citations import citations_for
-from medsynth.errors import ModelError
-from medsynth.user_models import add_user_model, remove_user_model, user_model_files, user_models, user_models_file
+from medsynth.core.card import ModelCard
+from medsynth.core.catalog import kind_rank, load_catalog, model_kind
+from medsynth.core.citations import citations_for
+from medsynth.core.errors import ModelError
+from medsynth.core.user_models import add_user_model, remove_user_model, user_model_files, user_models, user_models_file
 
 from .Signal import modelsChanged
 
@@ -101,7 +101,7 @@ def cardHtml(card: ModelCard) -> str:
 
 
 def defaultUserModelsFile() -> Path:
-    """The list the ``medsynth`` command reads too (``medsynth.user_models``). Until MedSynth 2026-12 the module
+    """The list the ``medsynth`` command reads too (``medsynth.core.user_models``). Until MedSynth 2026-12 the module
     kept its own next to Slicer's settings: that list is moved here once, so no added model is lost."""
     shared = user_models_file()
     app = getattr(slicer, "app", None)
@@ -152,7 +152,7 @@ class ModelCatalog:
     def menu(self, mapping: str, architecture: str = "", mode: str = "auto", model: str = "") -> ModelMenu:
         """What the module's three combo boxes offer for these settings, and what stays selected: a choice
         that no longer fits (another mapping or mode) falls back to the first that does."""
-        from medsynth.catalog import withdrawn_models
+        from medsynth.core.catalog import withdrawn_models
 
         everything = self.models()
         mappings = mappingsOf(everything)
@@ -171,10 +171,10 @@ class ModelCatalog:
         return mappingsOf(self.models())
 
     def addModelFile(self, path: str | Path) -> ModelChoice:
-        """Validate ``path`` fully (card and weights) and add it to the list; returns its choice."""
-        from medsynth.checkpoint import load_model  # torch: the weights are checked against the card
-
-        added = add_user_model(path, check=lambda file: load_model(file).card, listing=self.userModelsFile)
+        """Check ``path`` (its card, and a complete table of weights) and add it to the list; returns its choice.
+        Torch-free, as ``medsynth models --add``: whether the weights fit the card's network is checked by the
+        child process that loads it, which refuses a mismatched file before it writes anything."""
+        added = add_user_model(path, listing=self.userModelsFile)
         modelsChanged.emit()
         return ModelChoice(added.name, added.path, added.card, False)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import slicer
-from medsynth.errors import ConfigError
+from medsynth.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import slicer
 import vtk
-from medsynth.contrasts import CONTRASTS
-from medsynth.errors import InputError
+from medsynth.core.contrasts import CONTRASTS
+from medsynth.core.errors import InputError
 from medsynth.mask import foreground_mask
 from medsynth.volume import Volume
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
-from medsynth.errors import ConfigError
-from medsynth.limits import parse_patch_setting
+from medsynth.core.errors import ConfigError
+from medsynth.core.limits import parse_patch_setting
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 
-from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS, UNCERTAINTY_METHODS
+from .Choices import AXES, COMPARISONS, DEVICES, MODES, PRECISIONS, UNCERTAINTY_METHODS, optionDefault
 from .ModuleParameters import ModuleParameters, OneOf, getParameterNode
 
 MODULE_NAME = "MedSynth"
@@ -33,7 +33,7 @@ __all__ = [
 
 def strideProblem(text: str) -> str | None:
     """Why ``text`` is no patch stride, or None: the check the card and the command line use
-    (``medsynth.limits``). The field takes every keystroke as typed ("f", "fu", ...), so the node may hold
+    (``medsynth.core.limits``). The field takes every keystroke as typed ("f", "fu", ...), so the node may hold
     such text at any time: it is refused when a run starts and shown by the widget, never raised while the
     node is read."""
     return parse_patch_setting("stride", text, "patch stride")[1]
@@ -69,13 +69,14 @@ class SynthesisParameters(ModuleParameters):
     architecture: str = ""  # "" = the mapping's default model
     model: str = ""  # catalog name or model file; "" = chosen from mapping and architecture
     mode: Annotated[str, OneOf(MODES)] = "auto"  # auto (the model's own), slice or patch
-    axis: Annotated[str, OneOf(AXES)] = "auto"  # slice plane for 2D models
-    device: Annotated[str, OneOf(DEVICES)] = "auto"
-    precision: Annotated[str, OneOf(PRECISIONS)] = "auto"
+    # the inference settings start from InferenceOptions' defaults (declared once, in medsynth.core.options)
+    axis: Annotated[str, OneOf(AXES)] = optionDefault("axis")  # slice plane for 2D models
+    device: Annotated[str, OneOf(DEVICES)] = optionDefault("device")
+    precision: Annotated[str, OneOf(PRECISIONS)] = optionDefault("precision")
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     uncertainty: bool = False  # also make the test-time ensemble's SD map, shown as a heat overlay
-    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = "intensity"  # what that ensemble varies
+    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = optionDefault("uncertainty")  # what it varies
     skullStrip: bool = False  # extract the brain of a skull-on input first (medsynth.skull_strip)
     outputVolume: vtkMRMLScalarVolumeNode = None
     uncertaintyVolume: vtkMRMLScalarVolumeNode = None

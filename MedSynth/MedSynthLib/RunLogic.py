@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from medsynth.errors import MedSynthError
+from medsynth.core.errors import MedSynthError
 
 from .Dependencies import DependencyLogic
 from .Parameters import MAX_INPUTS, SynthesisParameters, getParameterNode
@@ -132,7 +132,7 @@ class RunLogic(DependencyLogic):
 
     def modelCardHtml(self, parameterNode) -> str:
         """The chosen model's card, or why no model fits the settings."""
-        from medsynth.catalog import withdrawn_note
+        from medsynth.core.catalog import withdrawn_note
 
         from .ModelCatalog import cardHtml
 
@@ -176,7 +176,7 @@ class RunLogic(DependencyLogic):
 
     def prepare(self, parameterNode) -> tuple[SynthesisParameters, Any]:
         """The node's settings checked for a run, and the model they choose; stale outputs let go of."""
-        from medsynth.errors import InputError
+        from medsynth.core.errors import InputError
 
         from .OutputNodes import acquiredVolumes, checkNotAcquired, reusableOutput
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import slicer
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 
 SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "Resources" / "SampleData"
 CATEGORY = "MedSynth"

@@ -9,7 +9,7 @@ calling process; the module's GUI runs the same work in a background process ins
 
 from __future__ import annotations
 
-from medsynth.inference.options import InferenceOptions
+from medsynth.core.options import InferenceOptions
 from medsynth.progress import CancelToken, ProgressCallback
 
 from .OutputNodes import StoredSynthesis, reusableOutput, storeSynthesis
@@ -24,8 +24,8 @@ class SynthesisLogic:
 
     def loadModel(self, model):
         """A catalog name or a model file (its card validated), or an already loaded model."""
-        from medsynth.catalog import resolve_model
         from medsynth.checkpoint import LoadedModel, load_model
+        from medsynth.core.catalog import resolve_model
 
         return model if isinstance(model, LoadedModel) else load_model(resolve_model(model))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from medsynth.volume import Volume
 
 

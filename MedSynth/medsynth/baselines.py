@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import intensity
-from .card import ModelCard
-from .contrasts import canonical_contrast
-from .errors import ConfigError
+from .core import intensity
+from .core.card import ModelCard
+from .core.contrasts import canonical_contrast
+from .core.errors import ConfigError
 from .mask import foreground_mask
 from .models import build_model
 from .volume import Volume

@@ -15,10 +15,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from .card import ModelCard
-from .errors import ModelError
-from .io import atomic_output
-from .model_file import CARD_KEY, read_card
+from .core.card import ModelCard
+from .core.errors import ModelError
+from .core.files import atomic_output
+from .core.model_file import CARD_KEY, read_card
 from .models import build_model
 
 log = logging.getLogger(__name__)

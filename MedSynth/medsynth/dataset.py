@@ -18,9 +18,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .contrasts import canonical_contrast, split_contrast
-from .errors import ConfigError, InputError
-from .file_names import VOLUME_EXTENSIONS, volume_extension, volume_stem
+from .core.contrasts import canonical_contrast, split_contrast
+from .core.errors import ConfigError, InputError
+from .core.files import VOLUME_EXTENSIONS, volume_extension, volume_stem
 
 Subjects = dict[str, dict[str, Path]]
 MASK = "mask"

@@ -7,8 +7,8 @@ import logging
 
 import torch
 
-from .errors import ConfigError
-from .inference.options import DEVICES, PRECISION_CHOICES
+from .core.errors import ConfigError
+from .core.options import DEVICES, PRECISION_CHOICES
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from . import intensity, trust
+from . import trust
+from .core import intensity
 from .volume import Volume
 
 log = logging.getLogger(__name__)

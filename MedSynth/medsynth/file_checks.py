@@ -15,11 +15,11 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import stat
 import zlib
 from pathlib import Path
 
-from .errors import InputError
+from .core.errors import InputError
+from .core.files import regular_file
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,6 @@ def max_voxels() -> int:
     if value < 1:
         raise InputError(f"${VOXEL_LIMIT_VARIABLE}={text!r}: expected a positive number of voxels")
     return value
-
-
-def regular_file(path: str | os.PathLike, what: str = "file") -> Path:
-    """``path`` if it is a regular file (after following links); a clear error otherwise."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} not found") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the {what} ({exc.strerror})") from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"{path}: is a folder; expected a {what}")
-    if not stat.S_ISREG(mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise InputError(f"{path}: is {kind}; expected a regular {what} (reading it could block or never end)")
-    return path
 
 
 def _header_fields(path: Path, separator: str, limit: int = 1 << 16) -> dict[str, str]:

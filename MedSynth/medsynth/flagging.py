@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from .conventions import robust_range
+from .core.conventions import robust_range
 
 FRACTIONS = (0.05, 0.10, 0.20)  # the removed fractions a report lists
 CURVE = np.linspace(0.0, 0.5, 51)  # the removed fractions the area is taken over

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,9 +12,9 @@ import nibabel as nib
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError, OutputError
-from .file_checks import check_declared_size, check_nifti_header, data_file, regular_file
-from .file_names import VOLUME_EXTENSIONS, volume_extension
+from .core.errors import InputError, OutputError
+from .core.files import VOLUME_EXTENSIONS, output_set, regular_file, volume_extension
+from .file_checks import check_declared_size, check_nifti_header, data_file
 from .volume import Volume, from_sitk, to_sitk
 
 log = logging.getLogger(__name__)
@@ -185,84 +184,6 @@ def check_writable_dir(folder: Path) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise OutputError(f"{folder}: cannot write here ({exc.strerror}); choose a writable folder") from None
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path):
-    """Yield a temporary path with the same name in the same folder; move it into place on success."""
-    with output_set([path]) as temporary:
-        yield temporary[Path(path)]
-
-
-@contextlib.contextmanager
-def output_set(paths, verify=None):
-    """All outputs of one command, written to temporary names and moved into place together at the end, or
-    none of them (a failing mosaic leaves no CSV behind; a full disk leaves no short file).
-
-    Yields ``{path: temporary path}``. Each output gets a private temporary folder next to it, so formats
-    with separate data files (``.mhd`` + ``.zraw``, ``.nhdr`` + ``.raw.gz``) land whole (data first, header
-    last). ``verify(path, temporary)`` is called for each output before anything is moved.
-    """
-    paths = [Path(p) for p in paths]
-    folders = {}
-    try:
-        for path in paths:
-            folder = path.parent if str(path.parent) else Path(".")
-            folders[path] = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.tmp-"))
-        temporary = {path: folders[path] / _writable_name(path) for path in paths}
-        try:
-            yield temporary
-        except OSError as exc:  # a full disk (ENOSPC, EFBIG, EDQUOT), a vanished folder: one clear line
-            names = ", ".join(str(p) for p in paths)
-            raise OutputError(f"{names}: writing failed ({exc.strerror or exc}); nothing was written") from None
-        for path in paths:
-            if not temporary[path].exists():
-                raise OutputError(f"{path}: nothing was written")
-            if verify is not None:
-                verify(path, temporary[path])
-        mode = 0o666 & ~_umask()  # files in the private folder may have been created 0600
-        with _signals_held():  # a SIGTERM between two renames would leave half a set of outputs
-            for path in paths:
-                folder = path.parent if str(path.parent) else Path(".")
-                produced = sorted(folders[path].iterdir(), key=lambda p: p == temporary[path])  # header last
-                for item in produced:
-                    os.chmod(item, mode)
-                    os.replace(item, path if item == temporary[path] else folder / item.name)
-    finally:
-        for folder in folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Interrupting signals wait until the block is done (POSIX, main thread; elsewhere nothing changes)."""
-    import signal
-    import threading
-
-    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _writable_name(path: Path) -> str:
-    """The temporary file's name: ``path``'s, with a volume extension in lower case (ITK's NIfTI writer
-    refuses ``.NII.GZ``); the final file keeps the name asked for."""
-    extension = volume_extension(path)
-    if extension is None:
-        return path.name
-    return path.name[: len(path.name) - len(extension)] + extension
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def write_volume(

@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import InputError, OutputError
+from .core.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
 BASE_URL = "http://biomedic.doc.ic.ac.uk/brain-development/downloads/IXI/"

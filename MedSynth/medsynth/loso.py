@@ -21,12 +21,13 @@ import numpy as np
 
 from .baselines import BASELINES, fit_baseline, fit_joint_histogram_2d
 from .checkpoint import LoadedModel
-from .contrasts import canonical_contrast
+from .core.contrasts import canonical_contrast
+from .core.errors import InputError
+from .core.files import atomic_output
+from .core.intensity import FOREGROUND_PERCENTILES
 from .dataset import find_subjects, require_contrasts
-from .errors import InputError
 from .inference import InferenceOptions, synthesize
-from .intensity import FOREGROUND_PERCENTILES
-from .io import atomic_output, read_volume
+from .io import read_volume
 from .metrics import relative_sharpness
 from .pipeline import evaluate_conventions
 from .volume import Volume
@@ -228,7 +229,7 @@ def train_once(overrides: dict, description: str) -> Path:
     run's, an interrupted one resumed, or trained now, with a progress bar. Studies reuse their runs this way."""
     from tqdm import tqdm
 
-    from .run_folder import MODEL_FILE, STATE_FILE
+    from .core.run_folder import MODEL_FILE, STATE_FILE
     from .training import load_config, train
 
     folder = Path(overrides["output"])
@@ -263,8 +264,8 @@ def bundle(loaded: LoadedModel, name: str, description: str, metrics: dict, data
     """Add a study's model to the bundled catalog as ``name`` (float16 weights), its card carrying what the
     study measured (``metrics``), what it was trained on and the command that reproduces it. The caller has
     checked that it beats the baselines: studies bundle only winners."""
-    from .catalog import add_to_catalog, bundled_models_dir
     from .checkpoint import save_model
+    from .core.catalog import add_to_catalog, bundled_models_dir
 
     card = loaded.card
     card.name, card.description, card.metrics = name, description, metrics

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from .contrasts import CONTRASTS
+from .core.contrasts import CONTRASTS
 from .mask import foreground_mask
 from .volume import PLANES, Volume
 
@@ -161,7 +161,7 @@ def relative_sharpness(synthetic: np.ndarray, reference: np.ndarray, mask: np.nd
     edge of the head does not count) over the real image's, each on its own robust scale (1st-99th percentile
     inside the mask), so the figure does not depend on either intensity scale. 1 = as sharp as the real image;
     a blurred image scores below 1, a noisy one can score above."""
-    from .conventions import own_scale
+    from .core.conventions import own_scale
 
     inner = ndimage.binary_erosion(mask, iterations=SHARPNESS_EROSION)
     inner = inner if inner.any() else np.asarray(mask, dtype=bool)

@@ -10,7 +10,7 @@ import numpy as np
 # which Slicer and a user's console session own.
 from matplotlib.figure import Figure
 
-from .io import atomic_output
+from .core.files import atomic_output
 from .volume import Volume
 
 DIFFERENCE_CMAP = "berlin"  # diverging, black at zero: blue = too dark, red = too bright

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .catalog import resolve_model
-from .contrasts import contrast_from_filename
-from .conventions import common_space
-from .errors import InputError
-from .inference.options import InferenceOptions
-from .inference.synthesis import Synthesis
+from .core.catalog import resolve_model
+from .core.contrasts import contrast_from_filename
+from .core.conventions import common_space
+from .core.errors import InputError
+from .core.options import InferenceOptions
+from .core.synthesis import Synthesis
 from .io import check_output_path, read_volume, write_volumes
 from .mask import foreground_mask
 from .metrics import compare
@@ -134,7 +134,7 @@ class Evaluation:
     reference: Volume  # on the synthetic grid, in the convention's intensities
     mask: np.ndarray
     mask_source: str
-    convention: str = "raw"  # how both sides' intensities were put on one scale (medsynth.conventions)
+    convention: str = "raw"  # how both sides' intensities were put on one scale (medsynth.core.conventions)
     synthetic: Volume | None = None  # in the convention's intensities
 
 
@@ -146,7 +146,7 @@ def evaluate_volumes(
     convention: str = "auto",
 ) -> Evaluation:
     """Metrics of ``synthetic`` against ``reference`` (resampled onto the synthetic grid if needed), both in
-    the intensity ``convention`` (see ``medsynth.conventions``; ``auto``: raw unless the scales differ)."""
+    the intensity ``convention`` (see ``medsynth.core.conventions``; ``auto``: raw unless the scales differ)."""
     return evaluate_conventions(synthetic, reference, mask, data_range, [convention])[convention]
 
 

@@ -23,11 +23,12 @@ import SimpleITK as sitk
 # A bare Figure (no pyplot): renders to files headless and never touches the global matplotlib backend.
 from matplotlib.figure import Figure
 
-from .contrasts import CONTRASTS
+from .core.contrasts import CONTRASTS
+from .core.errors import ConfigError, InputError, MedSynthError
+from .core.files import atomic_output
+from .core.intensity import cormack_to_hounsfield
 from .dataset import MASK, find_subjects, require_contrasts
-from .errors import ConfigError, InputError, MedSynthError
-from .intensity import cormack_to_hounsfield
-from .io import atomic_output, check_output_path, read_volume, write_volume
+from .io import check_output_path, read_volume, write_volume
 from .mask import bounding_box, crop, foreground_mask
 from .progress import ProgressCallback
 from .registration import STAGES, register

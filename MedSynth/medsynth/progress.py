@@ -1,7 +1,7 @@
 """Progress reporting and cooperative cancellation for long work.
 
 Long functions take ``progress(done, total, message)`` and a :class:`CancelToken`; they check the token
-between batches and raise :class:`~medsynth.errors.Cancelled`, before anything is written.
+between batches and raise :class:`~medsynth.core.errors.Cancelled`, before anything is written.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .errors import Cancelled
+from .core.errors import Cancelled
 
 ProgressCallback = Callable[[int, int, str], None]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
+from .core.errors import InputError
 from .mask import foreground_mask
 from .resample import resample_to
 from .volume import Volume, to_sitk

@@ -17,13 +17,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .contrasts import CONTRASTS
-from .errors import InputError
+from .core.contrasts import CONTRASTS
+from .core.errors import InputError
 from .resample import resample_to
 from .volume import Volume
 
 log = logging.getLogger(__name__)
-REQUIREMENT = "deepbet==1.0.2"  # its paper: medsynth.citations.DEEPBET2024
+REQUIREMENT = "deepbet==1.0.2"  # its paper: medsynth.core.citations.DEEPBET2024
 TRAINED_ON = ("T1", "T1c")  # what the extractor was made for
 # phantom heads, brain Dice of the extractor's mask (docs/results.md, scripts/study_skull_strip.py)
 MEASURED_DICE = {"PD": 0.99, "T2": 0.92, "FLAIR": 0.94}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from . import intensity
+from .core import intensity
 from .mask import bounding_box
 from .volume import Volume
 

@@ -17,8 +17,8 @@ import nibabel.orientations as nio
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import ConfigError
-from .planes import PLANE_NORMAL_AXIS, PLANES
+from .core.errors import ConfigError
+from .core.planes import PLANE_NORMAL_AXIS, PLANES
 
 _LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
 

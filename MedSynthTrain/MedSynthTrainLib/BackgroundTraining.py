@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medsynth.errors import Cancelled, ConfigError, MedSynthError
+from medsynth.core.errors import Cancelled, ConfigError, MedSynthError
 from MedSynthLib.BackgroundProcess import BackgroundProcess, State, medsynthCommand
 
 from .RunFolder import BEST_FILE, HISTORY_FILE, MODEL_FILE, STATE_FILE, canResume, readHistory, trainedModel

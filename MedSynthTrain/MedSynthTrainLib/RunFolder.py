@@ -1,5 +1,5 @@
 """A training run's folder, read without torch or any other pip package (the widget asks these at every
-refresh, also before MedSynth's Python packages are installed); the file names are ``medsynth.run_folder``'s.
+refresh, also before MedSynth's Python packages are installed); the file names are ``medsynth.core.run_folder``'s.
 
 The run folder is the whole truth: ``history.csv`` gives the curves, ``state.safetensors`` (written
 atomically after each epoch) lets a stopped run resume exactly, and ``model.safetensors`` (at the end) or
@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from medsynth.run_folder import BEST_FILE, HISTORY_FILE, MODEL_FILE, STATE_FILE, holds_state
+from medsynth.core.run_folder import BEST_FILE, HISTORY_FILE, MODEL_FILE, STATE_FILE, holds_state
 
 __all__ = ["BEST_FILE", "HISTORY_FILE", "MODEL_FILE", "STATE_FILE", "canResume", "hasTrainedModel", "readHistory",
            "trainedModel"]

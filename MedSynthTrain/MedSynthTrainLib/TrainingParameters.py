@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from medsynth.errors import ConfigError
+from medsynth.core.errors import ConfigError
 from MedSynthLib.Choices import CONTRASTS, DEVICES, TRAINABLE_ARCHITECTURES, UNPAIRED_ARCHITECTURES
 from MedSynthLib.ModuleParameters import ModuleParameters, OneOf, Within
 from slicer import vtkMRMLPlotChartNode, vtkMRMLTableNode

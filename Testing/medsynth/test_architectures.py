@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from medsynth.architectures import ENGINE_DIMS, architecture, architectures, described, names
-from medsynth.citations import citations_for
-from medsynth.errors import ModelError
+from medsynth.core.architectures import ENGINE_DIMS, architecture, architectures, described, names
+from medsynth.core.citations import citations_for
+from medsynth.core.errors import ModelError
 
 
 @pytest.mark.torch
@@ -50,8 +50,8 @@ def test_what_lists_architectures_reads_the_registry():
 
 def test_the_registry_imports_no_third_party_package():
     """The Slicer modules read it at start-up, before PyTorch and MedSynth's packages are installed."""
-    code = ("import sys; import medsynth.architectures as a; a.architectures(); "
-            "from medsynth.citations import citations_for; citations_for('nie'); "
+    code = ("import sys; import medsynth.core.architectures as a; a.architectures(); "
+            "from medsynth.core.citations import citations_for; citations_for('nie'); "
             "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
             "{'torch', 'numpy', 'yaml', 'safetensors', 'monai', 'nibabel'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

@@ -1,8 +1,8 @@
 """The bundled trained generators (pGAN, 3D Nie): present, documented, small, and better than the baselines."""
 
 import pytest
-from medsynth.catalog import default_model, load_catalog
 from medsynth.checkpoint import load_model
+from medsynth.core.catalog import default_model, load_catalog
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.metrics import compare
 from medsynth.phantom import make_subject, phantom_grid

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 from medsynth.baselines import fit_baseline
-from medsynth.catalog import add_to_catalog, default_model, find_models, load_catalog, resolve_model, sha256_of
 from medsynth.checkpoint import LoadedModel, load_model, read_card, save_model
-from medsynth.errors import ModelError
+from medsynth.core.catalog import add_to_catalog, default_model, find_models, load_catalog, resolve_model, sha256_of
+from medsynth.core.errors import ModelError
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.metrics import compare
 from medsynth.phantom import make_subject, phantom_grid
@@ -62,7 +62,7 @@ def test_joint_histogram_beats_identity_and_inverts_contrast(tmp_path):
 
 
 def test_baseline_fit_rejects_bad_input(subject):
-    from medsynth.errors import ConfigError
+    from medsynth.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown baseline"):
         fit_baseline("magic", [(subject.images["T1"], subject.images["T2"], None)], "T1", "T2")
@@ -74,7 +74,7 @@ def test_baseline_fit_rejects_bad_input(subject):
 
 
 def test_a_withdrawn_model_leaves_the_catalog_and_says_why(tmp_path, model_file):
-    from medsynth.catalog import withdraw_from_catalog, withdrawn_models, withdrawn_note
+    from medsynth.core.catalog import withdraw_from_catalog, withdrawn_models, withdrawn_note
 
     folder = tmp_path / "catalog"
     folder.mkdir()
@@ -94,8 +94,8 @@ def test_a_withdrawn_model_leaves_the_catalog_and_says_why(tmp_path, model_file)
 
 
 def test_the_bundled_catalog_says_which_real_models_were_withdrawn(capsys):
-    from medsynth.catalog import withdrawn_models
     from medsynth.cli.main import main
+    from medsynth.core.catalog import withdrawn_models
 
     withdrawn = {w.name: w for w in withdrawn_models()}
     assert {"real-unet-T2-T1", "real-unet-T2-FLAIR"} <= set(withdrawn)

@@ -6,9 +6,9 @@ import struct
 
 import pytest
 import torch
-from medsynth.card import ModelCard
 from medsynth.checkpoint import CARD_KEY, load_model, read_card, save_model
-from medsynth.errors import ModelError
+from medsynth.core.card import ModelCard
+from medsynth.core.errors import ModelError
 from medsynth.models import architecture_names, build_model
 from safetensors.torch import save_file
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from medsynth import catalog
 from medsynth.cli.main import main
-from medsynth.errors import Cancelled
+from medsynth.core import catalog
+from medsynth.core.errors import Cancelled
 from medsynth.io import read_volume, write_volume
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.pipeline import synthesize_file
@@ -310,9 +310,9 @@ def test_every_inference_setting_has_one_flag_and_a_settings_file_is_checked(tmp
 
     from medsynth.cli.common import inference_options
     from medsynth.cli.main import build_parser
-    from medsynth.errors import ConfigError
+    from medsynth.core.errors import ConfigError
+    from medsynth.core.options import write_options
     from medsynth.inference import InferenceOptions
-    from medsynth.inference.options import write_options
 
     base = ["synthesize", "in.nii.gz", "out.nii.gz", "--model", "m"]
     args = build_parser().parse_args([*base, "--margin", "3", "--no-calibrate", "--uncertainty-method", "intensity"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from medsynth.conventions import calibrate, common_space, own_scale, resolve
-from medsynth.errors import ConfigError
+from medsynth.core.conventions import calibrate, common_space, own_scale, resolve
+from medsynth.core.errors import ConfigError
 
 
 @pytest.fixture

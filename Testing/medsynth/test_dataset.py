@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from medsynth.core.errors import ConfigError, InputError
 from medsynth.dataset import find_subjects, require_contrasts
-from medsynth.errors import ConfigError, InputError
 from medsynth.io import write_volume
 from medsynth.volume import Volume
 

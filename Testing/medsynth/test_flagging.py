@@ -47,7 +47,7 @@ def test_the_calibration_maps_uncertainty_to_error_and_its_threshold():
 def test_a_card_takes_only_a_well_formed_calibration(tiny):
     from dataclasses import replace
 
-    from medsynth.errors import ModelError
+    from medsynth.core.errors import ModelError
     from medsynth.flagging import uncertain_share
 
     good = {"method": "flip", "scale": 1.5, "threshold": 0.08, "measured": "leave one source out, 4 subjects"}

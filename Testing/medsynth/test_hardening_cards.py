@@ -8,10 +8,10 @@ import json
 import struct
 
 import pytest
-from medsynth.card import ModelCard
-from medsynth.catalog import load_catalog
-from medsynth.errors import ModelError
-from medsynth.model_file import read_card
+from medsynth.core.card import ModelCard
+from medsynth.core.catalog import load_catalog
+from medsynth.core.errors import ModelError
+from medsynth.core.model_file import read_card
 
 pytestmark = pytest.mark.torch
 

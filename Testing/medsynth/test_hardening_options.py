@@ -4,9 +4,9 @@ card, the command line, InferenceOptions, the Slicer module), with one message, 
 from __future__ import annotations
 
 import pytest
-from medsynth.errors import ConfigError, MedSynthError
+from medsynth.core.errors import ConfigError, MedSynthError
+from medsynth.core.limits import MAX_PATCH, parse_patch_setting, patch_problem
 from medsynth.inference import InferenceOptions
-from medsynth.limits import MAX_PATCH, parse_patch_setting, patch_problem
 
 BAD = [("patch_size", 0), ("patch_size", -4), ("patch_size", 5000), ("patch_size", 7), ("stride", 0),
        ("stride", -3), ("stride", 5000), ("patch_size", [32, 32]), ("stride", True), ("stride", "half")]
@@ -14,14 +14,14 @@ BAD = [("patch_size", 0), ("patch_size", -4), ("patch_size", 5000), ("patch_size
 
 @pytest.mark.parametrize(("name", "value"), BAD)
 def test_a_bad_patch_setting_is_refused_by_options_and_card_alike(name, value):
-    from medsynth.card import ModelCard
+    from medsynth.core.card import ModelCard
 
     expected = patch_problem(name, value)
     assert expected is not None and f"got {value!r}" in expected
     with pytest.raises(ConfigError) as raised:
         InferenceOptions(**{name: value})
     assert str(raised.value) == expected
-    from medsynth.catalog import load_catalog
+    from medsynth.core.catalog import load_catalog
 
     card = next(e.card for e in load_catalog() if e.name == "phantom-nie-PD-T2").to_dict()
     card["inference"] = {**card["inference"], name: value}

@@ -104,8 +104,8 @@ def test_a_mostly_empty_volume_costs_what_its_content_costs(tmp_path, caplog, mo
 
     import medsynth.file_checks as file_checks
     import nibabel as nib
-    from medsynth.catalog import resolve_model
     from medsynth.checkpoint import load_model
+    from medsynth.core.catalog import resolve_model
     from medsynth.inference import synthesize
 
     array = np.zeros((256, 256, 128), np.uint8)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 from medsynth.cli.main import main
-from medsynth.errors import InputError, ModelError
+from medsynth.core.errors import InputError, ModelError
 from medsynth.io import read_volume, write_volume
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.volume import Volume
@@ -170,7 +170,7 @@ def test_non_regular_files_are_refused_up_front(subject, tmp_path):
 
 
 def card_dict(**changes):
-    from medsynth.catalog import load_catalog
+    from medsynth.core.catalog import load_catalog
 
     card = next(e.card for e in load_catalog() if e.name == "phantom-pgan-T1-T2").to_dict()
     for key, value in changes.items():
@@ -205,14 +205,14 @@ def card_dict(**changes):
      "hi must be a finite number"),
 ])
 def test_every_card_field_is_checked_before_anything_is_built(changes, message):
-    from medsynth.card import ModelCard
+    from medsynth.core.card import ModelCard
 
     with pytest.raises(ModelError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ModelCard.from_dict(card_dict(**changes))
 
 
 def test_a_format_1_card_reads_with_its_engine_and_a_broken_one_is_refused():
-    from medsynth.card import CARD_FORMAT, ModelCard
+    from medsynth.core.card import CARD_FORMAT, ModelCard
 
     legacy = {k: v for k, v in card_dict(format=1).items() if k != "engine"}
     for dims, engine in ((2, "slicewise"), (0, "voxelwise")):
@@ -226,7 +226,7 @@ def test_a_format_1_card_reads_with_its_engine_and_a_broken_one_is_refused():
 
 
 def test_json_that_is_not_strict_or_nested_too_deeply_is_refused():
-    from medsynth.card import ModelCard
+    from medsynth.core.card import ModelCard
 
     with pytest.raises(ModelError, match="nested"):
         ModelCard.from_json("[" * 100000 + "]" * 100000)
@@ -244,7 +244,7 @@ def test_json_that_is_not_strict_or_nested_too_deeply_is_refused():
                                   '{"format": 1, "models": [{"name": "x", "file": "../../m.safetensors", '
                                   '"sha256": "0", "card": {}}]}', "{"])
 def test_a_malformed_catalog_is_one_clear_error(tmp_path, text):
-    from medsynth.catalog import load_catalog
+    from medsynth.core.catalog import load_catalog
 
     (tmp_path / "catalog.json").write_text(text)
     with pytest.raises(ModelError, match=r"catalog\.json"):
@@ -253,9 +253,9 @@ def test_a_malformed_catalog_is_one_clear_error(tmp_path, text):
 
 def test_weights_are_checked_against_the_card_in_the_header_before_loading(tmp_path):
     """int8 or bool tensors where floats belong, a card whose network does not fit its tensors."""
-    from medsynth.card import ModelCard
     from medsynth.checkpoint import load_model
-    from medsynth.model_file import CARD_KEY
+    from medsynth.core.card import ModelCard
+    from medsynth.core.model_file import CARD_KEY
     from safetensors.numpy import save_file
 
     card = ModelCard.from_dict(card_dict(**{"hyperparameters.ngf": 4, "hyperparameters.n_blocks": 1}))
@@ -281,7 +281,7 @@ def test_weights_are_checked_against_the_card_in_the_header_before_loading(tmp_p
 
 
 def test_a_length_field_starting_with_0x80_is_not_called_a_pickle(tmp_path):
-    from medsynth.model_file import read_card
+    from medsynth.core.model_file import read_card
 
     (tmp_path / "x.safetensors").write_bytes(b"\x80\x01" + b"\0" * 30)
     with pytest.raises(ModelError, match="not a safetensors file") as error:
@@ -411,8 +411,8 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(tmp_path, name, code):
 
 
 def test_nothing_printed_from_a_file_can_drive_the_terminal(tmp_path, capsys):
-    from medsynth.card import ModelCard
     from medsynth.checkpoint import build_from_card, save_model
+    from medsynth.core.card import ModelCard
 
     card = ModelCard.from_dict(card_dict(**{"hyperparameters.ngf": 4, "hyperparameters.n_blocks": 1,
                                             "name": "evil\x1b]0;owned\x07", "description": "\x1b[2Jcleared\u202e"}))

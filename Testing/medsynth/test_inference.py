@@ -5,8 +5,8 @@ import logging
 import numpy as np
 import pytest
 import torch
+from medsynth.core.errors import Cancelled, ConfigError, InputError
 from medsynth.device import resolve_device, resolve_precision
-from medsynth.errors import Cancelled, ConfigError, InputError
 from medsynth.inference import InferenceOptions, check_contrast, synthesize, synthesize_with_uncertainty
 from medsynth.inference.engine import patch_settings
 from medsynth.inference.patchwise import count_windows

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from medsynth import intensity
-from medsynth.errors import ConfigError
+from medsynth.core import intensity
+from medsynth.core.errors import ConfigError
 
 
 @pytest.mark.parametrize("spec", [

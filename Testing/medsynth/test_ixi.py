@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from medsynth import ixi
 from medsynth.cli.main import main
+from medsynth.core.errors import InputError
 from medsynth.dataset import find_subjects
-from medsynth.errors import InputError
 from medsynth.io import read_volume
 from medsynth.phantom import write_phantom_dataset
 

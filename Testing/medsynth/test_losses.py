@@ -3,7 +3,7 @@ adversarial targets, VGG16 perceptual."""
 
 import pytest
 import torch
-from medsynth.errors import ConfigError
+from medsynth.core.errors import ConfigError
 from medsynth.losses import (
     AdversarialLoss,
     PerceptualLoss,

@@ -12,7 +12,7 @@ import torch
 from medsynth.baselines import fit_baseline, fit_joint_histogram_2d
 from medsynth.checkpoint import LoadedModel, load_model
 from medsynth.cli.main import main
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.inference.patchwise import run_patchwise
 from medsynth.io import read_volume

@@ -10,8 +10,8 @@ import shutil
 import threading
 
 import pytest
-from medsynth.catalog import add_to_catalog, find_models, load_catalog, model_card, resolve_model
-from medsynth.errors import ModelError
+from medsynth.core.catalog import add_to_catalog, find_models, load_catalog, model_card, resolve_model
+from medsynth.core.errors import ModelError
 
 pytestmark = pytest.mark.torch  # the served model file is written with torch
 

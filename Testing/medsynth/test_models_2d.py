@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from medsynth.errors import ModelError
+from medsynth.core.errors import ModelError
 from medsynth.models import architecture_names, build_model
 from medsynth.models.pgan import DenseBlockGroup
 

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from medsynth.errors import ModelError
+from medsynth.core.errors import ModelError
 from medsynth.models import architecture_names, build_model
 
 
@@ -55,8 +55,8 @@ def test_discriminator_scores_and_rejects_bad_patch_sizes():
 
 
 def test_auto_context_cascade_feeds_each_stage_the_source_and_the_previous_synthesis(tmp_path):
-    from medsynth.card import ModelCard
     from medsynth.checkpoint import load_model, save_model
+    from medsynth.core.card import ModelCard
 
     small = {"filters": [4, 1], "kernels": [3, 3], "dilations": [1, 1]}
     torch.manual_seed(0)

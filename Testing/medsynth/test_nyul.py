@@ -4,8 +4,9 @@ learns its standard from the training subjects only and applies it at inference.
 import numpy as np
 import pytest
 import yaml
-from medsynth import intensity
-from medsynth.errors import ConfigError
+from medsynth.core import intensity
+from medsynth.core.errors import ConfigError
+from medsynth.training.data import nyul_standard  # fitted when a run starts: torch
 
 pytest.importorskip("intensity_normalization")
 
@@ -20,7 +21,7 @@ def test_the_standard_maps_each_volume_as_intensity_normalization_does():
     from intensity_normalization.normalizers.population.nyul import NyulNormalizer
 
     pairs = volumes()
-    spec = intensity.nyul_standard(pairs)
+    spec = nyul_standard(pairs)
     assert spec["kind"] == "nyul"
     assert spec["standard"][0] == pytest.approx(-1) and spec["standard"][-1] == pytest.approx(1)
     library = NyulNormalizer().fit_population([create_image(a) for a, _ in pairs],
@@ -34,7 +35,7 @@ def test_the_standard_maps_each_volume_as_intensity_normalization_does():
 
 def test_a_standardized_volume_inverts_exactly_and_lines_up_with_the_others():
     pairs = volumes()
-    spec = intensity.nyul_standard(pairs)
+    spec = nyul_standard(pairs)
     medians = []
     for array, mask in pairs:
         fitted = intensity.fit(spec, array, mask)
@@ -55,14 +56,14 @@ def test_a_standardized_volume_inverts_exactly_and_lines_up_with_the_others():
     ({"params": {"landmarks": "low"}}, "nyul params.landmarks must be 11"),
 ])
 def test_a_malformed_standard_is_refused_by_name(change, message):
-    spec = {**intensity.nyul_standard(volumes(2)), **change}
+    spec = {**nyul_standard(volumes(2)), **change}
     with pytest.raises(ConfigError, match=message):
         intensity.validate(spec, "source_normalization", fitted="params" in change)
 
 
 def test_uneven_landmarks_are_refused_before_fitting():
     with pytest.raises(ConfigError, match="evenly spaced"):
-        intensity.nyul_standard(volumes(1), (1.0, 10.0, 20.0, 50.0, 99.0))
+        nyul_standard(volumes(1), (1.0, 10.0, 20.0, 50.0, 99.0))
 
 
 @pytest.mark.torch

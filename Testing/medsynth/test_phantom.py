@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from medsynth.errors import ConfigError
+from medsynth.core.errors import ConfigError
 from medsynth.io import read_volume
 from medsynth.phantom import IXI_PROTOCOL, make_anatomy, make_subject, phantom_grid, write_phantom_dataset
 from medsynth.phantom.signal import tissue_signal
@@ -80,7 +80,7 @@ def test_dataset_folder_paired_and_unpaired(tmp_path):
 
 
 def test_bad_shape_is_rejected():
-    from medsynth.errors import ConfigError
+    from medsynth.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="three sizes"):
         phantom_grid((10, 10))

@@ -93,7 +93,7 @@ def test_prepare_reports_a_missing_reference(tmp_path, capsys):
 
 
 def test_ct_in_cormack_units_is_converted_to_hounsfield(tmp_path):
-    from medsynth.intensity import cormack_to_hounsfield
+    from medsynth.core.intensity import cormack_to_hounsfield
 
     hu = np.array([-1000.0, -300.0, -100.0, 0.0, 37.0, 100.0, 400.0, 1500.0])
     cormack = hu + 1000 + 9 * np.clip(hu + 100, 0, 200)  # Rorden et al. 2012's forward transform

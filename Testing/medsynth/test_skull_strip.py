@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 from medsynth import skull_strip
-from medsynth.errors import ConfigError, InputError
+from medsynth.core.errors import ConfigError, InputError
 from medsynth.phantom import make_subject, phantom_grid
 
 pytestmark = pytest.mark.torch  # deepbet runs on torch

@@ -10,7 +10,7 @@ import pytest
 import torch
 from medsynth.checkpoint import load_model
 from medsynth.cli.main import main
-from medsynth.errors import Cancelled, ConfigError, InputError
+from medsynth.core.errors import Cancelled, ConfigError, InputError
 from medsynth.io import read_volume, write_volume
 from medsynth.models import build_model
 from medsynth.phantom import write_phantom_dataset

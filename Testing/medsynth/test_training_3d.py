@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from medsynth.checkpoint import load_model
-from medsynth.errors import Cancelled, ConfigError, ModelError
+from medsynth.core.errors import Cancelled, ConfigError, ModelError
 from medsynth.inference import synthesize
 from medsynth.io import read_volume
 from medsynth.phantom import write_phantom_dataset

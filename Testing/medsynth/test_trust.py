@@ -7,7 +7,8 @@ import logging
 
 import numpy as np
 import pytest
-from medsynth import intensity, trust
+from medsynth import trust
+from medsynth.core import intensity
 from medsynth.mask import foreground_mask
 from medsynth.phantom import make_subject, phantom_grid
 

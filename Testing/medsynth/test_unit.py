@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from medsynth.checkpoint import load_model
-from medsynth.errors import Cancelled
+from medsynth.core.errors import Cancelled
 from medsynth.inference import synthesize
 from medsynth.io import read_volume
 from medsynth.models import build_model

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import slicer
-from medsynth.errors import Cancelled, MedSynthError, ModelError
+from medsynth.core.errors import Cancelled, MedSynthError, ModelError
 from medsynth.inference import InferenceOptions
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.progress import CancelToken
@@ -56,8 +56,9 @@ def test_child_process_result_matches_the_blocking_call(scene):
 
 @pytest.mark.torch
 def test_a_model_that_records_its_training_inputs_brings_back_the_trust_mask(scene, tiny, tmp_path):
-    from medsynth import intensity, trust
+    from medsynth import trust
     from medsynth.checkpoint import save_model
+    from medsynth.core import intensity
     from medsynth.mask import foreground_mask
 
     node = input_node(scene)
@@ -217,7 +218,7 @@ def test_the_child_is_read_in_poll_without_a_thread():
 
 
 def test_progress_lines_are_throttled_but_keep_every_new_stage_and_the_end():
-    from medsynth.progress_lines import ProgressLines, parse_progress_line
+    from medsynth.core.progress_lines import ProgressLines, parse_progress_line
 
     written, now = [], [0.0]
     progress = ProgressLines(written.append, interval=0.25, clock=lambda: now[0])
@@ -235,11 +236,11 @@ def test_progress_lines_are_throttled_but_keep_every_new_stage_and_the_end():
 @pytest.mark.torch  # the command part runs `medsynth synthesize`
 def test_the_module_and_the_command_refuse_a_request_in_the_same_words(scene, tmp_path, capsys):
     """One check (ModelCard.check_request) for the number of inputs and for uncertainty from a voxel map."""
-    from medsynth.catalog import resolve_model
     from medsynth.cli.main import main
-    from medsynth.errors import InputError
+    from medsynth.core.catalog import resolve_model
+    from medsynth.core.errors import InputError
+    from medsynth.core.model_file import read_card
     from medsynth.io import write_volume
-    from medsynth.model_file import read_card
     from MedSynthLib.VolumeConversion import volumeFromNode
 
     node = input_node(scene)

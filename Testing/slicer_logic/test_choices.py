@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from medsynth.architectures import architecture
-from medsynth.contrasts import CONTRASTS
-from medsynth.conventions import CONVENTIONS
-from medsynth.errors import ConfigError, ModelError
-from medsynth.inference.options import ALL_PLANES, DEVICES, PRECISION_CHOICES, UNCERTAINTY_METHODS
+from medsynth.core.architectures import architecture
+from medsynth.core.contrasts import CONTRASTS
+from medsynth.core.conventions import CONVENTIONS
+from medsynth.core.errors import ConfigError, ModelError
+from medsynth.core.options import ALL_PLANES, DEVICES, PRECISION_CHOICES, UNCERTAINTY_METHODS
 from medsynth.volume import PLANES
 from MedSynthLib import Choices
 from MedSynthLib.ModelCatalog import ModelCatalog, cardHtml

@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 import pytest
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from MedSynthLib.VolumeConversion import addVolumeNode, volumeFromNode
 from MedSynthTrainLib.RunFolder import readHistory
 

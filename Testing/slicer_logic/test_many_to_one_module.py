@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import slicer
-from medsynth import intensity
-from medsynth.card import ModelCard
 from medsynth.checkpoint import save_model
-from medsynth.errors import InputError
+from medsynth.core import intensity
+from medsynth.core.card import ModelCard
+from medsynth.core.errors import InputError
 from medsynth.models import build_model
 from MedSynthLib.ModelCatalog import ModelCatalog
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from medsynth import intensity
-from medsynth.card import ModelCard
 from medsynth.checkpoint import save_model
-from medsynth.errors import ModelError
+from medsynth.core import intensity
+from medsynth.core.card import ModelCard
+from medsynth.core.errors import ModelError
 from medsynth.models import build_model
 from MedSynthLib.ModelCatalog import ModelCatalog
 
@@ -71,8 +71,8 @@ def test_a_mapping_whose_real_model_was_withdrawn_is_offered_with_the_reason(sce
 def test_a_model_added_in_slicer_is_offered_by_the_command_and_back(tmp_path, scene, capsys, medsynth_home,
                                                                      monkeypatch):
     import slicer
-    from medsynth.catalog import resolve_model
     from medsynth.cli.main import main
+    from medsynth.core.catalog import resolve_model
 
     catalog = ModelCatalog()  # the default list: the one the medsynth command reads ($MEDSYNTH_HOME)
     assert catalog.userModelsFile == medsynth_home / "models.json"

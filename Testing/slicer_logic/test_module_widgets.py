@@ -377,7 +377,7 @@ def test_self_tests_skip_where_the_packages_are_missing(monkeypatch, gui, scene,
 
 
 def test_the_help_lists_every_architecture_and_paper_of_the_registry(monkeypatch, gui):
-    from medsynth.architectures import architectures
+    from medsynth.core.architectures import architectures
 
     moduleFile = loadModule(monkeypatch, gui, "MedSynth")
     parent = types.SimpleNamespace()

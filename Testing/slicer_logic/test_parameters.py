@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import slicer
-from medsynth.errors import ConfigError
+from medsynth.core.errors import ConfigError
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
 
 
@@ -64,7 +64,7 @@ def test_the_modules_defaults_are_the_commands_defaults(scene, tmp_path):
     module = SynthesisParameters.read(getParameterNode(scene)).inferenceOptions()
     assert module == command and module.precision == "auto"
     changed = SynthesisParameters(axis="coronal", precision="fp32", uncertaintyMethod="intensity", patchStride="8")
-    from medsynth.inference.options import write_options
+    from medsynth.core.options import write_options
 
     options = changed.inferenceOptions()
     path = tmp_path / "options.json"
@@ -154,3 +154,13 @@ def test_spin_box_ranges_are_the_definitions_ranges():
         TrainingParameters(learningRate=2.0)
     with pytest.raises(ConfigError, match="inputVolume must be a vtkMRMLScalarVolumeNode, got vtkMRMLTableNode"):
         SynthesisParameters(inputVolume=slicer.vtkMRMLTableNode())
+
+
+def test_a_fresh_module_asks_for_what_the_command_does_by_default():
+    """The GUI's untouched settings are the command's defaults (one declaration, ``InferenceOptions``): the same
+    input gives the same result and speed in Slicer and from ``medsynth synthesize``."""
+    from medsynth.inference import InferenceOptions
+
+    assert SynthesisParameters().inferenceOptions() == InferenceOptions()
+    changed = SynthesisParameters(axis="coronal", precision="fp32", uncertaintyMethod="flip").inferenceOptions()
+    assert changed == InferenceOptions(axis="coronal", precision="fp32", uncertainty="flip")

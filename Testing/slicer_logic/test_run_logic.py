@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import slicer
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from MedSynthLib.OutputNodes import StoredSynthesis, companions, storeSynthesis
 from MedSynthLib.Parameters import SynthesisParameters, getParameterNode
 from MedSynthLib.RunLogic import RunLogic, metricsHtml, runFromParameters

@@ -9,7 +9,7 @@ import urllib.request
 from typing import ClassVar
 
 import pytest
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from MedSynthLib.ComparisonLogic import ComparisonLogic
 from MedSynthLib.SampleVolumes import loadSample, registerSampleData, sampleDataSources
 from MedSynthLib.SynthesisLogic import SynthesisLogic

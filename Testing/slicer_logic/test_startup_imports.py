@@ -89,7 +89,7 @@ def test_opening_medsynth_and_a_gui_run_import_no_torch_into_slicers_process():
 def test_checking_a_training_run_before_it_starts_imports_no_torch(tmp_path):
     """MedSynth Train asks TrainConfig (what `medsynth train` checks with) in Slicer's own process."""
     result = run(f"""
-        from medsynth.errors import ConfigError
+        from medsynth.core.errors import ConfigError
         from MedSynthTrainLib.TrainingParameters import TrainingParameters
         ok = TrainingParameters(dataFolder={str(tmp_path)!r}, outputFolder={str(tmp_path / "run")!r}).checkedArguments()
         try:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import slicer
 import vtk
-from medsynth.errors import Cancelled, InputError
+from medsynth.core.errors import Cancelled, InputError
 from medsynth.inference import InferenceOptions
 from medsynth.io import read_volume
 from medsynth.phantom import make_subject, phantom_grid

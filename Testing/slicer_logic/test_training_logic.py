@@ -7,7 +7,7 @@ import time
 
 import pytest
 import slicer
-from medsynth.errors import ConfigError, MedSynthError
+from medsynth.core.errors import ConfigError, MedSynthError
 from medsynth.phantom import write_phantom_dataset
 from MedSynthLib.BackgroundProcess import State
 from MedSynthLib.ModelCatalog import ModelCatalog

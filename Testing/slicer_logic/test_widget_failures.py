@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 import slicer
-from medsynth.errors import InputError
+from medsynth.core.errors import InputError
 from MedSynthLib.BackgroundProcess import State
 from MedSynthLib.RunLogic import ComparisonError
 

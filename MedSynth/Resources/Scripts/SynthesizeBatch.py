@@ -69,7 +69,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def process(path: Path, args, scene) -> dict | None:
-    from medsynth.file_names import volume_stem
+    from medsynth.core.files import volume_stem
     from medsynth.inference import InferenceOptions
     from medsynth.io import read_volume, write_volume
     from MedSynthLib.ComparisonLogic import ComparisonLogic
@@ -94,7 +94,7 @@ def process(path: Path, args, scene) -> dict | None:
 
 
 def write_metrics(path: Path, rows: list[dict]) -> None:
-    from medsynth.io import atomic_output
+    from medsynth.core.files import atomic_output
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
@@ -107,7 +107,7 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
 def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from medsynth.file_names import VOLUME_EXTENSIONS
+    from medsynth.core.files import VOLUME_EXTENSIONS
 
     if getattr(slicer, "mrmlScene", None) is None:  # plain Python with slicer-core: a scene of our own
         slicer.mrmlScene = slicer.vtkMRMLScene()

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import default_model, resolve_model, verify_entry
 from ..checkpoint import load_model
-from ..errors import ModelError, OutputError
+from ..core.catalog import default_model, resolve_model, verify_entry
+from ..core.errors import ModelError, OutputError
+from ..core.files import output_set
 from ..inference import InferenceOptions, synthesize
-from ..io import check_writable_dir, output_set, verify_volume_file, write_volume_to
+from ..io import check_writable_dir, verify_volume_file, write_volume_to
 from ..phantom import make_subject, phantom_grid
 from ..pipeline import evaluate_volumes, metric_rows, write_mosaic
 from .common import echo, format_table, progress_bar, write_csv

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..contrasts import CONTRASTS, contrast_from_filename
-from ..conventions import CONVENTIONS
-from ..errors import InputError, OutputError
-from ..file_names import volume_extension, volume_stem
-from ..io import check_output_path, output_set, read_volume
+from ..core.contrasts import CONTRASTS, contrast_from_filename
+from ..core.conventions import CONVENTIONS
+from ..core.errors import InputError, OutputError
+from ..core.files import output_set, volume_extension, volume_stem
+from ..io import check_output_path, read_volume
 from ..metrics import BONE_HU, bone_dice, summarize
 from ..metrics import __doc__ as metrics_doc
 from ..pipeline import evaluate_conventions, metric_rows, write_mosaic

@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from ..catalog import bundled_models_dir, find_models, model_kind, resolve_model, withdrawn_models
-from ..contrasts import canonical_contrast
-from ..model_file import read_card
-from ..user_models import HOME_VARIABLE, add_user_model, remove_user_model, user_models, user_models_file
+from ..core.catalog import bundled_models_dir, find_models, model_kind, resolve_model, withdrawn_models
+from ..core.contrasts import canonical_contrast
+from ..core.model_file import read_card
+from ..core.user_models import HOME_VARIABLE, add_user_model, remove_user_model, user_models, user_models_file
 from .common import echo, format_table
 
 
@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.add:
-        from ..checkpoint import load_model  # torch: the weights are checked against the card
+        from ..checkpoint import load_model  # torch: here the weights are checked against the card at once
 
         added = add_user_model(args.add, check=lambda path: load_model(path).card)
         echo(f"added {added.name} ({added.card.mapping}): {added.path}")

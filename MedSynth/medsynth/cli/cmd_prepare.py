@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..contrasts import canonical_contrast
+from ..core.contrasts import canonical_contrast
 from ..prepare import REPORT_COLUMNS, PrepareOptions, prepare_dataset
 from ..registration import STAGES
 from .common import echo, format_table, progress_bar

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..architectures import described, names
-from ..errors import ConfigError
-from ..run_folder import clear_run
+from ..core.architectures import described, names
+from ..core.errors import ConfigError
+from ..core.run_folder import clear_run
 from ..training.config import load_config, parse_override
 from .common import echo, progress_bar
 

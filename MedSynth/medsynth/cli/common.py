@@ -15,10 +15,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..core.files import atomic_output
+from ..core.options import read_options
+from ..core.progress_lines import ProgressLines
 from ..inference import InferenceOptions
-from ..inference.options import read_options
-from ..io import atomic_output
-from ..progress_lines import ProgressLines
 
 
 def echo(text: str = "", err: bool = False) -> None:

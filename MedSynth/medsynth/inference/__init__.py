@@ -5,8 +5,8 @@ and runs the model in a child); ``synthesize``, ``synthesize_with_uncertainty`` 
 need torch, load on first use.
 """
 
-from .options import InferenceOptions
-from .synthesis import Synthesis
+from ..core.options import InferenceOptions
+from ..core.synthesis import Synthesis
 
 __all__ = ["InferenceOptions", "Synthesis", "check_contrast", "synthesize", "synthesize_with_uncertainty"]
 

@@ -9,12 +9,15 @@ from functools import partial
 
 import numpy as np
 
-from .. import intensity, trust
+from .. import trust
 from ..checkpoint import LoadedModel
-from ..contrasts import canonical_contrast
+from ..core import intensity
+from ..core.contrasts import canonical_contrast
+from ..core.errors import InputError
+from ..core.options import ALL_PLANES, InferenceOptions
+from ..core.synthesis import Synthesis
 from ..device import resolve_device, resolve_precision
 from ..domain import domain_warnings
-from ..errors import InputError
 from ..flagging import uncertain_share
 from ..io import check_volume
 from ..mask import foreground_mask
@@ -22,9 +25,7 @@ from ..progress import CancelToken, ProgressCallback, Reporter
 from ..resample import in_plane_spacing, resample_to, resample_to_spacing
 from ..volume import PLANES, Volume
 from .engines import Pass, run_engine
-from .options import ALL_PLANES, InferenceOptions
 from .perturb import CURVES_PER_PLANE, perturbed
-from .synthesis import Synthesis
 
 log = logging.getLogger(__name__)
 

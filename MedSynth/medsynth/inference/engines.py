@@ -2,7 +2,7 @@
 
 Synthesis (``engine.py``) and validation during training (``training/validate.py``) both run models through
 this one registry. The engines' names and spatial dimensions are declared without torch in
-``medsynth.architectures`` (``ENGINES``, ``ENGINE_DIMS``), which the card checks; a new engine is a runner
+``medsynth.core.architectures`` (``ENGINES``, ``ENGINE_DIMS``), which the card checks; a new engine is a runner
 here and its name there.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..architectures import ENGINES
+from ..core.architectures import ENGINES
 from .patchwise import run_patchwise
 from .slicewise import run_slicewise
 from .voxelwise import run_voxelwise

@@ -9,9 +9,9 @@ from monai.inferers import sliding_window_inference
 from monai.inferers.utils import _get_scan_interval
 from torch import nn
 
+from ..core.options import BLEND_MODES
 from ..device import autocast
 from ..mask import bounding_box
-from .options import BLEND_MODES
 
 
 def _per_dim(value, n: int = 3) -> tuple[int, ...]:

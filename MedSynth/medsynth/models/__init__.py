@@ -1,4 +1,4 @@
-"""The networks; :mod:`medsynth.architectures` declares them and :func:`build_model` builds one by name."""
+"""The networks; :mod:`medsynth.core.architectures` declares them and :func:`build_model` builds one by name."""
 
 from .protocol import SynthesisNetwork
 from .registry import architecture_names, build_model, get_architecture

@@ -1,4 +1,4 @@
-"""Building networks by architecture name, from their declarations in :mod:`medsynth.architectures`."""
+"""Building networks by architecture name, from their declarations in :mod:`medsynth.core.architectures`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from torch import nn
 
-from ..architectures import architecture, names
-from ..errors import ModelError
+from ..core.architectures import architecture, names
+from ..core.errors import ModelError
 
 
 def architecture_names(role: str = "generator") -> list[str]:

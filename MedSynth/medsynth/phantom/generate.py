@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, OutputError
+from ..core.errors import ConfigError, OutputError
 from ..file_checks import VOXEL_LIMIT_VARIABLE, max_voxels
 from ..io import check_writable_dir, write_volume
 from ..volume import Volume

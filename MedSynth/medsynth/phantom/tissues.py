@@ -61,7 +61,7 @@ RELAXATION: dict[float, dict[str, tuple[float, float, float]]] = {
 def tissues_at(field: float) -> tuple[Tissue, ...]:
     """The tissue table at ``field`` tesla (one of ``FIELDS``)."""
     if field not in FIELDS:
-        from ..errors import ConfigError
+        from ..core.errors import ConfigError
 
         raise ConfigError(f"field strength must be one of {', '.join(f'{f:g}' for f in FIELDS)} T, got {field:g}")
     if field == 1.5:

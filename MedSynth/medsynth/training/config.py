@@ -1,6 +1,6 @@
 """Training configuration: typed sections with seed 000's recipe as defaults, from YAML/JSON plus overrides.
 
-An architecture may bring its own recipe (its declaration in ``medsynth.architectures``: Nie et al.'s losses
+An architecture may bring its own recipe (its declaration in ``medsynth.core.architectures``: Nie et al.'s losses
 for the 3D generators), applied over the defaults and under whatever the file and the overrides say.
 
 A file holds any subset of the sections below; ``--set section.key=value`` overrides a single value (parsed
@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
-from ..architectures import architecture as declared
-from ..contrasts import canonical_contrast
-from ..errors import ConfigError, InputError, ModelError
-from ..file_checks import regular_file
-from ..inference.options import ALL_PLANES, BLEND_MODES
-from ..planes import PLANES
+from ..core.architectures import architecture as declared
+from ..core.contrasts import canonical_contrast
+from ..core.errors import ConfigError, InputError, ModelError
+from ..core.files import regular_file
+from ..core.options import ALL_PLANES, BLEND_MODES
+from ..core.planes import PLANES
 
 NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile", "nyul")
 
@@ -258,8 +258,8 @@ class TrainConfig:
 
     def _check_target_root(self) -> None:
         """A target domain of its own is what unpaired architectures learn from; a paired one would ignore it."""
-        from ..architectures import names
-        from ..errors import ModelError
+        from ..core.architectures import names
+        from ..core.errors import ModelError
 
         try:
             unpaired = declared(self.model.architecture).unpaired
@@ -414,9 +414,9 @@ FINE_TUNING = {"optim": {"epochs": 10, "lr": 5e-5}}  # a short, gentle recipe: t
 def init_settings(model: str) -> dict[str, Any]:
     """The settings a run fine-tuning ``model`` starts from: its card's architecture, hyperparameters,
     mapping, normalization and slice settings, and the short fine-tuning recipe (read without torch)."""
-    from ..catalog import resolve_model
-    from ..errors import MedSynthError
-    from ..model_file import read_card
+    from ..core.catalog import resolve_model
+    from ..core.errors import MedSynthError
+    from ..core.model_file import read_card
 
     try:
         card = read_card(resolve_model(model))

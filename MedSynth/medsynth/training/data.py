@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import intensity
-from ..contrasts import contrast as contrast_facts
+from ..core import intensity
+from ..core.contrasts import contrast as contrast_facts
+from ..core.errors import ConfigError, InputError
 from ..dataset import MASK, find_subjects, require_contrasts
-from ..errors import ConfigError, InputError
 from ..io import read_volume
 from ..mask import bounding_box, foreground_mask
 from ..resample import in_plane_spacing, resample_to_spacing
@@ -123,7 +123,31 @@ def learn_standard(subjects: dict[str, dict[str, Path]], names: list[str], confi
         array = read_volume(files[config.inputs[0]]).array
         mask = read_volume(files[MASK]).array > 0 if MASK in files else foreground_mask(array)
         volumes.append((array, mask))
-    return intensity.nyul_standard(volumes)["standard"]
+    return nyul_standard(volumes)["standard"]
+
+
+def nyul_standard(volumes: list[tuple[np.ndarray, np.ndarray]],
+                  percentiles: tuple[float, ...] = intensity.NYUL_PERCENTILES) -> dict[str, Any]:
+    """The ``nyul`` spec learned over ``(array, foreground mask)`` pairs: intensity-normalization's
+    :class:`NyulNormalizer` averages each volume's landmarks on a common 1..100 scale, which is then mapped
+    linearly to [-1, 1] so the network sees the range it sees under ``percentile``."""
+    from intensity_normalization.adapters.images import create_image
+    from intensity_normalization.normalizers.population.nyul import NyulNormalizer
+
+    if not volumes:
+        raise ConfigError("the nyul standardization needs at least one training volume")
+    low, high = 1.0, 100.0
+    inner = percentiles[1:-1]
+    normalizer = NyulNormalizer(output_min_value=low, output_max_value=high, min_percentile=percentiles[0],
+                                max_percentile=percentiles[-1], percentile_after_min=inner[0],
+                                percentile_before_max=inner[-1], percentile_step=inner[1] - inner[0])
+    if normalizer.percentiles.shape != (len(percentiles),) or not np.allclose(normalizer.percentiles, percentiles):
+        raise ConfigError(f"nyul percentiles must be evenly spaced between the end ones, got {list(percentiles)}")
+    normalizer.fit_population([create_image(np.asarray(a, dtype=np.float32)) for a, _ in volumes],
+                              [create_image(m.astype(np.float32)) for _, m in volumes])
+    standard = (np.asarray(normalizer.standard_scale) - low) * (2.0 / (high - low)) - 1.0
+    return {"kind": "nyul", "percentiles": [float(p) for p in percentiles],
+            "standard": intensity.increasing_landmarks(standard)}
 
 
 def training_planes(config: DataConfig) -> tuple[str, ...]:

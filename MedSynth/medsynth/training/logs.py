@@ -13,7 +13,7 @@ import numpy as np
 # A bare Figure (no pyplot): renders to files headless and never touches the global matplotlib backend.
 from matplotlib.figure import Figure
 
-from ..io import atomic_output
+from ..core.files import atomic_output
 
 log = logging.getLogger(__name__)
 

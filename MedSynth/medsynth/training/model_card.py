@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..baselines import typical_target_intensity
-from ..card import ModelCard
-from ..citations import NYUL2000, citations_for
+from ..core.card import ModelCard
+from ..core.citations import NYUL2000, citations_for
 from ..domain import summarize
 from .config import DataConfig, TrainConfig
 from .data import normalization_for

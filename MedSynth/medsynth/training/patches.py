@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .data import PairedDraws, PairedSubject, window
 
 

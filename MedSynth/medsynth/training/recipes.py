@@ -1,6 +1,6 @@
 """Training recipes for real data: the generalization ingredients and the network the studies share.
 
-(An architecture's paper recipe is declared with it, in ``medsynth.architectures``; ``config.recipe_for``.)
+(An architecture's paper recipe is declared with it, in ``medsynth.core.architectures``; ``config.recipe_for``.)
 """
 
 from __future__ import annotations

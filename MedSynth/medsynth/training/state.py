@@ -19,9 +19,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from ..errors import ConfigError
-from ..io import atomic_output
-from ..run_folder import previous_state
+from ..core.errors import ConfigError
+from ..core.files import atomic_output
+from ..core.run_folder import previous_state
 
 log = logging.getLogger(__name__)
 META_KEY = "medsynth.training_state"

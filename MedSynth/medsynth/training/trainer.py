@@ -24,13 +24,11 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..architectures import architecture, described
-from ..card import ModelCard
 from ..checkpoint import load_model, save_model
-from ..errors import Cancelled, ConfigError
-from ..models import SynthesisNetwork
-from ..progress import CancelToken, ProgressCallback
-from ..run_folder import (
+from ..core.architectures import architecture, described
+from ..core.card import ModelCard
+from ..core.errors import Cancelled, ConfigError
+from ..core.run_folder import (
     BEST_FILE,
     MODEL_FILE,
     REVERSE_BEST_FILE,
@@ -39,6 +37,8 @@ from ..run_folder import (
     STATE_FILE,
     holds_state,
 )
+from ..models import SynthesisNetwork
+from ..progress import CancelToken, ProgressCallback
 from . import distributed
 from .augment import epoch_seed
 from .config import TrainConfig
@@ -193,7 +193,7 @@ class Trainer:
 
     def _start_from(self, model: str) -> None:
         """Fine-tuning: the generator starts from ``model``'s weights (the discriminator starts afresh)."""
-        from ..catalog import resolve_model
+        from ..core.catalog import resolve_model
 
         loaded = load_model(resolve_model(model))
         self.objective.start_from(loaded.model, loaded.card.name)

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.errors import ConfigError, InputError
 from ..dataset import Subjects, find_subjects
 from ..dataset_summary import same_grid_files
-from ..errors import ConfigError, InputError
 from .augment import augment
 from .config import DataConfig
 from .data import SPLITS, PairedSubject, SliceDataset, _count, load_subject

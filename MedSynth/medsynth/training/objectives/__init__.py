@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ...errors import ConfigError
+from ...core.errors import ConfigError
 from .base import Batch, Objective
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ...errors import ConfigError
+from ...core.errors import ConfigError
 from ...losses import AdversarialLoss, cycle_and_identity
 from ...models import build_model
 from ..config import TrainConfig

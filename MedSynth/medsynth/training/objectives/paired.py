@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...architectures import architecture
-from ...errors import ConfigError
+from ...core.architectures import architecture
+from ...core.errors import ConfigError
 from ...losses import AdversarialLoss, PerceptualLoss, gradient_difference_loss
 from ...models import build_model
 from ...models.nie import AutoContextCascade

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ...errors import ConfigError
+from ...core.errors import ConfigError
 from ..config import TrainConfig
 from ..context import TrainContext
 from .base import Objective

@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__, intensity
+from .. import __version__
+from . import intensity
 from .architectures import ENGINE_DIMS, ENGINES, architecture, names
 from .citations import citations_for
 from .contrasts import canonical_contrast
@@ -74,7 +75,7 @@ def loads_json(text: str, where: str, what: str = "JSON") -> Any:
 
 def parse_json(path, what: str) -> Any:
     """A JSON file MedSynth reads (a regular file, strict JSON), or a ModelError naming it."""
-    from .file_checks import regular_file
+    from .files import regular_file
 
     try:
         text = regular_file(path, f"{what} file").read_text()
@@ -206,8 +207,8 @@ class ModelCard:
                              "disagree: an uncertainty map needs a network model (2D or 3D)")
 
     def _check_inference(self) -> None:
-        from .inference.options import BLEND_MODES
         from .limits import patch_problem
+        from .options import BLEND_MODES
         from .planes import PLANES
 
         unknown = sorted(set(self.inference) - INFERENCE_KEYS)
@@ -317,7 +318,7 @@ def _quantiles(value: Any) -> bool:
 
 def _uncertainty_calibration(value) -> bool:
     """``inference.uncertainty_calibration`` (``medsynth.flagging.calibration``, measured on unseen subjects)."""
-    from .inference.options import UNCERTAINTY_METHODS
+    from .options import UNCERTAINTY_METHODS
 
     numbers = [value.get(k) if isinstance(value, dict) else None for k in ("scale", "threshold")]
     return (isinstance(value, dict) and set(value) == {"method", "scale", "threshold", "measured"}

@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 
-from ..errors import ConfigError
-from ..limits import patch_problem
-from ..planes import PLANES
+from .errors import ConfigError
+from .limits import patch_problem
+from .planes import PLANES
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
 ALL_PLANES = "all"  # 2D models: the three planes, fused

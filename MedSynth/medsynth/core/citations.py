@@ -1,4 +1,4 @@
-"""The papers MedSynth's architectures cite (each declaration in ``medsynth.architectures`` names its own); shown
+"""The papers MedSynth's architectures cite (each declaration in ``medsynth.core.architectures`` names its own); shown
 with the model card (CLI and Slicer) and in the module help."""
 
 from __future__ import annotations

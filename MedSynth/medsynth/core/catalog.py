@@ -17,7 +17,7 @@ from pathlib import Path
 from .card import ModelCard, parse_json
 from .contrasts import canonical_contrast
 from .errors import ModelError
-from .io import atomic_output
+from .files import atomic_output
 from .model_download import cached_path, check_url, download
 from .model_file import read_card
 from .user_models import find_user_model
@@ -50,7 +50,7 @@ def bundled_models_dir() -> Path:
     env = os.environ.get("MEDSYNTH_MODELS_DIR")
     if env:
         return Path(env)
-    beside = Path(__file__).resolve().parent.parent / "Resources" / "Models"
+    beside = Path(__file__).resolve().parents[2] / "Resources" / "Models"  # MedSynth/medsynth/core/catalog.py
     if (beside / CATALOG_FILE).exists():
         return beside
     try:  # a namespace package (no __init__.py): files() is a MultiplexedPath, whose str() is not a path

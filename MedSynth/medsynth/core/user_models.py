@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .card import ModelCard, parse_json
 from .errors import MedSynthError, ModelError
-from .io import atomic_output
+from .files import atomic_output
 from .model_file import read_card
 
 HOME_VARIABLE = "MEDSYNTH_HOME"

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
-from .file_names import volume_stem
+from .files import volume_stem
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ Kinds:
   to half a range beyond (clipped to [-2, 2]), so the background stays below the darkest tissue.
 - ``nyul``: Nyul & Udupa's piecewise-linear histogram standardization (IEEE TMI 19(2):143-50, 2000): the
   foreground's ``percentiles`` (landmarks) map to a ``standard`` scale learned over the training subjects
-  (:func:`nyul_standard`), linear beyond the end landmarks and clipped to [-2, 2] like ``percentile``. It
+  (``training.data.nyul_standard``), linear beyond the end landmarks and clipped to [-2, 2] like ``percentile``. It
   lines up every tissue class between sites, not only the two ends of the range.
 
 ``invert(apply(x))`` returns ``x`` exactly for every kind, except where ``minmax``/``window`` clipped it.
@@ -63,7 +63,7 @@ def fit(spec: dict[str, Any], array: np.ndarray, mask: np.ndarray | None = None)
             hi = lo + 1.0
         params = {"lo": lo, "hi": hi}
     elif kind == "nyul":
-        params = {"landmarks": _increasing(np.percentile(fg, spec.get("percentiles", NYUL_PERCENTILES)))}
+        params = {"landmarks": increasing_landmarks(np.percentile(fg, spec.get("percentiles", NYUL_PERCENTILES)))}
     elif kind == "zscore":
         std = float(fg.std())
         params = {"mean": float(fg.mean()), "std": std if std > 0 else 1.0}
@@ -112,30 +112,7 @@ def invert(norm: dict[str, Any], array: np.ndarray) -> np.ndarray:
     return y
 
 
-def nyul_standard(volumes: list[tuple[np.ndarray, np.ndarray]],
-                  percentiles: tuple[float, ...] = NYUL_PERCENTILES) -> dict[str, Any]:
-    """The ``nyul`` spec learned over ``(array, foreground mask)`` pairs: intensity-normalization's
-    :class:`NyulNormalizer` averages each volume's landmarks on a common 1..100 scale, which is then mapped
-    linearly to [-1, 1] so the network sees the range it sees under ``percentile``."""
-    from intensity_normalization.adapters.images import create_image
-    from intensity_normalization.normalizers.population.nyul import NyulNormalizer
-
-    if not volumes:
-        raise ConfigError("the nyul standardization needs at least one training volume")
-    low, high = 1.0, 100.0
-    inner = percentiles[1:-1]
-    normalizer = NyulNormalizer(output_min_value=low, output_max_value=high, min_percentile=percentiles[0],
-                                max_percentile=percentiles[-1], percentile_after_min=inner[0],
-                                percentile_before_max=inner[-1], percentile_step=inner[1] - inner[0])
-    if normalizer.percentiles.shape != (len(percentiles),) or not np.allclose(normalizer.percentiles, percentiles):
-        raise ConfigError(f"nyul percentiles must be evenly spaced between the end ones, got {list(percentiles)}")
-    normalizer.fit_population([create_image(np.asarray(a, dtype=np.float32)) for a, _ in volumes],
-                              [create_image(m.astype(np.float32)) for _, m in volumes])
-    standard = (np.asarray(normalizer.standard_scale) - low) * (2.0 / (high - low)) - 1.0
-    return {"kind": "nyul", "percentiles": [float(p) for p in percentiles], "standard": _increasing(standard)}
-
-
-def _increasing(values) -> list[float]:
+def increasing_landmarks(values) -> list[float]:
     """Strictly increasing landmarks: a tie (as in a volume of few grey levels) would make the map a step."""
     out = [float(v) for v in values]
     step = max(out[-1] - out[0], 1e-6) * 1e-6

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ModelError
-from .io import atomic_output
+from .files import atomic_output
 
 CACHE_ENV = "MEDSYNTH_CACHE_DIR"
 SCHEMES = ("https://", "http://")  # the SHA256 pins the content whichever way it travels
