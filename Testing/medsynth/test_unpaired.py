@@ -5,6 +5,7 @@ data an unpaired objective cannot use."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -190,3 +191,15 @@ def test_the_pool_returns_earlier_images_once_full_and_keeps_them_in_its_state()
     copy.load_state_dict(pool.state_dict())
     assert torch.equal(copy.images, pool.images) and int(copy.count) == 2
     assert torch.equal(SyntheticPool(0, (1, 2, 2)).draw(first), first)
+
+
+@pytest.mark.parametrize(("override", "said"), [
+    ({"cyclegan.synthetic_pool_size": -1}, "cyclegan.synthetic_pool_size must be between 0 and 10000, got -1"),
+    ({"cyclegan.lambda_ABA": -1.0}, "cyclegan.lambda_ABA, lambda_BAB and lambda_identity must be 0 or more"),
+    ({"unit.self_attention": "decoder"}, "unit.self_attention must be none, encoder or generator, got 'decoder'"),
+    ({"unit.charbonnier_eps": 0.0}, "unit.charbonnier_eps must be in (0, 1], got 0.0"),
+])
+def test_an_objectives_own_section_is_checked_with_the_configuration(override, said):
+    """Each objective's section declares its checks beside its settings; loading a configuration runs them."""
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_config(None, override)

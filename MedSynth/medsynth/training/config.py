@@ -16,7 +16,7 @@ import json
 import math
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,21 @@ class CycleGANConfig:
     discriminator_iterations: int = 1  # updates of the discriminators per batch
     synthetic_pool_size: int = 50  # earlier synthetic images the discriminators also see (0: none)
 
+    def checks(self) -> list[tuple[bool, str]]:
+        """This section's checks (condition, message), which ``TrainConfig`` runs with every other section's."""
+        c = self
+        return [
+            (all(v >= 0 for v in (c.lambda_ABA, c.lambda_BAB, c.lambda_identity)),
+             "cyclegan.lambda_ABA, lambda_BAB and lambda_identity must be 0 or more"),
+            (0 < c.learning_rate_G <= 1 and 0 < c.learning_rate_D <= 1,
+             f"cyclegan.learning_rate_G and learning_rate_D must be in (0, 1], got {c.learning_rate_G}, "
+             f"{c.learning_rate_D}"),
+            (1 <= c.generator_iterations <= 100 and 1 <= c.discriminator_iterations <= 100,
+             "cyclegan.generator_iterations and discriminator_iterations must be between 1 and 100"),
+            (0 <= c.synthetic_pool_size <= 10_000,
+             f"cyclegan.synthetic_pool_size must be between 0 and 10000, got {c.synthetic_pool_size}"),
+        ]
+
 
 @dataclass
 class UNITConfig:
@@ -142,6 +157,19 @@ class UNITConfig:
     spectral_norm: list[str] = field(default_factory=list)  # any of encoder, generator, discriminator
     charbonnier: bool = False  # sqrt(x^2 + eps^2) instead of L1 for the reconstruction terms
     charbonnier_eps: float = 1e-3
+
+    def checks(self) -> list[tuple[bool, str]]:
+        """This section's checks (condition, message), which ``TrainConfig`` runs with every other section's."""
+        u = self
+        return [
+            (all(w >= 0 for w in (u.gan_w, u.recon_x_w, u.recon_kl_w, u.recon_x_cyc_w, u.recon_kl_cyc_w)),
+             "unit loss weights (gan_w, recon_x_w, recon_kl_w, recon_x_cyc_w, recon_kl_cyc_w) must be 0 or more"),
+            (u.self_attention in ("none", "encoder", "generator"),
+             f"unit.self_attention must be none, encoder or generator, got '{u.self_attention}'"),
+            (set(u.spectral_norm) <= {"encoder", "generator", "discriminator"},
+             f"unit.spectral_norm takes encoder, generator and/or discriminator, got {u.spectral_norm}"),
+            (0 < u.charbonnier_eps <= 1, f"unit.charbonnier_eps must be in (0, 1], got {u.charbonnier_eps}"),
+        ]
 
 
 @dataclass
@@ -187,7 +215,7 @@ class TrainConfig:
         if d.plane not in (*PLANES, ALL_PLANES):
             raise ConfigError(f"data.plane must be one of {', '.join(PLANES)} or {ALL_PLANES}, got '{d.plane}'")
         _check_finite(self, "")
-        a, loss, c, u = self.augment, self.loss, self.cyclegan, self.unit
+        a, loss = self.augment, self.loss
         checks = [
             (1 <= o.epochs <= 100_000, f"optim.epochs must be between 1 and 100000, got {o.epochs}"),
             (1 <= o.batch_size <= 4096, f"optim.batch_size must be between 1 and 4096, got {o.batch_size}"),
@@ -234,23 +262,10 @@ class TrainConfig:
             (self.validation.blend in BLEND_MODES,
              f"validation.blend must be one of {', '.join(BLEND_MODES)}, got '{self.validation.blend}'"),
             (self.validation.every >= 1, f"validation.every must be at least 1, got {self.validation.every}"),
-            (all(v >= 0 for v in (c.lambda_ABA, c.lambda_BAB, c.lambda_identity)),
-             "cyclegan.lambda_ABA, lambda_BAB and lambda_identity must be 0 or more"),
-            (0 < c.learning_rate_G <= 1 and 0 < c.learning_rate_D <= 1,
-             f"cyclegan.learning_rate_G and learning_rate_D must be in (0, 1], got {c.learning_rate_G}, "
-             f"{c.learning_rate_D}"),
-            (1 <= c.generator_iterations <= 100 and 1 <= c.discriminator_iterations <= 100,
-             "cyclegan.generator_iterations and discriminator_iterations must be between 1 and 100"),
-            (0 <= c.synthetic_pool_size <= 10_000,
-             f"cyclegan.synthetic_pool_size must be between 0 and 10000, got {c.synthetic_pool_size}"),
-            (all(w >= 0 for w in (u.gan_w, u.recon_x_w, u.recon_kl_w, u.recon_x_cyc_w, u.recon_kl_cyc_w)),
-             "unit loss weights (gan_w, recon_x_w, recon_kl_w, recon_x_cyc_w, recon_kl_cyc_w) must be 0 or more"),
-            (u.self_attention in ("none", "encoder", "generator"),
-             f"unit.self_attention must be none, encoder or generator, got '{u.self_attention}'"),
-            (set(u.spectral_norm) <= {"encoder", "generator", "discriminator"},
-             f"unit.spectral_norm takes encoder, generator and/or discriminator, got {u.spectral_norm}"),
-            (0 < u.charbonnier_eps <= 1, f"unit.charbonnier_eps must be in (0, 1], got {u.charbonnier_eps}"),
         ]
+        # an objective's own section (cyclegan, unit) declares its checks beside its settings
+        sections = [getattr(self, f.name) for f in fields(self)]
+        checks += [check for section in sections if hasattr(section, "checks") for check in section.checks()]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
