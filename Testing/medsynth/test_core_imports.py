@@ -98,3 +98,24 @@ def test_a_model_files_weight_table_is_checked_without_torch(tmp_path, tensors, 
         read_card(model_file(tmp_path / "m.safetensors", tensors, data))
     good = {"w": {"dtype": "F16", "shape": [2, 2], "data_offsets": [0, 8]}}
     assert read_card(model_file(tmp_path / "ok.safetensors", good, b"\0" * 8)).name == "phantom-nie-PD-T2"
+
+
+# What Slicer's process may load from the package besides the core: reading and writing volumes, the head mask,
+# and the one evaluation the module shares with `medsynth evaluate` (with the flagging and trust summaries shown
+# next to it), all without torch; everything that runs a network stays in the child process.
+EVALUATION = {"medsynth.volume", "medsynth.io", "medsynth.file_checks", "medsynth.mask", "medsynth.metrics",
+              "medsynth.resample", "medsynth.pipeline", "medsynth.progress", "medsynth.skull_strip",
+              "medsynth.trust", "medsynth.flagging", "medsynth.inference"}
+SLICER_SIDE = sorted([*(ROOT / "MedSynth" / "MedSynthLib").glob("*.py"),
+                      *(ROOT / "MedSynthTrain" / "MedSynthTrainLib").glob("*.py"),
+                      ROOT / "MedSynth" / "MedSynth.py", ROOT / "MedSynthTrain" / "MedSynthTrain.py"])
+
+
+@pytest.mark.parametrize("path", SLICER_SIDE, ids=lambda p: p.name)
+def test_the_slicer_side_loads_only_the_core_and_the_light_evaluation(path):
+    loaded = loaded_by(path)
+    ours = {m for m, p in loaded.items() if p is not None and m.startswith("medsynth")}
+    assert {m for m in ours if not m.startswith("medsynth.core") and m != "medsynth"} <= EVALUATION
+    assert not {m.split(".")[0] for m, p in loaded.items() if p is None} & {"torch", "monai", "deepbet"}
+    if path.stem in ("MedSynth", "MedSynthTrain", "RunLogic", "TrainingLogic", "Parameters", "Choices"):
+        assert all(m.startswith("medsynth.core") or m == "medsynth" for m in ours), "a module opens on the core alone"
