@@ -18,8 +18,7 @@ from .core.catalog import resolve_model
 from .core.contrasts import contrast_from_filename
 from .core.conventions import common_space
 from .core.errors import InputError
-from .core.options import InferenceOptions
-from .core.synthesis import Synthesis
+from .core.options import InferenceOptions, Synthesis
 from .io import check_output_path, read_volume, write_volumes
 from .mask import foreground_mask
 from .metrics import compare

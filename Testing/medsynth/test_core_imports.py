@@ -53,7 +53,7 @@ def test_the_core_imports_only_the_standard_library_numpy_and_itself(path):
 def test_the_core_holds_what_the_slicer_side_reads():
     names = {module_name(p) for p in FILES}
     for needed in ("errors", "contrasts", "planes", "options", "card", "model_file", "catalog", "user_models",
-                   "architectures", "citations", "run_folder", "progress_lines", "files", "synthesis"):
+                   "architectures", "citations", "run_folder", "progress_lines", "files"):
         assert f"medsynth.core.{needed}" in names
 
 

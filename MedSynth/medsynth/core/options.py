@@ -1,14 +1,19 @@
-"""Settings of a synthesis run (all have defaults; the model card may refine some)."""
+"""What a synthesis is asked for (its settings, all with defaults; the model card may refine some) and what it
+returns (:class:`Synthesis`); torch-free, so the Slicer side builds the one and holds the other without the engines."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .limits import patch_problem
 from .planes import PLANES
+
+if TYPE_CHECKING:
+    from ..volume import Volume
 
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
 ALL_PLANES = "all"  # 2D models: the three planes, fused
@@ -109,3 +114,17 @@ def read_options(path) -> InferenceOptions:
         unknown = sorted(set(values) - known) if isinstance(values, dict) else values
         raise ConfigError(f"{path}: unknown inference settings {unknown}; expected some of {', '.join(sorted(known))}")
     return InferenceOptions(**values)
+
+
+@dataclass
+class Synthesis:
+    """A synthetic volume, when asked for its voxel-wise uncertainty (target intensity units), and where the
+    model's card records its training inputs, the untrusted mask (1: input tissue unlike any it was trained
+    on, ``medsynth.trust``)."""
+
+    image: Volume
+    uncertainty: Volume | None = None
+    warnings: list[str] = field(default_factory=list)  # the input lies outside the model's training domain
+    untrusted: Volume | None = None
+    brain: Volume | None = None  # with skull stripping: the brain mask the model ran inside (1 inside)
+    uncertain_share: float | None = None  # with uncertainty: of the head above the model's calibrated error threshold

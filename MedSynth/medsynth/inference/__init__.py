@@ -5,8 +5,7 @@ and runs the model in a child); ``synthesize``, ``synthesize_with_uncertainty`` 
 need torch, load on first use.
 """
 
-from ..core.options import InferenceOptions
-from ..core.synthesis import Synthesis
+from ..core.options import InferenceOptions, Synthesis
 
 __all__ = ["InferenceOptions", "Synthesis", "check_contrast", "synthesize", "synthesize_with_uncertainty"]
 

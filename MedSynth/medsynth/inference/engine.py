@@ -14,8 +14,7 @@ from ..checkpoint import LoadedModel
 from ..core import intensity
 from ..core.contrasts import canonical_contrast
 from ..core.errors import InputError
-from ..core.options import ALL_PLANES, InferenceOptions
-from ..core.synthesis import Synthesis
+from ..core.options import ALL_PLANES, InferenceOptions, Synthesis
 from ..device import resolve_device, resolve_precision
 from ..domain import domain_warnings
 from ..flagging import uncertain_share
