@@ -155,12 +155,3 @@ def test_spin_box_ranges_are_the_definitions_ranges():
     with pytest.raises(ConfigError, match="inputVolume must be a vtkMRMLScalarVolumeNode, got vtkMRMLTableNode"):
         SynthesisParameters(inputVolume=slicer.vtkMRMLTableNode())
 
-
-def test_a_fresh_module_asks_for_what_the_command_does_by_default():
-    """The GUI's untouched settings are the command's defaults (one declaration, ``InferenceOptions``): the same
-    input gives the same result and speed in Slicer and from ``medsynth synthesize``."""
-    from medsynth.inference import InferenceOptions
-
-    assert SynthesisParameters().inferenceOptions() == InferenceOptions()
-    changed = SynthesisParameters(axis="coronal", precision="fp32", uncertaintyMethod="flip").inferenceOptions()
-    assert changed == InferenceOptions(axis="coronal", precision="fp32", uncertainty="flip")
