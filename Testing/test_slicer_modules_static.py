@@ -82,7 +82,7 @@ def test_what_slicer_loads_at_startup_needs_no_pip_package(module):
 
 
 def test_the_slicer_side_never_imports_the_cli():
-    """MedSynthLib and MedSynthTrainLib talk to the child through medsynth.core.progress_lines, not medsynth.cli."""
+    """MedSynthLib and MedSynthTrainLib talk to the child through medsynth.core.progress, not medsynth.cli."""
     def imported(path: Path) -> set[str]:
         tree = ast.parse(path.read_text())
         return {alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names} | {

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from medsynth.checkpoint import load_model
 from medsynth.core.catalog import resolve_model
+from medsynth.core.progress import Reporter
 from medsynth.inference.patchwise import count_windows, run_patchwise
 from medsynth.models import build_model
-from medsynth.progress import Reporter
 from torch.utils.flop_counter import FlopCounterMode
 
 SHAPE = (128, 224, 224)

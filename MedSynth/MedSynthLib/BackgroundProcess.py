@@ -10,7 +10,7 @@ qSlicerCoreApplication nor CTK's ctkAbstractPythonManager releases it around the
 thread there runs only while some Python code does, such as a QTimer callback. Reading in ``poll()``, which a
 QTimer calls, is what would happen anyway, without the thread. The pipe's buffer (64 KiB on Linux) holds
 far more than the child writes between two polls: its progress lines are throttled to a few per second
-(``medsynth.core.progress_lines.ProgressLines``).
+(``medsynth.core.progress.ProgressLines``).
 Synthesis and training both run this way, so the GUI never freezes and Cancel or Stop act at once.
 On Windows the child (and the ``taskkill`` that cancels it) gets no console window of its own.
 
@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 import slicer
-from medsynth.core.progress_lines import parse_progress_line
+from medsynth.core.progress import parse_progress_line
 
 
 class State(enum.Enum):

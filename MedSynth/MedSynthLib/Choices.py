@@ -8,7 +8,7 @@ import dataclasses
 # each of these is standard library only: the contrast records, the architecture registry, the inference settings
 from medsynth.core import contrasts, options
 from medsynth.core.architectures import names
-from medsynth.core.planes import PLANES
+from medsynth.core.options import PLANES
 
 MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; patch: 3D models
 AXES = ("auto", *PLANES, options.ALL_PLANES)  # all: the three planes, fused

@@ -10,7 +10,7 @@ calling process; the module's GUI runs the same work in a background process ins
 from __future__ import annotations
 
 from medsynth.core.options import InferenceOptions
-from medsynth.progress import CancelToken, ProgressCallback
+from medsynth.core.progress import CancelToken, ProgressCallback
 
 from .OutputNodes import StoredSynthesis, reusableOutput, storeSynthesis
 from .VolumeConversion import volumeFromNode

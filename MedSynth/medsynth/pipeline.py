@@ -19,10 +19,10 @@ from .core.contrasts import contrast_from_filename
 from .core.conventions import common_space
 from .core.errors import InputError
 from .core.options import InferenceOptions, Synthesis
+from .core.progress import CancelToken, ProgressCallback
 from .io import check_output_path, read_volume, write_volumes
 from .mask import foreground_mask
 from .metrics import compare
-from .progress import CancelToken, ProgressCallback
 from .resample import resample_to
 from .skull_strip import brain_mask, strip_all
 from .trust import record_of

@@ -27,10 +27,10 @@ from .core.contrasts import CONTRASTS
 from .core.errors import ConfigError, InputError, MedSynthError
 from .core.files import atomic_output
 from .core.intensity import cormack_to_hounsfield
+from .core.progress import ProgressCallback
 from .dataset import MASK, find_subjects, require_contrasts
 from .io import check_output_path, read_volume, write_volume
 from .mask import bounding_box, crop, foreground_mask
-from .progress import ProgressCallback
 from .registration import STAGES, register
 from .resample import resample_to
 from .skull_strip import brain_mask, strip

@@ -18,7 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .core.errors import ConfigError
-from .core.planes import PLANE_NORMAL_AXIS, PLANES
+from .core.options import PLANE_NORMAL_AXIS, PLANES
 
 _LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
 

@@ -11,10 +11,10 @@ import SimpleITK as sitk
 from medsynth.cli.main import main
 from medsynth.core import catalog
 from medsynth.core.errors import Cancelled
+from medsynth.core.progress import CancelToken
 from medsynth.io import read_volume, write_volume
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.pipeline import synthesize_file
-from medsynth.progress import CancelToken
 from medsynth.volume import Volume
 
 SHAPE = ["48", "56", "40"]

@@ -52,8 +52,8 @@ def test_the_core_imports_only_the_standard_library_numpy_and_itself(path):
 
 def test_the_core_holds_what_the_slicer_side_reads():
     names = {module_name(p) for p in FILES}
-    for needed in ("errors", "contrasts", "planes", "options", "card", "model_file", "catalog", "user_models",
-                   "architectures", "citations", "run_folder", "progress_lines", "files"):
+    for needed in ("errors", "contrasts", "options", "card", "model_file", "catalog", "user_models",
+                   "architectures", "citations", "run_folder", "progress", "files"):
         assert f"medsynth.core.{needed}" in names
 
 
@@ -104,7 +104,7 @@ def test_a_model_files_weight_table_is_checked_without_torch(tmp_path, tensors, 
 # and the one evaluation the module shares with `medsynth evaluate` (with the flagging and trust summaries shown
 # next to it), all without torch; everything that runs a network stays in the child process.
 EVALUATION = {"medsynth.volume", "medsynth.io", "medsynth.file_checks", "medsynth.mask", "medsynth.metrics",
-              "medsynth.resample", "medsynth.pipeline", "medsynth.progress", "medsynth.skull_strip",
+              "medsynth.resample", "medsynth.pipeline", "medsynth.core.progress", "medsynth.skull_strip",
               "medsynth.trust", "medsynth.flagging", "medsynth.inference"}
 SLICER_SIDE = sorted([*(ROOT / "MedSynth" / "MedSynthLib").glob("*.py"),
                       *(ROOT / "MedSynthTrain" / "MedSynthTrainLib").glob("*.py"),

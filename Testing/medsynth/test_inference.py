@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 from medsynth.core.errors import Cancelled, ConfigError, InputError
+from medsynth.core.progress import CancelToken
 from medsynth.device import resolve_device, resolve_precision
 from medsynth.inference import InferenceOptions, check_contrast, synthesize, synthesize_with_uncertainty
 from medsynth.inference.engine import patch_settings
 from medsynth.inference.patchwise import count_windows
 from medsynth.mask import bounding_box, foreground_mask
-from medsynth.progress import CancelToken
 from medsynth.volume import PLANES, Volume
 
 CPU = {"device": "cpu", "precision": "fp32"}  # exact comparisons: auto would be bf16 on CPUs that have it

@@ -13,13 +13,13 @@ from medsynth.baselines import fit_baseline, fit_joint_histogram_2d
 from medsynth.checkpoint import LoadedModel, load_model
 from medsynth.cli.main import main
 from medsynth.core.errors import InputError
+from medsynth.core.progress import Reporter
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.inference.patchwise import run_patchwise
 from medsynth.io import read_volume
 from medsynth.metrics import compare
 from medsynth.models import build_model
 from medsynth.phantom import make_subject, phantom_grid, write_phantom_dataset
-from medsynth.progress import Reporter
 from medsynth.resample import resample_to
 from medsynth.training import load_config, train
 

@@ -11,10 +11,10 @@ import torch
 from medsynth.checkpoint import load_model
 from medsynth.cli.main import main
 from medsynth.core.errors import Cancelled, ConfigError, InputError
+from medsynth.core.progress import CancelToken
 from medsynth.io import read_volume, write_volume
 from medsynth.models import build_model
 from medsynth.phantom import write_phantom_dataset
-from medsynth.progress import CancelToken
 from medsynth.resample import resample_to
 from medsynth.training import Trainer, load_config, train
 from medsynth.training.config import parse_override

@@ -8,10 +8,10 @@ import pytest
 import torch
 from medsynth.checkpoint import load_model
 from medsynth.core.errors import Cancelled, ConfigError, ModelError
+from medsynth.core.progress import CancelToken
 from medsynth.inference import synthesize
 from medsynth.io import read_volume
 from medsynth.phantom import write_phantom_dataset
-from medsynth.progress import CancelToken
 from medsynth.training import Trainer, load_config, train
 from medsynth.training.augment import augment
 from medsynth.training.config import AugmentConfig

@@ -7,12 +7,12 @@ import pytest
 import torch
 from medsynth.checkpoint import load_model
 from medsynth.core.errors import Cancelled
+from medsynth.core.progress import CancelToken
 from medsynth.inference import synthesize
 from medsynth.io import read_volume
 from medsynth.models import build_model
 from medsynth.models.unit import SelfAttention, translator_pair
 from medsynth.phantom import write_phantom_dataset
-from medsynth.progress import CancelToken
 from medsynth.training import Trainer, load_config, train
 from safetensors import safe_open
 from torch.nn.utils import parametrize

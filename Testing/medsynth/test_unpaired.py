@@ -12,10 +12,10 @@ import pytest
 import torch
 from medsynth.checkpoint import load_model
 from medsynth.core.errors import Cancelled, ConfigError, InputError
+from medsynth.core.progress import CancelToken
 from medsynth.inference import synthesize
 from medsynth.io import read_volume, write_volume
 from medsynth.phantom import write_phantom_dataset
-from medsynth.progress import CancelToken
 from medsynth.resample import resample_to_spacing
 from medsynth.training import Trainer, load_config, train
 from medsynth.training.objectives.pool import SyntheticPool

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import slicer
 from medsynth.core.errors import Cancelled, MedSynthError, ModelError
+from medsynth.core.progress import CancelToken
 from medsynth.inference import InferenceOptions
 from medsynth.phantom import make_subject, phantom_grid
-from medsynth.progress import CancelToken
 from MedSynthLib.BackgroundSynthesis import BackgroundSynthesis, State
 from MedSynthLib.SynthesisLogic import SynthesisLogic
 from MedSynthLib.VolumeConversion import updateNodeFromVolume, volumeFromNode
@@ -218,7 +218,7 @@ def test_the_child_is_read_in_poll_without_a_thread():
 
 
 def test_progress_lines_are_throttled_but_keep_every_new_stage_and_the_end():
-    from medsynth.core.progress_lines import ProgressLines, parse_progress_line
+    from medsynth.core.progress import ProgressLines, parse_progress_line
 
     written, now = [], [0.0]
     progress = ProgressLines(written.append, interval=0.25, clock=lambda: now[0])

@@ -8,10 +8,10 @@ import pytest
 import slicer
 import vtk
 from medsynth.core.errors import Cancelled, InputError
+from medsynth.core.progress import CancelToken
 from medsynth.inference import InferenceOptions
 from medsynth.io import read_volume
 from medsynth.phantom import make_subject, phantom_grid
-from medsynth.progress import CancelToken
 from MedSynthLib.SynthesisLogic import SynthesisLogic
 from MedSynthLib.VolumeConversion import addVolumeNode, volumeFromNode
 

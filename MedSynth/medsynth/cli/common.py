@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..core.files import atomic_output
 from ..core.options import read_options
-from ..core.progress_lines import ProgressLines
+from ..core.progress import ProgressLines
 from ..inference import InferenceOptions
 
 

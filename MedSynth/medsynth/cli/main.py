@@ -11,7 +11,7 @@ import threading
 
 from .. import __version__
 from ..core.errors import Cancelled, MedSynthError
-from ..core.progress_lines import PROGRESS_PREFIX
+from ..core.progress import PROGRESS_PREFIX
 from . import cmd_demo, cmd_evaluate, cmd_ixi, cmd_models, cmd_phantom, cmd_prepare, cmd_synthesize, cmd_train
 from .common import echo
 

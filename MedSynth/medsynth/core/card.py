@@ -208,8 +208,7 @@ class ModelCard:
 
     def _check_inference(self) -> None:
         from .limits import patch_problem
-        from .options import BLEND_MODES
-        from .planes import PLANES
+        from .options import BLEND_MODES, PLANES
 
         unknown = sorted(set(self.inference) - INFERENCE_KEYS)
         if unknown:

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .limits import patch_problem
-from .planes import PLANES
 
 if TYPE_CHECKING:
     from ..volume import Volume
 
+#: Anatomical plane -> RAS axis the plane is perpendicular to (R=0, A=1, S=2).
+PLANE_NORMAL_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
+PLANES = tuple(PLANE_NORMAL_AXIS)  # the anatomical planes a volume is sliced in
 BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's BlendMode
 ALL_PLANES = "all"  # 2D models: the three planes, fused
 DEVICES = ("auto", "cuda", "mps", "cpu")  # auto: CUDA, else Apple MPS, else the CPU (medsynth.device)

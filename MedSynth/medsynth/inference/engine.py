@@ -15,12 +15,12 @@ from ..core import intensity
 from ..core.contrasts import canonical_contrast
 from ..core.errors import InputError
 from ..core.options import ALL_PLANES, InferenceOptions, Synthesis
+from ..core.progress import CancelToken, ProgressCallback, Reporter
 from ..device import resolve_device, resolve_precision
 from ..domain import domain_warnings
 from ..flagging import uncertain_share
 from ..io import check_volume
 from ..mask import foreground_mask
-from ..progress import CancelToken, ProgressCallback, Reporter
 from ..resample import in_plane_spacing, resample_to, resample_to_spacing
 from ..volume import PLANES, Volume
 from .engines import Pass, run_engine

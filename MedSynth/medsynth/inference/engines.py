@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from ..core.architectures import ENGINES
 from .patchwise import run_patchwise
 from .slicewise import run_slicewise
-from .voxelwise import run_voxelwise
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Pass:
 
     background: float
     mask: np.ndarray | None  # the foreground to run (None: everything)
-    reporter: Callable  # reporter factory: total -> medsynth.progress.Reporter
+    reporter: Callable  # reporter factory: total -> medsynth.core.progress.Reporter
     axis: int = 0  # slicewise: the array axis of the slices
     context: int = 0  # slicewise: neighbouring slices on each side as input channels
     patch_size: Any = 32  # patchwise
@@ -37,6 +38,22 @@ class Pass:
     margin: int = 8
     device: Any = None
     precision: str = "fp32"
+
+
+def run_voxelwise(
+    model: nn.Module, image: np.ndarray, background: float, mask: np.ndarray | None, reporter_factory
+) -> np.ndarray:
+    """Apply ``model`` to all foreground voxels at once (histogram matching needs them together); several
+    inputs ``[input, k, j, i]`` reach it as one ``(voxels, inputs)`` table."""
+    reporter = reporter_factory(1)
+    shape = image.shape if image.ndim == 3 else image.shape[1:]
+    out = np.full(shape, background, dtype=np.float32)
+    select = mask if mask is not None else np.ones(shape, dtype=bool)
+    values = image[select] if image.ndim == 3 else np.ascontiguousarray(image[:, select].T)
+    with torch.inference_mode():
+        out[select] = model(torch.from_numpy(values)).float().numpy()
+    reporter.step()
+    return out
 
 
 def _voxelwise(model, x: np.ndarray, p: Pass) -> np.ndarray:

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.progress import Reporter
 from ..device import autocast
 from ..mask import bounding_box
-from ..progress import Reporter
 
 MIN_SLICE = 32  # in-plane size the networks see at least: their padding and down-sampling need room
 

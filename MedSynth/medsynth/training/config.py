@@ -26,8 +26,7 @@ from ..core.architectures import architecture as declared
 from ..core.contrasts import canonical_contrast
 from ..core.errors import ConfigError, InputError, ModelError
 from ..core.files import regular_file
-from ..core.options import ALL_PLANES, BLEND_MODES
-from ..core.planes import PLANES
+from ..core.options import ALL_PLANES, BLEND_MODES, PLANES
 
 NORMALIZATIONS = ("auto", "minmax", "zscore", "percentile", "nyul")
 

@@ -28,6 +28,7 @@ from ..checkpoint import load_model, save_model
 from ..core.architectures import architecture, described
 from ..core.card import ModelCard
 from ..core.errors import Cancelled, ConfigError
+from ..core.progress import CancelToken, ProgressCallback
 from ..core.run_folder import (
     BEST_FILE,
     MODEL_FILE,
@@ -38,7 +39,6 @@ from ..core.run_folder import (
     holds_state,
 )
 from ..models import SynthesisNetwork
-from ..progress import CancelToken, ProgressCallback
 from . import distributed
 from .augment import epoch_seed
 from .config import TrainConfig

@@ -12,10 +12,10 @@ import torch
 from torch import nn
 
 from ..baselines import BASELINES, fit_baseline
+from ..core.progress import Reporter
 from ..inference.engines import Pass, run_engine
 from ..io import read_volume
 from ..metrics import compare
-from ..progress import Reporter
 from .config import DataConfig
 from .data import PairedSubject, discover, load_subject, normalization_for
 
