@@ -208,13 +208,16 @@ def main() -> int:
                 method = InferenceOptions().uncertainty  # the default method's calibration
                 found = json.loads(args.uncertainty_results.read_text())[method]
                 card.inference["uncertainty_calibration"] = {"method": method, **found}
+            weight = config.loss.adversarial_weight
+            adversarial = f" with adversarial weight {weight:g}" if "+adv" in args.recipe else ""
             inputs = ("Nyul histogram standardization of the input" if config.data.normalization == "nyul"
                       else "percentile normalization inside the head")
             card.description = (
                 f"2.5D U-Net (ngf {args.real_ngf}, 6 stages, one context slice per side) for {card.mapping}, trained "
                 f"with `medsynth train` on all {len(config.data.subjects['train'])} real co-registered skull-stripped "
                 "subjects with the generalization recipe ("
-                + inputs + f", scanner simulation, masked L1, all three planes fused at inference{extra}); its "
+                + inputs + f", scanner simulation, masked L1{adversarial}, all three planes fused at inference"
+                f"{extra}); its "
                 "metrics are the same recipe's left-out means (leave one subject out" + (", and leave one source out" if
                 args.source_results else "") + "; PSNR in dB inside the head, own-scale and calibrated "
                 "conventions), with the margin over the best voxel-wise baseline (docs/results.md)."
