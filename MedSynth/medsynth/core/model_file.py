@@ -23,7 +23,7 @@ MAX_HEADER = 100 * 1024 * 1024
 def read_card(path: str | Path) -> ModelCard:
     """The card of a model file, reading only the header (cheap, no weights, no torch)."""
     path, header = _check_file(Path(path))
-    metadata = header.get("__metadata__") or {} if isinstance(header, dict) else {}
+    metadata = header.get("__metadata__") or {}  # _check_file made sure the header is a table
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelError(f"{path}: corrupt safetensors header: '__metadata__' must map names to text")
     if CARD_KEY not in metadata:
@@ -31,7 +31,7 @@ def read_card(path: str | Path) -> ModelCard:
     return ModelCard.from_json(metadata[CARD_KEY], where=str(path))
 
 
-def _check_file(path: Path) -> tuple[Path, object]:
+def _check_file(path: Path) -> tuple[Path, dict]:
     """Refuse anything that is not a safetensors file, by its first bytes, before parsing it; the parsed header."""
     try:
         regular_file(path, "model file (.safetensors)")
