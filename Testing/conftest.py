@@ -98,6 +98,13 @@ def tiny_convnet(spatial_dims: int = 2, in_channels: int = 1, seed: int = 0, **i
 
 
 @pytest.fixture
+def tiny_card():
+    """A tiny conv net's card, without torch: ``tiny_card(**card_inference)``."""
+    hyper = {"spatial_dims": 2, "in_channels": 1, "filters": [6, 1], "kernels": [3, 3], "norm": "none"}
+    return lambda **inference: conv_card(2, hyper, **inference)
+
+
+@pytest.fixture
 def tiny():
     """Factory of tiny real conv nets: ``tiny(spatial_dims=2, in_channels=1, seed=0, **card_inference)``."""
     return tiny_convnet

@@ -28,6 +28,7 @@ from medsynth.phantom import make_subject, phantom_grid
 VARIANTS = {"plain": [], "uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz"], "all-planes": ["--axis", "all"],
             "axial": ["--axis", "axial"], "fp32": ["--precision", "fp32"],
             "flip-uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz", "--uncertainty-method", "flip"],
+            "intensity-uncertainty": ["--uncertainty", "{tmp}/sd.nii.gz", "--uncertainty-method", "intensity"],
             "all-planes+uncertainty": ["--axis", "all", "--uncertainty", "{tmp}/sd.nii.gz"]}
 
 

@@ -1,20 +1,23 @@
 #!/usr/bin/env python
-"""Which uncertainty map flags error on unseen real subjects: flip, intensity, or members' disagreement.
+"""Which uncertainty map flags error on unseen real subjects: the error model, flip, intensity, or members'
+disagreement.
 
     .venv/bin/python scripts/study_uncertainty.py --data ../shared/data/multicontrast --source T1 --target T2 \\
         --work runs/study-T1-T2 --folds source --members runs/study-T1-T2-seed1 runs/study-T1-T2-seed2 \\
         --out results/uncertainty-T1-T2-source
 
 For every fold, the ``scripts/study_recipes.py`` model that never saw the held-out subjects (``--work``,
-``--recipe``) synthesizes each of them with each test-time ensemble of ``medsynth.inference`` (``flip``:
-with and without a left-right flip; ``intensity``: as it is and through monotone intensity curves); with
-``--members`` (the work folders of the same recipe trained with other seeds), the members' disagreement
-too (their SD; the image is their mean). Each map is judged against the absolute error of the image it
-comes with, calibrated to the reference (least squares inside the reference's foreground, so the figures
-do not depend on either intensity scale): Spearman correlation, the sparsification curve against the oracle
-and its area ratio (``medsynth.flagging``), and the seconds it took on this machine. Each method's uncertainty
-calibration (``medsynth.flagging.calibration``: the factor from SD to error and the 90th-percentile error, both
-on the synthetic image's own scale, pooled over the held-out subjects) is written to calibration.json, which
+``--recipe``) synthesizes each of them with each test-time ensemble of ``medsynth.inference`` (``flip``: with and
+without a left-right flip; ``intensity``: as it is and through monotone intensity curves); with ``--members`` (the
+work folders of the same recipe trained with other seeds), the members' disagreement too (their SD; the image is
+their mean); and the error model (``medsynth.error_model``), its regression fitted, for each subject, on the other
+subjects' errors (each from the model of its own fold: the regression never sees the judged subject's error), and
+for the card on every subject's. Each map is judged against the absolute error of the image it comes with,
+calibrated to the reference (least squares inside the reference's foreground, so the figures do not depend on
+either intensity scale): Spearman correlation, the sparsification curve against the oracle and its area ratio
+(``medsynth.flagging``), and the seconds it took on this machine. Each method's uncertainty calibration
+(``medsynth.flagging.calibration``: the factor from SD to error and the 90th-percentile error, both on the
+synthetic image's own scale, pooled over the held-out subjects) is written to calibration.json, which
 ``scripts/train_bundled.py --uncertainty-results`` puts in a bundled model's card; results.md gives, per subject,
 the share of the head above that threshold by the map next to the share whose error is above it.
 """
@@ -34,7 +37,8 @@ from medsynth.checkpoint import load_model
 from medsynth.core.contrasts import canonical_contrast
 from medsynth.core.conventions import calibrate, own_scale, robust_range
 from medsynth.core.files import atomic_output
-from medsynth.core.options import UNCERTAINTY_METHODS
+from medsynth.core.options import ERROR_MODEL, UNCERTAINTY_METHODS
+from medsynth.error_model import features, fit, predict
 from medsynth.flagging import FRACTIONS, above_threshold, calibration, flagging
 from medsynth.inference import InferenceOptions, synthesize_with_uncertainty
 from medsynth.loso import add_data_arguments, folds, load_subjects
@@ -43,6 +47,7 @@ from study_recipes import finished_model
 from tqdm import tqdm
 
 MEMBERS = "members"
+ENSEMBLES = tuple(m for m in UNCERTAINTY_METHODS if m not in ("auto", ERROR_MODEL))
 CALIBRATION_VOXELS = 200_000  # per subject, drawn at random for the pooled calibration
 
 
@@ -72,10 +77,11 @@ def judged(image: np.ndarray, spread: np.ndarray, reference: np.ndarray, seconds
     return {**flagging(spread[mask], error), "seconds": seconds, "own": own}
 
 
-def maps(models, acquired: list, reference: np.ndarray, device: str) -> dict[str, dict[str, float]]:
-    """Each method's figures on one subject (``models[0]`` is the fold's model, the rest its other seeds)."""
+def maps(models, acquired: list, reference: np.ndarray, device: str) -> tuple[dict[str, dict], dict]:
+    """Each ensemble's figures on one subject (``models[0]`` is the fold's model, the rest its other seeds), and
+    what the error model needs there: the plain image, its features and its error (:func:`error_model_figures`)."""
     out = {}
-    for method in UNCERTAINTY_METHODS:
+    for method in ENSEMBLES:
         options = InferenceOptions(device=device, precision="fp32", uncertainty=method)
         start = time.perf_counter()
         result = synthesize_with_uncertainty(acquired, models[0], options)
@@ -86,7 +92,33 @@ def maps(models, acquired: list, reference: np.ndarray, device: str) -> dict[str
         images = [synthesize_with_uncertainty(acquired, m, options, uncertainty=False).image.array for m in models]
         out[MEMBERS] = judged(np.mean(images, axis=0), np.std(images, axis=0), reference,
                               time.perf_counter() - start)
-    return out
+    start = time.perf_counter()  # the error model: one plain synthesis, then its features
+    image = synthesize_with_uncertainty(acquired, models[0], InferenceOptions(device=device, precision="fp32"),
+                                        uncertainty=False).image
+    head = foreground_mask(acquired[0].array)  # the engine's mask: the input's head
+    found = features([a.array for a in acquired], image.array, head, image.spacing)
+    seconds = time.perf_counter() - start
+    mask = foreground_mask(reference)
+    lo, hi = robust_range(reference, mask)  # the error on the reference's own scale, as calibrated for judging
+    error = np.abs(calibrate(image.array, reference, mask) - reference) / max(hi - lo, 1e-12)
+    pick = np.random.default_rng(0).permutation(int(head.sum()))[:CALIBRATION_VOXELS]
+    return out, {"image": image.array, "head": head, "features": found, "error": error[head], "pick": pick,
+                 "reference": reference, "seconds": seconds}
+
+
+def error_model_figures(pieces: dict[str, dict]) -> tuple[dict[str, dict], list[float]]:
+    """Per subject, the error model fitted on every other subject's errors, judged as the ensembles are; and the
+    coefficients fitted on all of them (for the card)."""
+    rows = {s: (p["features"][p["pick"]], p["error"][p["pick"]]) for s, p in pieces.items()}
+    out = {}
+    for subject, p in pieces.items():
+        start = time.perf_counter()
+        coefficients = fit([rows[other] for other in pieces if other != subject])
+        expected = np.zeros(p["image"].shape, dtype=np.float32)
+        lo, hi = robust_range(p["image"], p["head"])
+        expected[p["head"]] = predict(coefficients, p["features"]) * (hi - lo)
+        out[subject] = judged(p["image"], expected, p["reference"], p["seconds"] + time.perf_counter() - start)
+    return out, fit(list(rows.values()))
 
 
 def report(found: dict[str, dict[str, dict[str, float]]], title: str) -> list[str]:
@@ -130,13 +162,17 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.WARNING)
     volumes = load_subjects(args.data, args.pattern, args.inputs, args.target)
-    found = {}
+    found, pieces = {}, {}
     for fold, held_out, _ in tqdm(folds(volumes, args.folds), unit="fold", desc="uncertainty"):
         models = [load_model(finished_model(work, args.recipe, held_out)) for work in (args.work, *args.members)]
         for held in held_out:
             acquired, reference = volumes[held]
-            found[held] = maps(models, [acquired[c] for c in args.inputs], reference.array, args.device)
+            found[held], pieces[held] = maps(models, [acquired[c] for c in args.inputs], reference.array,
+                                             args.device)
         tqdm.write(f"{fold}: done")
+    by_error_model, coefficients = error_model_figures(pieces)
+    for subject, figures in by_error_model.items():
+        found[subject] = {ERROR_MODEL: figures, **found[subject]}
     mapping = "+".join(args.inputs)
     protocol = "leave-one-subject-out" if args.folds == "subject" else "leave-one-source-out"
     members = f", {1 + len(args.members)} members" if args.members else ""
@@ -147,6 +183,7 @@ def main(argv: list[str]) -> int:
     calibrated = {method: {**calibration([per[method]["own"] for per in found.values() if method in per]),
                            "measured": measured}
                   for method in dict.fromkeys(m for per in found.values() for m in per)}
+    calibrated[ERROR_MODEL]["coefficients"] = coefficients
     lines[-1:-1] = calibration_lines(found, calibrated)
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.out / "calibration.json") as tmp:

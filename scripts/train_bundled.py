@@ -35,8 +35,8 @@ import numpy as np
 from medsynth.checkpoint import load_model, save_model
 from medsynth.core.catalog import add_to_catalog, bundled_models_dir
 from medsynth.core.contrasts import split_contrast
+from medsynth.core.options import UNCERTAINTY_METHODS
 from medsynth.dataset import find_subjects
-from medsynth.inference import InferenceOptions
 from medsynth.loso import DEFAULT_PATTERNS, margins, rule_failures, subject_margins
 from medsynth.phantom import write_phantom_dataset
 from medsynth.training import load_config, train
@@ -133,6 +133,26 @@ def loso_figures(results: Path | None, which: str, recipe: str,
     return figures, keep, rule_failures(rows, method)
 
 
+def uncertainty_calibration(path: Path) -> list[dict]:
+    """Each uncertainty method's calibration in ``path`` (scripts/study_uncertainty.py's calibration.json), with
+    the error model's regression, as the card holds them."""
+    found = json.loads(path.read_text())
+    return [{"method": method, **c} for method, c in found.items() if method in UNCERTAINTY_METHODS]
+
+
+def recalibrate(target: Path, results: Path) -> None:
+    """Rewrite the bundled model ``target`` with the uncertainty calibration of ``results``, its weights as
+    they are (float16 read to float32 and written back as float16: the same numbers)."""
+    loaded = load_model(target)
+    card = loaded.card
+    card.inference["uncertainty_calibration"] = uncertainty_calibration(results)
+    reproduce = card.training["reproduce"].split(" --uncertainty-results ")[0]
+    card.training["reproduce"] = f"{reproduce} --uncertainty-results {results}"
+    save_model(loaded.model, card, target, half=True)
+    add_to_catalog(target, folder=target.parent)  # its card and checksum (a real-data model: never the default)
+    tqdm.write(f"{target}: uncertainty calibration from {results}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="+", choices=CHOICES)
@@ -144,9 +164,13 @@ def main() -> int:
                         help="real-*: results.csv of scripts/study_recipes.py --folds source for this mapping (its "
                              "figures go in the card too, and it must pass the same rule)")
     parser.add_argument("--uncertainty-results", type=Path, default=None,
-                        help="real-*: calibration.json of scripts/study_uncertainty.py for this recipe: the default "
-                             "uncertainty method's calibration goes in the card (the share of the head above the "
-                             "calibrated error threshold is then reported with every uncertainty map)")
+                        help="real-*: calibration.json of scripts/study_uncertainty.py for this recipe: each "
+                             "uncertainty method's calibration, and the error model's regression, go in the card (the "
+                             "share of the head above the calibrated error threshold is then reported with every "
+                             "uncertainty map)")
+    parser.add_argument("--calibration-only", action="store_true",
+                        help="real-*: only put --uncertainty-results in the bundled model's card, keeping its weights "
+                             "(after scripts/study_uncertainty.py is rerun for the recipe it was trained with)")
     parser.add_argument("--recipe", default="+planes",
                         help="real-*: the recipe (medsynth.training.recipes; e.g. +planes+nyul), as studied")
     parser.add_argument("--real-ngf", type=int, default=REAL_DATA_NETWORK["model.hyperparameters"]["ngf"],
@@ -169,8 +193,14 @@ def main() -> int:
     parser.add_argument("--resume", action="store_true", help="resume interrupted runs")
     parser.add_argument("--out", type=Path, default=bundled_models_dir(), help="catalog folder")
     args = parser.parse_args()
+    if args.calibration_only and args.uncertainty_results is None:
+        parser.error("--calibration-only needs --uncertainty-results")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for which in args.which:
+        if args.calibration_only:
+            name = load_config(overrides=configure(which, args)).name
+            recalibrate(args.out / f"{name}.safetensors", args.uncertainty_results)
+            continue
         loso = None
         if which.startswith("real"):
             loso, calibrate, failures = loso_figures(args.loso_results, which, args.recipe)
@@ -205,9 +235,7 @@ def main() -> int:
             if not calibrate:  # measured better without it: ship what was measured
                 card.inference.pop("output_quantiles", None)
             if args.uncertainty_results is not None:
-                method = InferenceOptions().uncertainty  # the default method's calibration
-                found = json.loads(args.uncertainty_results.read_text())[method]
-                card.inference["uncertainty_calibration"] = {"method": method, **found}
+                card.inference["uncertainty_calibration"] = uncertainty_calibration(args.uncertainty_results)
             weight = config.loss.adversarial_weight
             adversarial = f" with adversarial weight {weight:g}" if "+adv" in args.recipe else ""
             inputs = ("Nyul histogram standardization of the input" if config.data.normalization == "nyul"

@@ -41,8 +41,9 @@ class BackgroundSynthesis:
     def __init__(self, inputNode, model: str, options: InferenceOptions | None = None,
                  uncertainty: bool = False, extraInputNodes=(), skullStrip: bool = False) -> None:
         self.card = model_card(model)  # a wrong model fails here, before any process starts (nothing downloaded)
-        self.card.check_request(len(extraInputNodes) + 1, uncertainty)
-        self.inputNode, self.model, self.options = inputNode, str(model), options or InferenceOptions()
+        self.options = options or InferenceOptions()
+        self.card.check_request(len(extraInputNodes) + 1, uncertainty, method=self.options.uncertainty)
+        self.inputNode, self.model = inputNode, str(model)
         self.uncertainty, self.extraInputNodes, self.skullStrip = uncertainty, list(extraInputNodes), skullStrip
         self.job: BackgroundProcess | None = None
         self.workdir: Path | None = None
@@ -136,7 +137,7 @@ class BackgroundSynthesis:
         if spread is not None:  # the head the child ran in: the brain when stripped, else the input's foreground
             head = brain.array > 0 if brain is not None else self.inputHead
             result.uncertain_share = uncertain_share(image.array, spread.array, head, self.card,
-                                                     self.options.uncertainty)
+                                                     self.card.uncertainty_method(self.options.uncertainty))
         return result
 
     def store(self, outputNode=None, uncertaintyNode=None) -> StoredSynthesis:

@@ -14,7 +14,7 @@ MODES = ("auto", "slice", "patch")  # auto: the model's own; slice: 2D models; p
 AXES = ("auto", *PLANES, options.ALL_PLANES)  # all: the three planes, fused
 DEVICES = options.DEVICES
 PRECISIONS = options.PRECISION_CHOICES  # auto: bf16 where the device computes it natively, as the CLI
-UNCERTAINTY_METHODS = options.UNCERTAINTY_METHODS  # what the uncertainty map's test-time ensemble varies
+UNCERTAINTY_METHODS = options.UNCERTAINTY_METHODS  # how the uncertainty map is made
 TRAINABLE_ARCHITECTURES = tuple(names("generator", trainable=True))
 UNPAIRED_ARCHITECTURES = tuple(names("generator", trainable=True, unpaired=True))
 CONTRASTS = tuple(contrasts.CONTRASTS)

@@ -204,7 +204,7 @@ class RunLogic(DependencyLogic):
         checkNotAcquired(parameters.differenceVolume, "difference volume", kept)
         checkNotAcquired(parameters.uncertaintyVolume, "uncertainty map",
                          {**kept, "difference volume": parameters.differenceVolume})
-        choice.card.check_request(len(inputs), parameters.uncertainty)
+        choice.card.check_request(len(inputs), parameters.uncertainty, method=parameters.uncertaintyMethod)
         return parameters, choice
 
     def start(self, parameterNode) -> SynthesisJob:

@@ -71,8 +71,8 @@ def above_threshold(uncertainty: np.ndarray, calibrated: dict[str, float]) -> fl
 def uncertain_share(image: np.ndarray, uncertainty: np.ndarray, mask: np.ndarray, card, method: str) -> float | None:
     """The share of ``mask`` (the head) where the expected error of ``image`` is above its model's calibrated
     error threshold (``card.inference["uncertainty_calibration"]``, measured for ``method``); None without one."""
-    calibrated = card.inference.get("uncertainty_calibration")
-    if not calibrated or calibrated["method"] != method or not mask.any():
+    calibrated = card.uncertainty_calibration(method)
+    if not calibrated or not mask.any():
         return None
     lo, hi = robust_range(image, mask)
     return above_threshold(uncertainty[mask] / max(hi - lo, 1e-12), calibrated)

@@ -52,7 +52,8 @@ def synthesize_file(
 ) -> tuple[Path, LoadedModel, Synthesis]:
     """Read, check, synthesize and write atomically. Everything that can be checked is checked before
     the long work starts; on any failure or cancellation no output file exists. ``uncertainty_path``: also
-    write the test-time ensemble's voxel-wise standard deviation (the image is then the ensemble's mean).
+    write the voxel-wise uncertainty map (``options.uncertainty``: the expected error, or a test-time ensemble's
+    standard deviation; with ``flip``, the image is the ensemble's mean).
     ``extra_inputs``: a many-to-one model's further input files, in the order its card lists them.
     ``trust_mask_path``: also write the untrusted mask (``medsynth.trust``) as a 0/1 label volume.
     ``skull_strip``: extract the brain first (``medsynth.skull_strip``; with ``skull_strip_t1``, the mask of the
@@ -81,7 +82,8 @@ def synthesize_file(
     loaded = model if isinstance(model, LoadedModel) else load_model(
         resolve_model(model), device=resolve_device(options.device)
     )
-    loaded.card.check_request(len(sources), uncertainty_path is not None, "give the others with --input")
+    loaded.card.check_request(len(sources), uncertainty_path is not None, "give the others with --input",
+                              options.uncertainty)
     if trust_mask_path is not None and record_of(loaded.card) is None:
         raise InputError(f"model '{loaded.card.name}' gives no trust mask: its card records no training inputs' "
                          "feature space (voxel-wise models, and models trained before the trust mask existed); "

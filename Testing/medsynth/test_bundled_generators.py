@@ -65,8 +65,11 @@ def test_the_t1_to_t2_model_passes_both_protocols_and_carries_its_trust_record_a
         for convention in ("own-scale", "calibrated"):
             assert card.metrics[f"{protocol} {convention}"]["worst_subject_margin_db"] > 0
     assert card.training["domain"]["voxels"]["bins"] > 0  # the trust mask's record of its training inputs
-    calibration = card.inference["uncertainty_calibration"]
-    assert calibration["method"] == "intensity" and calibration["scale"] > 0 and calibration["threshold"] > 0
+    assert card.uncertainty_method("auto") == "error-model"  # its uncertainty map: the expected error
+    for method in ("error-model", "intensity", "flip"):
+        calibration = card.uncertainty_calibration(method)
+        assert calibration["scale"] > 0 and calibration["threshold"] > 0
+    assert len(card.uncertainty_calibration("error-model")["coefficients"]) == 7
 
 
 def test_demo_default_is_a_trained_generator():

@@ -243,8 +243,35 @@ def test_intensity_uncertainty_varies_the_inputs_transfer_function_and_keeps_the
     curved = perturbed(x, 3)
     assert (np.diff(curved.ravel()) >= 0).all() and curved.min() == x.min() and curved.max() == pytest.approx(2)
     assert not np.allclose(curved, x)  # monotone, same range, another contrast between tissues
-    with pytest.raises(ConfigError, match="uncertainty method must be one of flip, intensity"):
+    with pytest.raises(ConfigError, match="uncertainty method must be one of auto, error-model, intensity, flip"):
         InferenceOptions(uncertainty="dropout")
+
+
+def test_the_error_model_maps_the_plain_synthesis_expected_error_without_an_ensemble(subject, tiny):
+    from medsynth.core.conventions import robust_range
+    from medsynth.error_model import error_map
+
+    t1 = subject.images["T1"]
+    entry = {"method": "error-model", "scale": 1.2, "threshold": 0.1, "measured": "test",
+             "coefficients": [-2.0, -1.0, 0.0, 2.0, 0.0, 0.0, 0.0]}
+    loaded = tiny(plane="all", uncertainty_calibration=[entry])
+    done = []
+    result = synthesize_with_uncertainty(t1, loaded, InferenceOptions(**CPU),  # auto: the card's error model
+                                         progress=lambda d, t, w: done.append((d, t)))
+    plain = synthesize(t1, loaded, InferenceOptions(**CPU)).array
+    assert done[-1][1] % 3 == 0 and done[-1][1] % 9 != 0  # one pass per plane, no ensemble
+    np.testing.assert_array_equal(result.image.array, plain)
+    fg = foreground_mask(t1.array)
+    expected = error_map(entry["coefficients"], [t1.array], plain, fg, t1.spacing)
+    np.testing.assert_allclose(result.uncertainty.array, expected, rtol=1e-5)
+    assert (result.uncertainty.array[~fg] == 0).all() and result.uncertainty.array[fg].min() > 0
+    lo, hi = robust_range(plain, fg)  # the share: expected error (scale x map, own scale) above the threshold
+    assert result.uncertain_share == pytest.approx(np.mean(1.2 * expected[fg] / (hi - lo) > 0.1))
+    assert 0.05 < result.uncertain_share < 0.95
+    ensemble = synthesize_with_uncertainty(t1, loaded, InferenceOptions(uncertainty="intensity", **CPU))
+    assert ensemble.uncertain_share is None  # the card calibrates the error model only
+    with pytest.raises(InputError, match="has no error model in its card"):
+        synthesize_with_uncertainty(t1, tiny(), InferenceOptions(uncertainty="error-model", **CPU))
 
 
 def test_outside_background_and_output_calibration_from_the_card(subject, tiny):

@@ -29,10 +29,11 @@ def add_parser(sub) -> None:
                    help="contrast of INPUT (e.g. T1); refused if the model expects another. Default: guessed from "
                         "an IXI/BraTS-style file name such as sub-T1.nii.gz, else not checked")
     p.add_argument("--uncertainty", metavar="FILE", default=None,
-                   help="also write a voxel-wise uncertainty map to FILE: the standard deviation (in the target's "
-                        "intensity units) over a test-time ensemble in each plane the model runs in (see "
-                        "--uncertainty-method: by default the input through two monotone intensity curves, 3x the "
-                        "time; with flip, OUTPUT is the ensemble's mean, 2x the time)")
+                   help="also write a voxel-wise uncertainty map to FILE, in the target's intensity units (see "
+                        "--uncertainty-method): by default the error the model's card expects at each voxel where "
+                        "it holds an error model (no extra time), else the standard deviation over a test-time "
+                        "ensemble in each plane the model runs in (the input through two monotone intensity "
+                        "curves, 3x the time; with flip, OUTPUT is the ensemble's mean, 2x the time)")
     p.add_argument("--trust-mask", metavar="FILE", default=None,
                    help="also write the trust mask to FILE: a 0/1 label volume marking input tissue unlike any in the "
                         "model's training inputs (intensity and neighbourhood), where the output is a guess. A "

@@ -193,9 +193,10 @@ class ModelCard:
         """The contrasts the model takes, in order (one for a one-to-one model)."""
         return list(self.input_contrasts) or [self.source_contrast]
 
-    def check_request(self, inputs: int, uncertainty: bool = False, more: str = "") -> None:
-        """Refuse a request this model cannot serve: another number of input volumes than it takes, or an
-        uncertainty map from a voxel-wise model (one value per intensity: no ensemble can disagree). The one
+    def check_request(self, inputs: int, uncertainty: bool = False, more: str = "", method: str = "auto") -> None:
+        """Refuse a request this model cannot serve: another number of input volumes than it takes, an
+        uncertainty map from a voxel-wise model (one value per intensity: no ensemble can disagree), or one by
+        an error model its card does not hold (uncertainty ``method``). The one
         check the command, the pipeline, the engine and the Slicer module make; ``more`` says how to give
         missing inputs where the caller knows (e.g. "give the others with --input")."""
         if inputs != len(self.inputs):
@@ -205,6 +206,8 @@ class ModelCard:
         if uncertainty and self.engine == "voxelwise":
             raise InputError(f"model '{self.name}' maps each intensity to one value, so a test-time ensemble cannot "
                              "disagree: an uncertainty map needs a network model (2D or 3D)")
+        if uncertainty:
+            self.uncertainty_method(method)
 
     def _check_inference(self) -> None:
         from .limits import patch_problem
@@ -223,7 +226,8 @@ class ModelCard:
             ("output_quantiles", _quantiles, f"a non-decreasing list of 2 to {MAX_QUANTILES} finite numbers"),
             ("spacing", lambda v: isinstance(v, (int, float)) and 0.05 <= v <= 20, "a voxel size in mm, 0.05 to 20"),
             ("uncertainty_calibration", _uncertainty_calibration,
-             "{method: flip or intensity, scale: > 0, threshold: > 0, measured: text}"),
+             "{method: error-model, intensity or flip, scale: > 0, threshold: > 0, measured: text, and for the "
+             "error-model coefficients: [numbers]}, or a list of these for distinct methods"),
         ]
         for key in ("patch_size", "stride"):  # checked as the command line and the Slicer module check them
             problem = patch_problem(key, settings.get(key), f"inference.{key}")
@@ -245,6 +249,23 @@ class ModelCard:
     @property
     def background(self) -> float:
         return float(self.target_intensity.get("background", 0.0))
+
+    def uncertainty_calibration(self, method: str) -> dict[str, Any] | None:
+        """The calibration measured for uncertainty ``method`` on unseen subjects, None without one."""
+        found = self.inference.get("uncertainty_calibration", [])
+        return next((e for e in (found if isinstance(found, list) else [found]) if e["method"] == method), None)
+
+    def uncertainty_method(self, requested: str) -> str:
+        """The method ``requested`` stands for with this model: ``auto`` is the error model where the card holds
+        one, else the intensity ensemble."""
+        from .options import ERROR_MODEL
+
+        if requested == "auto":
+            return ERROR_MODEL if self.uncertainty_calibration(ERROR_MODEL) else "intensity"
+        if requested == ERROR_MODEL and not self.uncertainty_calibration(ERROR_MODEL):
+            raise InputError(f"model '{self.name}' has no error model in its card (it is fitted on unseen subjects' "
+                             "errors by scripts/study_uncertainty.py); choose the uncertainty method intensity or flip")
+        return requested
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -316,10 +337,28 @@ def _quantiles(value: Any) -> bool:
 
 
 def _uncertainty_calibration(value) -> bool:
-    """``inference.uncertainty_calibration`` (``medsynth.flagging.calibration``, measured on unseen subjects)."""
-    from .options import UNCERTAINTY_METHODS
+    """``inference.uncertainty_calibration``: per uncertainty method measured on unseen subjects, its calibration
+    (``medsynth.flagging.calibration``), and for the error model its regression (``medsynth.error_model``); one
+    such entry, or a list of them for distinct methods."""
+    from .options import ERROR_MODEL, UNCERTAINTY_METHODS
 
-    numbers = [value.get(k) if isinstance(value, dict) else None for k in ("scale", "threshold")]
-    return (isinstance(value, dict) and set(value) == {"method", "scale", "threshold", "measured"}
-            and value["method"] in UNCERTAINTY_METHODS and isinstance(value["measured"], str)
-            and all(isinstance(n, (int, float)) and not isinstance(n, bool) and 0 < n < 1e6 for n in numbers))
+    entries = value if isinstance(value, list) else [value]
+    methods = [e.get("method") if isinstance(e, dict) else None for e in entries]
+    return (0 < len(entries) <= len(UNCERTAINTY_METHODS) and len(set(methods)) == len(methods)
+            and all(_calibration_entry(e, ERROR_MODEL, UNCERTAINTY_METHODS[1:]) for e in entries))
+
+
+def _calibration_entry(value, error_model: str, methods: tuple[str, ...]) -> bool:
+    if not isinstance(value, dict) or value.get("method") not in methods:
+        return False
+    extra = {"coefficients"} if value["method"] == error_model else set()
+    keys = {"method", "scale", "threshold", "measured"} | extra
+    numbers = [value.get(k) for k in ("scale", "threshold")]
+    coefficients = value.get("coefficients", [])
+    return (set(value) == keys and isinstance(value["measured"], str) and isinstance(coefficients, list)
+            and all(_number(n) and 0 < n < 1e6 for n in numbers)
+            and all(_number(c) and math.isfinite(c) for c in coefficients))
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -21,9 +21,12 @@ BLEND_MODES = {"gaussian": "gaussian", "mean": "constant"}  # ours -> MONAI's Bl
 ALL_PLANES = "all"  # 2D models: the three planes, fused
 DEVICES = ("auto", "cuda", "mps", "cpu")  # auto: CUDA, else Apple MPS, else the CPU (medsynth.device)
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the device computes it natively
-# How the uncertainty map's test-time ensemble varies the input: a left-right flip, or the input's intensity
-# transfer function (random monotone curves, as the scanner simulation of training draws them)
-UNCERTAINTY_METHODS = ("flip", "intensity")
+# How the uncertainty map is made: the error expected from the input and output (the card's error model,
+# medsynth.error_model), or a test-time ensemble's spread, varying the input's intensity transfer function
+# (random monotone curves, as the scanner simulation of training draws them) or flipping it left-right; auto:
+# the error model where the card has one (it flags error best on unseen subjects: docs/results.md), else intensity
+ERROR_MODEL = "error-model"
+UNCERTAINTY_METHODS = ("auto", ERROR_MODEL, "intensity", "flip")
 
 
 def setting(default, help: str, choices: tuple | None = None, flag: str | None = None, kind=None):
@@ -71,11 +74,14 @@ class InferenceOptions:
                              "hundredths of a dB), else fp32; or fp32, bf16, fp16 explicitly", PRECISION_CHOICES)
     calibrate: bool = setting(True, "skip the model's output calibration (its output histogram inside the head "
                               "mapped to the training targets'), where the model has one")
-    uncertainty: str = setting("intensity", "with an uncertainty map: how its test-time ensemble varies the input "
-                               "in each plane: intensity (default: as it is and through two random monotone intensity "
-                               "curves, as another protocol would change it; the image is the plain synthesis) or "
-                               "flip (with and without a left-right flip; the image is their mean, at about half the "
-                               "time); docs/results.md compares them", UNCERTAINTY_METHODS,
+    uncertainty: str = setting("auto", "with an uncertainty map: how it is made. error-model: the error expected at "
+                               "each voxel from the input's and output's intensities and the output's local contrast, "
+                               "by the regression the card holds (fitted on unseen subjects' errors; no extra "
+                               "network pass); intensity: the spread of the synthesis of the input as it is and "
+                               "through two random monotone intensity curves, as another protocol would change it; "
+                               "flip: with and without a left-right flip (the image is their mean); auto (default): "
+                               "error-model where the card holds one, else intensity. docs/results.md compares them",
+                               UNCERTAINTY_METHODS,
                                flag="--uncertainty-method")
 
     def __post_init__(self) -> None:

@@ -14,10 +14,11 @@ from ..checkpoint import LoadedModel
 from ..core import intensity
 from ..core.contrasts import canonical_contrast
 from ..core.errors import InputError
-from ..core.options import ALL_PLANES, InferenceOptions, Synthesis
+from ..core.options import ALL_PLANES, ERROR_MODEL, InferenceOptions, Synthesis
 from ..core.progress import CancelToken, ProgressCallback, Reporter
 from ..device import resolve_device, resolve_precision
 from ..domain import domain_warnings
+from ..error_model import error_map
 from ..flagging import uncertain_share
 from ..io import check_volume
 from ..mask import foreground_mask
@@ -88,14 +89,17 @@ def synthesize_with_uncertainty(
     mask: np.ndarray | None = None,
     uncertainty: bool = True,
 ) -> Synthesis:
-    """:func:`synthesize`, and with ``uncertainty`` the standard deviation over a test-time ensemble, in each
-    plane the model is run in (three for a multi-planar model): with ``options.uncertainty == "flip"`` the
-    input with and without a left-right flip (the image is the ensemble's mean), with ``"intensity"`` the
-    input as it is and through random monotone intensity curves (``perturb``; the image is the plain
+    """:func:`synthesize`, and with ``uncertainty`` a map of where not to trust it, in the image's units, by
+    ``options.uncertainty`` (``auto``: ``ModelCard.uncertainty_method``): ``"error-model"``, the error the card's
+    regression expects from the input and the image (``medsynth.error_model``; no extra pass); or the standard
+    deviation over a test-time ensemble, in each plane the model is run in (three for a multi-planar model):
+    ``"flip"``, the input with and without a left-right flip (the image is the ensemble's mean), ``"intensity"``,
+    the input as it is and through random monotone intensity curves (``perturb``; the image is the plain
     members' mean, as without uncertainty)."""
     options = options or InferenceOptions()
     card = loaded.card
-    volumes = input_volumes(volume, card, uncertainty)
+    volumes = input_volumes(volume, card, uncertainty, options.uncertainty)
+    method = card.uncertainty_method(options.uncertainty) if uncertainty else None
     if "spacing" in card.inference:
         moved = _at_training_spacing(volumes, loaded, options, progress, cancel, mask, uncertainty)
         if moved is not None:
@@ -121,7 +125,7 @@ def synthesize_with_uncertainty(
     planes = _planes(card, options)
     lr = volume.slice_axis("sagittal")
     lr_x = lr + x.ndim - 3  # the same axis in the (possibly stacked) input array
-    members = _members(planes, options.uncertainty if uncertainty else None)
+    members = _members(planes, None if method == ERROR_MODEL else method)
     outputs, plain = [], []
     for number, (plane, flip, curve) in enumerate(members):
         reporter = partial(_MemberReporter, progress=progress, cancel=cancel, member=number, members=len(members),
@@ -143,11 +147,15 @@ def synthesize_with_uncertainty(
     image = volume.with_array(intensity.invert(card.target_intensity, y))
     if not uncertainty:
         return Synthesis(image, warnings=warnings, untrusted=untrusted)
-    spread = np.std(outputs, axis=0, dtype=np.float32)
-    spread[~fg] = 0.0
-    zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
-    sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
-    share = uncertain_share(image.array, sd, fg, card, options.uncertainty)
+    if method == ERROR_MODEL:
+        coefficients = card.uncertainty_calibration(method)["coefficients"]
+        sd = error_map(coefficients, [v.array for v in volumes], image.array, fg, volume.spacing)
+    else:
+        spread = np.std(outputs, axis=0, dtype=np.float32)
+        spread[~fg] = 0.0
+        zero = intensity.invert(card.target_intensity, np.zeros(1, np.float32))[0]
+        sd = np.abs(intensity.invert(card.target_intensity, spread) - zero).astype(np.float32)  # linear scales
+    share = uncertain_share(image.array, sd, fg, card, method)
     return Synthesis(image, volume.with_array(sd), warnings, untrusted, uncertain_share=share)
 
 
@@ -173,11 +181,12 @@ def _at_training_spacing(volumes: list[Volume], loaded: LoadedModel, options: In
     return Synthesis(image, spread, result.warnings, untrusted, uncertain_share=result.uncertain_share)
 
 
-def input_volumes(volume: Volume | Sequence[Volume], card, uncertainty: bool = False) -> list[Volume]:
+def input_volumes(volume: Volume | Sequence[Volume], card, uncertainty: bool = False,
+                  method: str = "auto") -> list[Volume]:
     """The model's input volumes, checked (with the request: ``ModelCard.check_request``), the later ones on
     the first one's grid."""
     volumes = [volume] if isinstance(volume, Volume) else list(volume)
-    card.check_request(len(volumes), uncertainty)
+    card.check_request(len(volumes), uncertainty, method=method)
     for number, (item, contrast) in enumerate(zip(volumes, card.inputs, strict=True)):
         check_volume(item, "input" if len(volumes) == 1 else f"input {number + 1} ({contrast})")
     first = volumes[0]
