@@ -6,7 +6,8 @@
     .venv/bin/python scripts/study_trust.py --out results/trust-phantoms   # the phantom check alone
 
 First, a check that needs no model: the record of 3 lesion-free phantom FLAIR heads, and the untrusted mask
-of 6 phantom heads with a lesion (bright on FLAIR: tissue those heads never showed).
+of 6 phantom heads with a lesion (bright on FLAIR: tissue those heads never showed, on one side of a
+mirror-symmetric head).
 
 For every fold of a ``scripts/study_recipes.py`` study (``--work``, ``--recipe``) whose held-out subjects have a
 lesion mask (``--lesion``: the whole-tumour masks of the BraTS 2018 patients), the fold's model synthesizes
@@ -17,7 +18,10 @@ the held-out subject, and each candidate signal marks voxels as not trustworthy:
   does, keeping the cells that hold a share ``C`` of their voxels);
 - ``planes K``: the three planes' syntheses disagree (their SD) by more than ``K`` times its median in the
   head;
-- ``novelty + planes``: either.
+- ``novelty + planes``: either;
+- ``asymmetry``: the input differs from its mirror image across the midline the way lesions do in its
+  contrast (``medsynth.asymmetry``);
+- ``trust mask``: novelty (the trainer's coverage) or asymmetry, as ``medsynth.trust.check`` makes it.
 
 Against the calibrated error (least squares to the reference inside its foreground): the fraction of lesion
 voxels flagged, the fraction of lesion voxels with a large error (above the 90th percentile of the error in
@@ -36,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from medsynth import trust
+from medsynth.asymmetry import asymmetric_mask
 from medsynth.baselines import fit_baseline
 from medsynth.checkpoint import LoadedModel, load_model
 from medsynth.core import intensity
@@ -45,7 +50,7 @@ from medsynth.core.files import atomic_output
 from medsynth.inference import InferenceOptions, synthesize
 from medsynth.io import read_volume
 from medsynth.loso import PERCENTILE, folds, load_subjects
-from medsynth.mask import foreground_mask
+from medsynth.mask import drop_small, foreground_mask
 from medsynth.metrics import psnr
 from medsynth.phantom import make_subject, phantom_grid
 from medsynth.volume import PLANES
@@ -87,15 +92,18 @@ def plane_spread(acquired, loaded, device: str) -> np.ndarray:
     return np.std(runs, axis=0)
 
 
-def signals(acquired, loaded, records: dict[float, dict], spread: np.ndarray, head: np.ndarray) -> dict:
-    """Each candidate's untrusted mask on one subject."""
+def signals(acquired, loaded, records: dict[float, dict], spread: np.ndarray, head: np.ndarray,
+            contrast: str) -> dict:
+    """Each candidate's untrusted mask on one subject (``acquired``, of ``contrast``)."""
     normalized = trust_input(acquired, loaded.card, head)
     found = {f"novelty {c}": trust.untrusted_mask(acquired, normalized, head, r) for c, r in records.items()}
     median = float(np.median(spread[head]))
     voxel_ml = float(np.prod(acquired.spacing)) / 1000.0
     for k in PLANE_FACTORS:
-        found[f"planes {k:g}"] = trust.drop_small(head & (spread > k * median), trust.MIN_REGION_ML / voxel_ml)
+        found[f"planes {k:g}"] = drop_small(head & (spread > k * median), trust.MIN_REGION_ML / voxel_ml)
     found["novelty + planes"] = found[f"novelty {trust.COVERAGE}"] | found[f"planes {PLANE_FACTORS[0]:g}"]
+    found["asymmetry"] = asymmetric_mask(acquired, head, contrast)
+    found["trust mask (novelty + asymmetry)"] = found[f"novelty {trust.COVERAGE}"] | found["asymmetry"]
     return found
 
 
@@ -143,21 +151,26 @@ def phantom_check() -> list[str]:
     percentile = {"kind": "percentile", "percentiles": [1.0, 99.0]}
 
     def head(index: int, lesion: bool):
-        subject = make_subject(grid, seed=5, index=index, contrasts=("FLAIR",), lesion_probability=float(lesion))
+        subject = make_subject(grid, seed=5, index=index, contrasts=("FLAIR",), lesion_probability=float(lesion),
+                               symmetric=True)
         volume = subject.images["FLAIR"]
         mask = foreground_mask(volume.array)
         normalized = intensity.apply(intensity.fit(percentile, volume.array, mask), volume.array)
         return volume, normalized, mask, subject.labels["FLAIR"].array == PHANTOM_LESION
 
     record = trust.summarize([(v, m) for v, _, m, _ in (head(k, False) for k in range(3))], percentile)
-    lines = ["### The trust mask on phantom heads: FLAIR lesions the record's 3 heads never had", "",
-             "| head | lesion mL | lesion flagged | rest of the head flagged | flagged mL |", "|---|---|---|---|---|"]
+    lines = ["### The trust mask on phantom heads: FLAIR lesions on one side that the record's 3 heads never had",
+             "",
+             "| head | signal | lesion mL | lesion flagged | rest of the head flagged | flagged mL |", "|---" * 6 + "|"]
     for index in range(3, 9):
         volume, normalized, mask, lesion = head(index, True)
-        flags = trust.untrusted_mask(volume, normalized, mask, record)
+        novel = trust.untrusted_mask(volume, normalized, mask, record)
+        asymmetric = asymmetric_mask(volume, mask, "FLAIR")
         voxel_ml = float(np.prod(volume.spacing)) / 1000
-        lines.append(f"| phantom {index + 1} | {lesion.sum() * voxel_ml:.2f} | {flags[lesion].mean():.1%} | "
-                     f"{flags[mask & ~lesion].mean():.2%} | {flags.sum() * voxel_ml:.2f} |")
+        for signal, flags in (("novelty", novel), ("asymmetry", asymmetric), ("trust mask", novel | asymmetric)):
+            lines.append(f"| phantom {index + 1} | {signal} | {lesion.sum() * voxel_ml:.2f} | "
+                         f"{flags[lesion].mean():.1%} | {flags[mask & ~lesion].mean():.2%} | "
+                         f"{flags.sum() * voxel_ml:.2f} |")
     return [*lines, ""]
 
 
@@ -196,7 +209,7 @@ def main(argv: list[str]) -> int:
             mapped = synthesize(volume, baseline, options).array
             spread = plane_spread(volume, loaded, args.device)
             found[held] = {name: judged(flags, image, mapped, reference.array, lesion, head)
-                           for name, flags in signals(volume, loaded, records, spread, head).items()}
+                           for name, flags in signals(volume, loaded, records, spread, head, args.source).items()}
         tqdm.write(f"{fold}: done")
     protocol = "leave-one-subject-out" if args.folds == "subject" else "leave-one-source-out"
     lines += report(found, f"### {args.source} -> {args.target}: the trust mask on lesions, {protocol} on "

@@ -85,3 +85,14 @@ def paste(cropped: np.ndarray, box: tuple[slice, ...], shape: tuple[int, ...], f
     out = np.full(shape, fill, dtype=cropped.dtype)
     out[box] = cropped
     return out
+
+
+def drop_small(mask: np.ndarray, min_voxels: float) -> np.ndarray:
+    """``mask`` without its connected regions of fewer than ``min_voxels`` voxels."""
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= min_voxels
+    keep[0] = False
+    return keep[labels]

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from .asymmetry import LESION_SIGN, asymmetric_mask
 from .core import intensity
-from .mask import bounding_box
+from .mask import bounding_box, drop_small
 from .volume import Volume
 
 SCALES_MM = (2.0, 6.0)  # neighbourhood means (Gaussian sigma) next to the voxel's own intensity
@@ -115,17 +116,6 @@ def untrusted_mask(volume: Volume, normalized: np.ndarray, mask: np.ndarray, rec
     return drop_small(novel, min_region_ml / (float(np.prod(volume.spacing)) / 1000.0))
 
 
-def drop_small(mask: np.ndarray, min_voxels: float) -> np.ndarray:
-    """``mask`` without its connected regions of fewer than ``min_voxels`` voxels."""
-    labels, count = ndimage.label(mask)
-    if count == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= min_voxels
-    keep[0] = False
-    return keep[labels]
-
-
 def record_of(card) -> dict[str, Any] | None:
     """The card's record of its training inputs' feature space (None for models trained before it existed,
     and for voxel-wise baselines)."""
@@ -135,20 +125,37 @@ def record_of(card) -> dict[str, Any] | None:
 
 
 def check(volume: Volume, normalized: np.ndarray, mask: np.ndarray, card) -> tuple[np.ndarray | None, list[str]]:
-    """The untrusted mask of an input (None when ``card`` has no record) and, when it holds
-    ``WARN_ML`` or more, the warning that says how much."""
+    """The untrusted mask of an input (None when ``card`` has no record): tissue unlike any in the training
+    inputs, and tissue that differs from the other hemisphere the way lesions do in the input's contrast
+    (``medsynth.asymmetry``); and for each signal that marks ``WARN_ML`` or more, the warning that says how
+    much."""
     record = record_of(card)
     if record is None:
         return None, []
     try:
-        untrusted = untrusted_mask(volume, normalized, mask, record)
+        novel = untrusted_mask(volume, normalized, mask, record)
     except (KeyError, TypeError, ValueError) as exc:  # a hand-edited card: say so, keep going
         log.warning("model '%s': unreadable trust record (%s); no trust mask", card.name, exc)
         return None, []
-    size = float(untrusted.sum() * np.prod(volume.spacing) / 1000.0)
-    if size < WARN_ML:
-        return untrusted, []
-    share = untrusted.sum() / max(int(mask.sum()), 1)
-    return untrusted, [f"{size:.1f} mL of the input ({share:.1%} of the head) holds {card.source_contrast} tissue "
-                       f"unlike any in the training inputs of model '{card.name}': its synthetic intensities there "
-                       "are guesses, not measurements (the trust mask shows where)"]
+    contrast = card.source_contrast
+    asymmetric = asymmetric_mask(volume, mask, contrast)
+    warnings = []
+    if _millilitres(novel, volume) >= WARN_ML:
+        warnings.append(f"{_size(novel, mask, volume)} holds {contrast} tissue unlike any in the training inputs of "
+                        f"model '{card.name}': its synthetic intensities there are guesses, not measurements (the "
+                        "trust mask shows where)")
+    if asymmetric is not None and _millilitres(asymmetric, volume) >= WARN_ML:
+        way = "darker" if LESION_SIGN[contrast] < 0 else "brighter"
+        warnings.append(f"{_size(asymmetric, mask, volume)} is {way} than the same place in the other hemisphere, as "
+                        f"lesions are on {contrast}: model '{card.name}' may draw normal-looking tissue there (the "
+                        "trust mask shows where)")
+    return (novel if asymmetric is None else novel | asymmetric), warnings
+
+
+def _millilitres(found: np.ndarray, volume: Volume) -> float:
+    return float(found.sum() * np.prod(volume.spacing) / 1000.0)
+
+
+def _size(found: np.ndarray, mask: np.ndarray, volume: Volume) -> str:
+    share = found.sum() / max(int(mask.sum()), 1)
+    return f"{_millilitres(found, volume):.1f} mL of the input ({share:.1%} of the head)"

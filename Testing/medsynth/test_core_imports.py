@@ -105,7 +105,7 @@ def test_a_model_files_weight_table_is_checked_without_torch(tmp_path, tensors, 
 # next to it), all without torch; everything that runs a network stays in the child process.
 EVALUATION = {"medsynth.volume", "medsynth.io", "medsynth.file_checks", "medsynth.mask", "medsynth.metrics",
               "medsynth.resample", "medsynth.pipeline", "medsynth.core.progress", "medsynth.skull_strip",
-              "medsynth.trust", "medsynth.flagging", "medsynth.inference"}
+              "medsynth.trust", "medsynth.asymmetry", "medsynth.flagging", "medsynth.inference"}
 SLICER_SIDE = sorted([*(ROOT / "MedSynth" / "MedSynthLib").glob("*.py"),
                       *(ROOT / "MedSynthTrain" / "MedSynthTrainLib").glob("*.py"),
                       ROOT / "MedSynth" / "MedSynth.py", ROOT / "MedSynthTrain" / "MedSynthTrain.py"])

@@ -8,8 +8,9 @@ import logging
 import numpy as np
 import pytest
 from medsynth import trust
+from medsynth.asymmetry import asymmetric_mask
 from medsynth.core import intensity
-from medsynth.mask import foreground_mask
+from medsynth.mask import drop_small, foreground_mask
 from medsynth.phantom import make_subject, phantom_grid
 
 PERCENTILE = {"kind": "percentile", "percentiles": [1.0, 99.0]}
@@ -27,7 +28,7 @@ class Card:
 
 def flair(index: int, lesion: bool):
     subject = make_subject(phantom_grid(**GRID), seed=5, index=index, contrasts=("FLAIR",),
-                           lesion_probability=float(lesion))
+                           lesion_probability=float(lesion), symmetric=True)  # as a real brain nearly is
     volume = subject.images["FLAIR"]
     head = foreground_mask(volume.array)
     normalized = intensity.apply(intensity.fit(PERCENTILE, volume.array, head), volume.array)
@@ -61,10 +62,15 @@ def test_a_lesion_the_training_heads_never_had_is_flagged_and_normal_tissue_is_n
 def test_the_warning_gives_the_volume_in_millilitres(record):
     volume, normalized, head, _ = flair(4, lesion=True)
     untrusted, warnings = trust.check(volume, normalized, head, Card(record))
-    size = untrusted.sum() * 8 / 1000.0  # 2 mm voxels
-    assert size >= trust.WARN_ML and len(warnings) == 1
-    assert f"{size:.1f} mL of the input" in warnings[0] and "brain-FLAIR-T1" in warnings[0]
-    assert "trust mask" in warnings[0] and "FLAIR" in warnings[0]
+    novel = trust.untrusted_mask(volume, normalized, head, record)
+    asymmetric = asymmetric_mask(volume, head, "FLAIR")
+    np.testing.assert_array_equal(untrusted, novel | asymmetric)  # either signal
+    assert len(warnings) == 2  # the lesion is unlike the training heads, and brighter than the other side
+    for found, warning in zip((novel, asymmetric), warnings, strict=True):
+        size = found.sum() * 8 / 1000.0  # 2 mm voxels
+        assert size >= trust.WARN_ML and f"{size:.1f} mL of the input" in warning and "trust mask" in warning
+    assert "tissue unlike any in the training inputs of model 'brain-FLAIR-T1'" in warnings[0]
+    assert "brighter than the same place in the other hemisphere, as lesions are on FLAIR" in warnings[1]
 
 
 def test_an_input_like_the_training_ones_gets_no_warning(record):
@@ -77,7 +83,7 @@ def test_small_regions_are_dropped():
     mask = np.zeros((10, 10, 10), dtype=bool)
     mask[1:3, 1:3, 1:3] = True  # 8 voxels
     mask[5:9, 5:9, 5:9] = True  # 64 voxels
-    kept = trust.drop_small(mask, 20)
+    kept = drop_small(mask, 20)
     assert kept.sum() == 64 and kept[6, 6, 6] and not kept[1, 1, 1]
 
 

@@ -65,10 +65,13 @@ class Anatomy:
         return inside >= 0.5
 
 
-def make_anatomy(grid: Volume, rng: np.random.Generator, lesion: bool = False) -> Anatomy:
-    """Random subject anatomy sampled on ``grid`` (any shape, spacing and orientation)."""
+def make_anatomy(grid: Volume, rng: np.random.Generator, lesion: bool = False, symmetric: bool = False) -> Anatomy:
+    """Random subject anatomy sampled on ``grid`` (any shape, spacing and orientation); ``symmetric``: the head
+    mirror-symmetric across its own mid-sagittal plane (tilted with the head), except the lesion, as a real
+    brain nearly is (the random one differs between hemispheres by whole gyri)."""
     ramp = float(np.mean(grid.spacing))
-    p = _subject_coordinates(grid, rng)
+    lesion_p = _subject_coordinates(grid, rng, symmetric)
+    p = (np.abs(lesion_p[0]), *lesion_p[1:]) if symmetric else lesion_p
     fr = np.zeros((len(TISSUES), *grid.array.shape), dtype=np.float32)
 
     d_env = _ray_distance(p, BRAIN_CENTER, BRAIN_RADII * rng.uniform(0.95, 1.05, 3))
@@ -91,18 +94,20 @@ def make_anatomy(grid: Volume, rng: np.random.Generator, lesion: bool = False) -
     # the field of view), so they are evaluated on those voxels alone.
     inside = np.flatnonzero(brain.ravel() > 0)
     p_in = tuple(c.ravel()[inside] for c in p)
+    lesion_in = tuple(c.ravel()[inside] for c in lesion_p)
     fr_in = np.zeros((len(TISSUES), inside.size), dtype=np.float32)
     brain_in = brain.ravel()[inside]
     _cortex(fr_in, p_in, -d_env.ravel()[inside], brain_in, ramp, rng)
-    _deep_structures(fr_in, p_in, brain_in, ramp, rng, lesion)
+    _deep_structures(fr_in, p_in, brain_in, ramp, rng, lesion, lesion_in)
     flat = fr.reshape(len(TISSUES), -1)
     flat[:, inside] += fr_in
     fr[_T["air"]] = np.clip(1.0 - fr[1:].sum(axis=0), 0.0, 1.0)
     return Anatomy(fr, grid)
 
 
-def _subject_coordinates(grid: Volume, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Head-frame coordinates (x, y, z in mm) of every voxel after the subject's affine and warp."""
+def _subject_coordinates(grid: Volume, rng: np.random.Generator, symmetric: bool = False) -> tuple[np.ndarray, ...]:
+    """Head-frame coordinates (x, y, z in mm) of every voxel after the subject's affine and warp (``symmetric``: a
+    warp mirror-symmetric across x = 0)."""
     shape = grid.array.shape
     k, j, i = (np.arange(n, dtype=np.float32) for n in shape)
     m = grid.ijk_to_ras.astype(np.float32)
@@ -120,11 +125,12 @@ def _subject_coordinates(grid: Volume, rng: np.random.Generator) -> tuple[np.nda
              + np.float32(b[row]))
         coords.append(np.broadcast_to(c, shape).astype(np.float32))
     x, y, z = coords
+    side = np.sign(x) if symmetric else np.float32(1.0)
     for _ in range(4):  # smooth displacement field: a few long-wavelength plane waves, 1.5-3.5 mm each
         wave = _unit(rng) * (2 * np.pi / rng.uniform(60.0, 120.0))
         amp = _unit(rng) * rng.uniform(1.0, 3.0)
-        s = np.sin(wave[0] * x + wave[1] * y + wave[2] * z + np.float32(rng.uniform(0, 2 * np.pi)))
-        x += np.float32(amp[0]) * s
+        s = np.sin(wave[0] * side * x + wave[1] * y + wave[2] * z + np.float32(rng.uniform(0, 2 * np.pi)))
+        x += np.float32(amp[0]) * side * s
         y += np.float32(amp[1]) * s
         z += np.float32(amp[2]) * s
     return x, y, z
@@ -165,8 +171,9 @@ def _cortex(fr, p, depth, brain, ramp, rng) -> None:
     fr[_T["gray_matter"]] += tissue * (1.0 - wm)
 
 
-def _deep_structures(fr, p, brain, ramp, rng, lesion: bool) -> None:
-    """Basal ganglia, thalami, ventricles (scaled per subject) and an optional lesion, by replacement."""
+def _deep_structures(fr, p, brain, ramp, rng, lesion: bool, lesion_p) -> None:
+    """Basal ganglia, thalami, ventricles (scaled per subject) and an optional lesion (placed in the coordinates
+    ``lesion_p``: one hemisphere), by replacement."""
     cz = BRAIN_CENTER[2]
     atrophy = rng.uniform(0.8, 1.5)  # ventricle size varies a lot between people
     x, y, z = p
@@ -183,7 +190,7 @@ def _deep_structures(fr, p, brain, ramp, rng, lesion: bool) -> None:
     if lesion:
         side = rng.choice([-1.0, 1.0])
         centre = (side * rng.uniform(14.0, 24.0), rng.uniform(-25.0, 20.0), cz + rng.uniform(10.0, 22.0))
-        _replace(fr, "lesion", brain, ramp, p, centre, tuple(rng.uniform(3.0, 9.0, 3)))
+        _replace(fr, "lesion", brain, ramp, lesion_p, centre, tuple(rng.uniform(3.0, 9.0, 3)))
 
 
 def _replace(fr, name, brain, ramp, p, centre, radii) -> None:

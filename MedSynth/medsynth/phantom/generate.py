@@ -80,6 +80,7 @@ def make_subject(
     noise: float = 0.02,
     name: str | None = None,
     field: float = 1.5,
+    symmetric: bool = False,
 ) -> PhantomSubject:
     """Simulate subject ``index`` of the dataset with ``seed``; same arguments, same voxels.
 
@@ -87,7 +88,8 @@ def make_subject(
     when contrasts come from different people (for CycleGAN/UNIT-style training). ``field``: the field
     strength (tesla) of the MR contrasts other than ``T1_7T`` and ``T2_7T``; when those 7 T contrasts are
     asked for too, the others are imaged at a coarser resolution (blurred by ``LOWER_FIELD_BLUR``), as a
-    3 T image resampled onto a 7 T grid is.
+    3 T image resampled onto a 7 T grid is. ``symmetric``: mirror-symmetric anatomy but for the lesion
+    (``medsynth.phantom.anatomy.make_anatomy``).
     """
     unknown = [c for c in contrasts if c not in PHANTOM_CONTRASTS]
     if unknown:
@@ -99,7 +101,7 @@ def make_subject(
         if anatomy is None or unpaired:
             tag = [seed, index] if not unpaired else [seed, index, 100 + PHANTOM_CONTRASTS.index(contrast)]
             rng = np.random.default_rng(tag)
-            anatomy = make_anatomy(grid, rng, lesion=bool(rng.random() < lesion_probability))
+            anatomy = make_anatomy(grid, rng, lesion=bool(rng.random() < lesion_probability), symmetric=symmetric)
             mask = grid.with_array(anatomy.head_mask.astype(np.uint8))
             label = grid.with_array(anatomy.labels)
         blur = LOWER_FIELD_BLUR if with_7t and contrast not in ULTRA_HIGH_FIELD and contrast != "CT" else 0.0
