@@ -115,3 +115,32 @@ def test_paired_3t_and_7t_subjects_differ_as_the_fields_do(tmp_path):
     assert set(find_subjects(tmp_path / "d")["phantom001"]) == {"T1", "T1_7T", "mask"}
     with pytest.raises(ConfigError, match="field strength must be one of 1.5, 3, 7 T, got 9.4"):
         make_subject(grid, 2, 0, ("T1",), field=9.4)
+
+
+def test_symmetric_heads_mirror_their_hemispheres_but_for_the_lesion(tmp_path):
+    from medsynth.asymmetry import asymmetric_mask
+    from medsynth.cli.main import main
+    from medsynth.mask import foreground_mask
+
+    grid = phantom_grid((56, 64, 48), spacing=(2.5, 2.5, 2.5))
+
+    def subject(symmetric: bool, lesion: float):
+        return make_subject(grid, seed=2, index=0, contrasts=("FLAIR",), lesion_probability=lesion,
+                            symmetric=symmetric)
+
+    def asymmetric(volume) -> float:  # the share of the head unlike the other side (the trust mask's check)
+        head = foreground_mask(volume.array)
+        return float(asymmetric_mask(volume, head, "FLAIR")[head].mean())
+
+    default = asymmetric(subject(False, 0.0).images["FLAIR"])
+    assert default > 0.01 and asymmetric(subject(True, 0.0).images["FLAIR"]) < default / 4
+    np.testing.assert_array_equal(subject(False, 0.0).images["FLAIR"].array,  # the default heads are as they were
+                                  make_subject(grid, seed=2, index=0, contrasts=("FLAIR",),
+                                               lesion_probability=0.0).images["FLAIR"].array)
+    lesioned = subject(True, 1.0).labels["FLAIR"]
+    lesion = lesioned.array == TISSUE_BY_NAME["lesion"].label
+    flipped = np.flip(lesion, lesioned.slice_axis("sagittal"))
+    assert lesion.any() and not (lesion & flipped).any()  # on one side only
+    assert main(["-q", "phantom", str(tmp_path), "--shape", "56", "64", "48", "--spacing", "2.5", "2.5", "2.5",
+                 "--seed", "2", "--contrasts", "FLAIR", "--symmetric", "--lesion-probability", "0"]) == 0
+    assert asymmetric(read_volume(tmp_path / "phantom001-FLAIR.nii.gz")) < default / 4

@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
                         "<subject>-<contrast>-mask")
     p.add_argument("--lesion-probability", type=float, default=0.25,
                    help="chance that a subject has a periventricular lesion (default 0.25)")
+    p.add_argument("--symmetric", action="store_true",
+                   help="mirror-symmetric heads but for the lesion (on one side), as real brains nearly are: what "
+                        "the trust mask's asymmetry check expects (by default each hemisphere has its own gyri)")
     p.add_argument("--noise", type=float, default=0.02,
                    help="Rician noise level as a fraction of the brightest tissue (default 0.02)")
     p.add_argument("--labels", action="store_true", help="also write <subject>-labels.nii.gz (tissue labels)")
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         written = write_phantom_dataset(
             args.out_dir, args.subjects, args.shape, args.spacing, args.seed, args.contrasts,
             args.unpaired, args.lesion_probability, args.noise, args.labels, args.overwrite, progress, args.field,
+            args.symmetric,
         )
     echo(f"wrote {len(written)} files for {args.subjects} subject(s) to {args.out_dir} "
           f"in {time.perf_counter() - start:.1f} s")

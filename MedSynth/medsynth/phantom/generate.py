@@ -127,11 +127,13 @@ def write_phantom_dataset(
     overwrite: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     field: float = 1.5,
+    symmetric: bool = False,
 ) -> list[Path]:
     """Write an IXI-style folder: ``<subject>-T1.nii.gz``, ``-T2``, ``-PD``, ``-FLAIR``, ``-CT``, ``-mask``.
 
     MR images are stored as int16 (as scanners and IXI do), CT in HU as int16, masks as uint8. In
-    unpaired mode each contrast has its own anatomy, hence its own ``<subject>-<contrast>-mask``.
+    unpaired mode each contrast has its own anatomy, hence its own ``<subject>-<contrast>-mask``. ``symmetric``:
+    see :func:`make_subject`.
     """
     if not 1 <= subjects <= 10_000:
         raise ConfigError(f"--subjects must be between 1 and 10000, got {subjects}")
@@ -150,7 +152,7 @@ def write_phantom_dataset(
     try:
         check_writable_dir(out)
         _write_subjects(out, grid, written, subjects, seed, contrasts, unpaired, lesion_probability, noise,
-                        write_labels, overwrite, progress, field)
+                        write_labels, overwrite, progress, field, symmetric)
     except BaseException:  # a full disk, a bad setting, Ctrl-C: no partly written dataset is left behind
         for path in written:
             path.unlink(missing_ok=True)
@@ -161,9 +163,10 @@ def write_phantom_dataset(
 
 
 def _write_subjects(out, grid, written, subjects, seed, contrasts, unpaired, lesion_probability, noise,
-                    write_labels, overwrite, progress, field) -> None:
+                    write_labels, overwrite, progress, field, symmetric) -> None:
     for index in range(subjects):
-        subject = make_subject(grid, seed, index, contrasts, unpaired, lesion_probability, noise, field=field)
+        subject = make_subject(grid, seed, index, contrasts, unpaired, lesion_probability, noise, field=field,
+                               symmetric=symmetric)
         for contrast, image in subject.images.items():
             written.append(
                 write_volume(image, out / f"{subject.name}-{contrast}.nii.gz", overwrite, dtype=np.int16)
