@@ -3,11 +3,12 @@
 
     .venv/bin/python scripts/study_trust.py --data ../shared/data/multicontrast --source T1 --target FLAIR \\
         --work runs/study11-T1-FLAIR --out results/trust-T1-FLAIR
-    .venv/bin/python scripts/study_trust.py --out results/trust-phantoms   # the phantom check alone
+    .venv/bin/python scripts/study_trust.py --templates ../shared/data/templates --out results/trust-phantoms
 
-First, a check that needs no model: the record of 3 lesion-free phantom FLAIR heads, and the untrusted mask
+First, checks that need no model: the record of 3 lesion-free phantom FLAIR heads, and the untrusted mask
 of 6 phantom heads with a lesion (bright on FLAIR: tissue those heads never showed, on one side of a
-mirror-symmetric head).
+mirror-symmetric head); with ``--templates``, the share of each lesion-free MNI template (avg152 T1, T2, PD:
+healthy brains' own asymmetry) that the asymmetry check flags. Without ``--data`` that is all.
 
 For every fold of a ``scripts/study_recipes.py`` study (``--work``, ``--recipe``) whose held-out subjects have a
 lesion mask (``--lesion``: the whole-tumour masks of the BraTS 2018 patients), the fold's model synthesizes
@@ -74,6 +75,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target", default="FLAIR", help="their target contrast (default FLAIR)")
     parser.add_argument("--lesion", default="{subject}/{subject}-tumour.nii.gz",
                         help="lesion mask file pattern under --data (subjects without one are skipped)")
+    parser.add_argument("--templates", type=Path, default=None,
+                        help="folder of lesion-free templates (avg152T1.nii, avg152T2.nii, avg152PD.nii): the share "
+                             "of each head the asymmetry check flags")
     parser.add_argument("--work", type=Path, default=None, help="the study_recipes.py --work folder of the models")
     parser.add_argument("--recipe", default="+planes", help="the models' recipe (their runs' folder name)")
     parser.add_argument("--folds", choices=("subject", "source"), default="subject",
@@ -174,10 +178,24 @@ def phantom_check() -> list[str]:
     return [*lines, ""]
 
 
+def template_check(folder: Path) -> list[str]:
+    """The share of each lesion-free template head that the asymmetry check flags (healthy brains' own
+    asymmetry: what it must leave alone)."""
+    lines = ["### The asymmetry check on lesion-free templates", "",
+             "| template | contrast | flagged mL | share of the head |", "|---|---|---|---|"]
+    for contrast in ("T1", "T2", "PD"):
+        volume = read_volume(folder / f"avg152{contrast}.nii")
+        head = foreground_mask(volume.array)
+        flags = asymmetric_mask(volume, head, contrast)
+        lines.append(f"| avg152{contrast} | {contrast} | {flags.sum() * np.prod(volume.spacing) / 1000:.1f} | "
+                     f"{flags[head].mean():.2%} |")
+    return [*lines, ""]
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.ERROR)
-    lines = phantom_check()
+    lines = phantom_check() + (template_check(args.templates) if args.templates else [])
     if args.data is None:
         return write(args, argv, lines)
     if args.work is None:

@@ -184,8 +184,8 @@ LABEL_MAPS = {"trustMask": "untrusted", "brainMask": "brain"}  # companion label
 
 def storeLabelMap(outputNode, labels: Volume, role: str):
     """A label map of ``outputNode`` (``role``: the trust mask, 1 where the input holds tissue unlike any the
-    model was trained on; the brain mask of a skull-stripped run) in the node an earlier run linked to it,
-    else a new ``<output>-untrusted`` / ``<output>-brain``."""
+    model was trained on or unlike the other hemisphere the way lesions are; the brain mask of a skull-stripped
+    run) in the node an earlier run linked to it, else a new ``<output>-untrusted`` / ``<output>-brain``."""
     node = companions(outputNode)[role]
     if node is None:
         node = outputNode.GetScene().AddNewNodeByClass("vtkMRMLLabelMapVolumeNode",

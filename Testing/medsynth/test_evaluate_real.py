@@ -243,10 +243,15 @@ def test_ensemble_study_scores_members_their_mean_and_a_student_trained_on_the_m
     assert uncertainty.main([*data, "--work", str(tmp_path / "seed0"), "--members", str(tmp_path / "seed1"),
                              "--out", str(tmp_path / "sd")]) == 0
     found = (tmp_path / "sd" / "results.md").read_text()
-    for method in ("flip", "intensity", "members"):
+    for method in ("error-model", "flip", "intensity", "members"):
         assert f"| phantom001 | {method} | " in found and f"| {method} | " in found
     calibrated = json.loads((tmp_path / "sd" / "calibration.json").read_text())
-    assert set(calibrated) == {"flip", "intensity", "members"}
+    assert set(calibrated) == {"error-model", "flip", "intensity", "members"}
+    assert len(calibrated["error-model"]["coefficients"]) == 7  # fitted on both subjects, for the card
+    lines = found.splitlines()
+    header = next(n for n, line in enumerate(lines) if line.startswith("| subject | the error known at 1 mm"))
+    for row in lines[header + 2:header + 4]:  # the Spearman a map knowing the error at 1, 2, 3 mm would reach
+        assert all(0 < float(v) <= 1 for v in row.strip("| ").split(" | ")[1:])
     assert calibrated["flip"]["scale"] > 0 and calibrated["flip"]["threshold"] > 0
     assert "leave-one-subject-out, 2 subjects" in calibrated["flip"]["measured"]
     assert "| flip | " in found and "share with error above" in found
@@ -285,14 +290,26 @@ def test_ablation_table_merges_studies_and_reports_worst_margins_and_the_rule(tm
 @pytest.mark.torch  # the study's scripts import the engines
 def test_trust_study_checks_phantom_lesions_without_any_model(tmp_path):
     load_script(SCRIPT.with_name("study_recipes.py"))  # what it imports its fold runs' names from
+    from medsynth.io import write_volume
+    from medsynth.phantom import make_subject, phantom_grid
+
     script = load_script(SCRIPT.with_name("study_trust.py"))
-    assert script.main(["--out", str(tmp_path)]) == 0
-    rows = [line.split("|") for line in (tmp_path / "results.md").read_text().splitlines()
+    healthy = make_subject(phantom_grid((64, 72, 56), spacing=(2.0, 2.0, 2.0)), seed=9, contrasts=("T1", "T2", "PD"),
+                           lesion_probability=0.0, symmetric=True)  # stand-ins for the lesion-free templates
+    for contrast, volume in healthy.images.items():
+        write_volume(volume, tmp_path / f"avg152{contrast}.nii")
+    assert script.main(["--templates", str(tmp_path), "--out", str(tmp_path)]) == 0
+    templates = [line.split("|") for line in (tmp_path / "results.md").read_text().splitlines()
+                 if line.startswith("| avg152")]
+    assert [r[2].strip() for r in templates] == ["T1", "T2", "PD"]
+    assert all(float(r[4].strip().rstrip("%")) < 1 for r in templates)  # healthy heads: (almost) nothing flagged
+    rows = [[c.strip() for c in line.split("|")] for line in (tmp_path / "results.md").read_text().splitlines()
             if line.startswith("| phantom")]
-    assert len(rows) == 6
-    flagged = [float(r[3].strip().rstrip("%")) for r in rows]
-    rest = [float(r[4].strip().rstrip("%")) for r in rows]
-    assert min(flagged) > 80 and max(rest) < 0.5  # the lesions the record never saw, and almost nothing else
+    assert len(rows) == 18 and {r[2] for r in rows} == {"novelty", "asymmetry", "trust mask"}
+    for signal in ("novelty", "asymmetry", "trust mask"):  # each: the one-sided lesions, and almost nothing else
+        flagged = [float(r[4].rstrip("%")) for r in rows if r[2] == signal]
+        rest = [float(r[5].rstrip("%")) for r in rows if r[2] == signal]
+        assert min(flagged) > 80 and max(rest) < 0.5
     with pytest.raises(SystemExit, match="--work is needed with --data"):
         script.main(["--data", str(tmp_path), "--out", str(tmp_path)])
 
@@ -323,3 +340,29 @@ def test_bundling_reads_both_protocols_and_refuses_a_failure_in_either(tmp_path)
     assert failures and "b" in failures[0]
     with pytest.raises(SystemExit, match="no rows for recipe \\+planes"):
         script.loso_figures(subjects, "real-T1-T2", "+planes")
+
+
+@pytest.mark.torch  # train_bundled.py imports the trainer
+def test_recalibrating_a_bundled_model_keeps_its_weights_and_updates_its_catalog_entry(tmp_path, tiny):
+    import torch
+    from medsynth.checkpoint import load_model, save_model
+    from medsynth.core.catalog import load_catalog
+
+    script = load_script(SCRIPT.with_name("train_bundled.py"))
+    loaded = tiny()
+    loaded.card.training = {"reproduce": "scripts/train_bundled.py real-T1-T2 --uncertainty-results old.json"}
+    target = save_model(loaded.model, loaded.card, tmp_path / "real.safetensors", half=True)
+    entry = {"scale": 1.5, "threshold": 0.3, "measured": "leave-one-source-out, 4 subjects"}
+    results = tmp_path / "calibration.json"
+    results.write_text(json.dumps({"error-model": {**entry, "coefficients": [0.0] * 7}, "intensity": entry,
+                                   "members": entry}))  # the members' disagreement is a study, not a method
+    script.recalibrate(target, results)
+    after = load_model(target)
+    assert [e["method"] for e in after.card.inference["uncertainty_calibration"]] == ["error-model", "intensity"]
+    assert after.card.uncertainty_method("auto") == "error-model"
+    assert after.card.training["reproduce"].endswith(f"--uncertainty-results {results}")
+    before = load_model(save_model(loaded.model, loaded.card, tmp_path / "before.safetensors", half=True))
+    for a, b in zip(after.model.state_dict().values(), before.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # the same float16 weights
+    listed = next(e for e in load_catalog(tmp_path) if e.name == after.card.name)
+    assert listed.card.uncertainty_calibration("error-model") is not None

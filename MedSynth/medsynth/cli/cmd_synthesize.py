@@ -36,8 +36,10 @@ def add_parser(sub) -> None:
                         "curves, 3x the time; with flip, OUTPUT is the ensemble's mean, 2x the time)")
     p.add_argument("--trust-mask", metavar="FILE", default=None,
                    help="also write the trust mask to FILE: a 0/1 label volume marking input tissue unlike any in the "
-                        "model's training inputs (intensity and neighbourhood), where the output is a guess. A "
-                        "warning gives its volume in mL whenever it reaches 1 mL, with or without this option")
+                        "model's training inputs (intensity and neighbourhood), or unlike the same place in the other "
+                        "hemisphere the way lesions are (brighter on T2, PD and FLAIR, darker on T1): where the "
+                        "output is a guess. A warning gives each one's volume in mL whenever it reaches 1 mL, with "
+                        "or without this option")
     p.add_argument("--skull-strip", action="store_true",
                    help="extract the brain first (deepbet; for a raw scan with skull and scalp, since the real-data "
                         "models were trained on skull-stripped brains): the model runs inside the brain only and "

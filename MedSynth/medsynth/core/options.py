@@ -128,7 +128,7 @@ def read_options(path) -> InferenceOptions:
 class Synthesis:
     """A synthetic volume, when asked for its voxel-wise uncertainty (target intensity units), and where the
     model's card records its training inputs, the untrusted mask (1: input tissue unlike any it was trained
-    on, ``medsynth.trust``)."""
+    on, or unlike the other hemisphere the way lesions are: ``medsynth.trust``)."""
 
     image: Volume
     uncertainty: Volume | None = None
