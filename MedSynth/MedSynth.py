@@ -287,6 +287,7 @@ class MedSynthWidget(ParameterNodeWidget, ScriptedLoadableModuleWidget, VTKObser
             widget.enabled = not running
         self.ui.strideLineEdit.enabled = self._parameterNode.mode != "slice"
         self.ui.axisComboBox.enabled = self._parameterNode.mode != "patch"
+        self.ui.uncertaintyMethodComboBox.enabled = self._parameterNode.uncertainty
 
     def showStride(self, problem: str | None) -> None:
         """Text that is no stride (yet: "f" on the way to "full") is marked in the field, not raised."""

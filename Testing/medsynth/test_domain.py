@@ -100,5 +100,6 @@ def test_synthesis_logs_and_returns_the_warnings(subject, tiny, caplog):
     loaded.card.training = {"domain": {**recorded, "spacing_mm": [0.3, 0.3]}}
     with caplog.at_level(logging.WARNING, logger="medsynth"):
         result = synthesize_with_uncertainty(t1, loaded, InferenceOptions(device="cpu"), uncertainty=False)
-    assert len(result.warnings) == 1 and "voxels" in result.warnings[0]
-    assert result.warnings[0] in caplog.text
+    spacing = [w for w in result.warnings if "voxels are" in w]  # (the phantom's hemispheres differ: the trust
+    assert len(spacing) == 1  # mask's asymmetry check may warn too)
+    assert all(w in caplog.text for w in result.warnings)

@@ -117,6 +117,7 @@ def test_paired_3t_and_7t_subjects_differ_as_the_fields_do(tmp_path):
         make_subject(grid, 2, 0, ("T1",), field=9.4)
 
 
+@pytest.mark.torch  # the command line loads the model code
 def test_symmetric_heads_mirror_their_hemispheres_but_for_the_lesion(tmp_path):
     from medsynth.asymmetry import asymmetric_mask
     from medsynth.cli.main import main

@@ -76,7 +76,7 @@ def test_a_model_that_records_its_training_inputs_brings_back_the_trust_mask(sce
     # the same mask as in this process (the child's file round trip loses nothing)
     head = foreground_mask(source.astype(np.float32))
     normalized = intensity.apply(intensity.fit(loaded.card.source_normalization, source, head), source)
-    expected = trust.untrusted_mask(volumeFromNode(node), normalized, head, record)
+    expected, _ = trust.check(volumeFromNode(node), normalized, head, loaded.card)
     np.testing.assert_array_equal(slicer.util.arrayFromVolume(mask) > 0, expected)
 
 

@@ -206,3 +206,15 @@ def test_the_sample_is_registered_once(monkeypatch):
     registerSampleData(SampleDataLogic)
     registerSampleData(SampleDataLogic)  # at startup, then by the self-test: no second entry
     assert [s.sampleName for s in sources["MedSynth"]] == ["MedSynthPhantom"]
+
+
+def test_the_uncertainty_method_is_offered_only_with_an_uncertainty_map(monkeypatch, gui, scene):
+    scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T1")
+    widget = medsynthWidget(monkeypatch, gui, MockSynthesisLogic())
+    ui, node = gui.ui, widget._parameterNode
+    assert node.uncertaintyMethod == "auto"  # the command's default: the card's error model where it has one
+    for wanted in (False, True, False):
+        node.uncertainty = wanted  # what the check box's connector does
+        widget.updateGUIFromParameterNode()
+        assert ui.uncertaintyMethodComboBox.enabled is wanted
+    widget.cleanup()
