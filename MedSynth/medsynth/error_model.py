@@ -26,12 +26,6 @@ TRUNCATE = 4.0  # sigmas the Gaussian reaches (SciPy's default)
 EPS = 1e-3  # on the own scale (1 = the image's robust range): the error the log regression is floored at
 
 
-def coefficient_count(inputs: int) -> int:
-    """The regression's coefficients for a model with ``inputs`` input contrasts: a constant, then a linear and
-    a squared term per feature (each input, the output, its local standard deviation)."""
-    return 1 + 2 * (inputs + 2)
-
-
 def features(inputs: Sequence[np.ndarray], output: np.ndarray, mask: np.ndarray,
              spacing: Sequence[float]) -> np.ndarray:
     """``[voxel, feature]`` for the voxels of ``mask``: each input's and the output's intensity on its own scale,

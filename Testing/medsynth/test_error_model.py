@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from medsynth import error_model
 from medsynth.core.errors import InputError, ModelError
-from medsynth.core.options import ERROR_MODEL
+from medsynth.core.options import ERROR_MODEL, error_model_size
 from scipy.stats import spearmanr
 
 
@@ -47,7 +47,7 @@ def test_the_fit_ranks_unseen_errors_by_the_features_that_drive_them():
         return f, error
 
     coefficients = error_model.fit([subject(), subject()])
-    assert len(coefficients) == error_model.coefficient_count(1) == 7
+    assert len(coefficients) == error_model_size(1) == 7
     unseen, error = subject()
     expected = error_model.predict(coefficients, unseen)
     assert expected.min() >= 0 and spearmanr(expected, error).statistic > 0.9
@@ -85,7 +85,8 @@ def test_a_card_carries_one_calibration_per_method_and_picks_the_error_model_for
     old = replace(card, inference={"uncertainty_calibration": flip})  # one entry, as cards held until now
     assert old.uncertainty_calibration("flip") == flip and old.uncertainty_method("auto") == "intensity"
     no_coefficients = {k: v for k, v in ENTRY.items() if k != "coefficients"}
+    nine = {**ENTRY, "coefficients": [1.0] * 9}  # a two-input model's, on a one-input card
     for bad in ([ENTRY, ENTRY], [], no_coefficients, {**flip, "coefficients": [1.0]},
-                {**ENTRY, "coefficients": [1.0, "x"]}, {**ENTRY, "method": "auto"}):
+                {**ENTRY, "coefficients": [1.0, "x"]}, {**ENTRY, "method": "auto"}, nine):
         with pytest.raises(ModelError, match="uncertainty_calibration"):
             replace(card, inference={"uncertainty_calibration": bad})

@@ -211,7 +211,7 @@ class ModelCard:
 
     def _check_inference(self) -> None:
         from .limits import patch_problem
-        from .options import BLEND_MODES, PLANES
+        from .options import BLEND_MODES, ERROR_MODEL, PLANES, error_model_size
 
         unknown = sorted(set(self.inference) - INFERENCE_KEYS)
         if unknown:
@@ -236,6 +236,12 @@ class ModelCard:
         for key, ok, wanted in checks:
             if key in settings and (isinstance(settings[key], bool) or not ok(settings[key])):
                 raise ConfigError(f"inference.{key} must be {wanted}, got {settings[key]!r}")
+        found = self.uncertainty_calibration(ERROR_MODEL)
+        wanted = error_model_size(len(self.inputs))
+        if found is not None and len(found["coefficients"]) != wanted:
+            raise ConfigError(f"inference.uncertainty_calibration: the error model of a model with "
+                              f"{len(self.inputs)} input(s) has {wanted} coefficients, got "
+                              f"{len(found['coefficients'])}")
 
     @property
     def mapping(self) -> str:

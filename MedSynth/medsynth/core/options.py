@@ -29,6 +29,12 @@ ERROR_MODEL = "error-model"
 UNCERTAINTY_METHODS = ("auto", ERROR_MODEL, "intensity", "flip")
 
 
+def error_model_size(inputs: int) -> int:
+    """The error model's coefficients for a model with ``inputs`` input contrasts: a constant, then a linear and
+    a squared term per feature (each input, the output, the output's local standard deviation)."""
+    return 1 + 2 * (inputs + 2)
+
+
 def setting(default, help: str, choices: tuple | None = None, flag: str | None = None, kind=None):
     """A field of :class:`InferenceOptions` with what the command line (``medsynth.cli.common``) derives its flag
     from: the help text, the choices, the flag's name where it is not the field's, and how a value is read."""
