@@ -81,6 +81,8 @@ def test_a_card_carries_one_calibration_per_method_and_picks_the_error_model_for
     flip = {"method": "flip", "scale": 1.5, "threshold": 0.08, "measured": "text"}
     both = replace(card, inference={"uncertainty_calibration": [ENTRY, flip]})
     assert both.uncertainty_method("auto") == ERROR_MODEL and both.uncertainty_calibration("flip") == flip
+    assert "uncertainty calibrated on unseen subjects: error-model, flip (the default, auto, makes the " \
+           "error-model map)" in both.summary()
     assert both.uncertainty_calibration("intensity") is None
     old = replace(card, inference={"uncertainty_calibration": flip})  # one entry, as cards held until now
     assert old.uncertainty_calibration("flip") == flip and old.uncertainty_method("auto") == "intensity"

@@ -320,6 +320,11 @@ class ModelCard:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
                 if shown:  # nested per-subject tables are left to the full card
                     lines.append(f"  {split}: {shown}")
+        calibrated = self.inference.get("uncertainty_calibration")
+        if calibrated:
+            methods = ", ".join(e["method"] for e in (calibrated if isinstance(calibrated, list) else [calibrated]))
+            lines.append(f"  uncertainty calibrated on unseen subjects: {methods} (the default, auto, makes the "
+                         f"{self.uncertainty_method('auto')} map)")
         lines += [f"  cite: {reference}" for reference in citations_for(self.architecture, self.references)]
         return "\n".join(line for line in lines if line)
 
