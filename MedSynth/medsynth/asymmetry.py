@@ -31,6 +31,7 @@ Z = 2.5  # robust z (median and MAD of the head's smoothed difference) above whi
 MIN_DIFFERENCE = 0.12  # of the input's robust range: the least at which the lesion-free MNI templates stay under 1%
 MIN_REGION_ML = 1.0  # smaller asymmetric regions are dropped
 REGISTRATION_MM = 2.0  # the images are binned to about this voxel size, and the plane found at twice it
+MIN_REGISTERED_VOXELS = 8  # per axis at the registration's resolution: a thinner input is not checked
 TRUNCATE = 4.0  # sigmas the Gaussian reaches (SciPy's default)
 _MAD_TO_SD = 1.4826
 
@@ -42,7 +43,7 @@ def mirrored(volume: Volume, array: np.ndarray, mask: np.ndarray) -> tuple[np.nd
     fixed = to_sitk(volume, array.astype(np.float32))
     moving = to_sitk(volume, np.ascontiguousarray(np.flip(array, axis)).astype(np.float32))
     # a coarse plane suffices: the difference is smoothed at SIGMA_MM (binning: a fraction of the time)
-    bins = [max(1, round(REGISTRATION_MM / s)) for s in volume.spacing]
+    bins = _bins(volume)
     small_fixed, small_moving = (sitk.BinShrink(image, bins) for image in (fixed, moving))
     small_mask = sitk.BinShrink(to_sitk(volume, mask.astype(np.float32)), bins) > 0.5
     initial = sitk.CenteredTransformInitializer(small_fixed, small_moving, sitk.Euler3DTransform(),
@@ -67,11 +68,23 @@ def mirrored(volume: Volume, array: np.ndarray, mask: np.ndarray) -> tuple[np.nd
     return image.astype(np.float32), other.astype(bool)
 
 
+def _bins(volume: Volume) -> list[int]:
+    return [max(1, round(REGISTRATION_MM / s)) for s in volume.spacing]
+
+
+def _can_register(volume: Volume) -> bool:
+    """Whether the binned, then halved, volume keeps the few voxels per axis the registration's smoothing needs
+    (a single slice or a tiny crop is not checked)."""
+    size = volume.array.shape[::-1]  # (i, j, k), as the spacing
+    return all(n // (2 * b) >= MIN_REGISTERED_VOXELS for n, b in zip(size, _bins(volume), strict=True))
+
+
 def difference(volume: Volume, mask: np.ndarray, contrast: str) -> np.ndarray | None:
     """The smoothed difference from the mirrored head in the direction lesions show in ``contrast`` (in the
-    input's robust range; 0 outside the head and its mirror image), or None for a contrast not checked."""
+    input's robust range; 0 outside the head and its mirror image), or None for a contrast not checked or an
+    input too small to register (fewer than ``MIN_REGISTERED_VOXELS`` per axis at twice ``REGISTRATION_MM``)."""
     sign = LESION_SIGN.get(contrast)
-    if sign is None or not mask.any():
+    if sign is None or not mask.any() or not _can_register(volume):
         return None
     lo, hi = robust_range(volume.array, mask)
     x = ((volume.array.astype(np.float32) - lo) / max(hi - lo, 1e-12)).astype(np.float32)
@@ -92,7 +105,8 @@ def difference(volume: Volume, mask: np.ndarray, contrast: str) -> np.ndarray | 
 
 def asymmetric_mask(volume: Volume, mask: np.ndarray, contrast: str) -> np.ndarray | None:
     """Voxels of ``mask`` (the head) that differ from the mirrored head the way lesions do in ``contrast``
-    (module docstring), in regions of ``MIN_REGION_ML`` or more; None for a contrast not checked."""
+    (module docstring), in regions of ``MIN_REGION_ML`` or more; None for a contrast not checked or an input
+    too small to mirror."""
     found = difference(volume, mask, contrast)
     if found is None:
         return None

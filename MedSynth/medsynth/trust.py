@@ -138,7 +138,12 @@ def check(volume: Volume, normalized: np.ndarray, mask: np.ndarray, card) -> tup
         log.warning("model '%s': unreadable trust record (%s); no trust mask", card.name, exc)
         return None, []
     contrast = card.source_contrast
-    asymmetric = asymmetric_mask(volume, mask, contrast)
+    try:
+        asymmetric = asymmetric_mask(volume, mask, contrast)
+    except RuntimeError as exc:  # SimpleITK could not register the mirror image (a degenerate head): say so
+        log.warning("the asymmetry check could not mirror the input (%s); the trust mask shows novel tissue only",
+                    str(exc).splitlines()[0])
+        asymmetric = None
     warnings = []
     if _millilitres(novel, volume) >= WARN_ML:
         warnings.append(f"{_size(novel, mask, volume)} holds {contrast} tissue unlike any in the training inputs of "

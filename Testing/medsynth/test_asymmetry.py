@@ -65,3 +65,32 @@ def test_the_midline_is_found_in_a_tilted_head_off_the_grid_centre():
     registered, _ = asymmetry.mirrored(moved, moved.array, moved_mask)
     gap = [np.abs(mirror - moved.array)[moved_mask].mean() for mirror in (flipped, registered)]
     assert gap[0] > 2 * gap[1]
+
+
+def test_an_input_too_small_to_mirror_is_not_checked_and_a_failed_registration_keeps_the_novelty_mask(
+        monkeypatch, caplog):
+    import logging
+
+    from medsynth import trust
+    from medsynth.volume import Volume
+
+    thin = np.random.default_rng(0).random((2, 64, 64)).astype(np.float32) + 1  # two slices
+    assert asymmetry.asymmetric_mask(Volume(thin, np.eye(4)), np.ones(thin.shape, bool), "FLAIR") is None
+    volume, mask, _ = head("FLAIR")
+    novel = np.zeros(mask.shape, dtype=bool)
+    novel[10:20, 10:20, 10:20] = mask[10:20, 10:20, 10:20]
+    monkeypatch.setattr(trust, "record_of", lambda card: {})
+    monkeypatch.setattr(trust, "untrusted_mask", lambda *args: novel)
+
+    def fails(*args):
+        raise RuntimeError("Exception thrown in SimpleITK ImageRegistrationMethod_Execute\nmore")
+
+    monkeypatch.setattr(trust, "asymmetric_mask", fails)
+
+    class Card:
+        name, source_contrast = "brain-FLAIR-T1", "FLAIR"
+
+    with caplog.at_level(logging.WARNING, logger="medsynth"):
+        untrusted, _ = trust.check(volume, volume.array, mask, Card())
+    np.testing.assert_array_equal(untrusted, novel)
+    assert "the asymmetry check could not mirror the input (Exception thrown in SimpleITK" in caplog.text
