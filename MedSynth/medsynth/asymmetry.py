@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import SimpleITK as sitk
-from scipy import ndimage
 
-from .core.conventions import robust_range
-from .mask import bounding_box, drop_small
+from .core.conventions import own_scale
+from .mask import drop_small, gaussian_box, mean_inside
 from .volume import Volume, to_sitk
 
 # the sign of a lesion's difference from healthy tissue: pathology prolongs T1 and T2 (oedema, gliosis,
@@ -32,7 +31,6 @@ MIN_DIFFERENCE = 0.12  # of the input's robust range: the least at which the les
 MIN_REGION_ML = 1.0  # smaller asymmetric regions are dropped
 REGISTRATION_MM = 2.0  # the images are binned to about this voxel size, and the plane found at twice it
 MIN_REGISTERED_VOXELS = 8  # per axis at the registration's resolution: a thinner input is not checked
-TRUNCATE = 4.0  # sigmas the Gaussian reaches (SciPy's default)
 _MAD_TO_SD = 1.4826
 
 
@@ -86,20 +84,14 @@ def difference(volume: Volume, mask: np.ndarray, contrast: str) -> np.ndarray | 
     sign = LESION_SIGN.get(contrast)
     if sign is None or not mask.any() or not _can_register(volume):
         return None
-    lo, hi = robust_range(volume.array, mask)
-    x = ((volume.array.astype(np.float32) - lo) / max(hi - lo, 1e-12)).astype(np.float32)
+    x = own_scale(volume.array, mask).astype(np.float32)
     other, other_mask = mirrored(volume, x, mask)
     both = mask & other_mask
-    spacing = np.asarray(volume.spacing, dtype=float)[::-1]  # array axes are [k, j, i]
-    reach = tuple(int(np.ceil(TRUNCATE * SIGMA_MM / s)) + 1 for s in spacing)
-    box = bounding_box(both, reach) or tuple(slice(0, n) for n in mask.shape)
+    box = gaussian_box(both, SIGMA_MM, volume.spacing)
     inner = both[box]
-    sigma = SIGMA_MM / spacing  # the mean over the voxels in both heads (the background does not count)
-    weight = ndimage.gaussian_filter(inner.astype(np.float32), sigma, mode="constant", truncate=TRUNCATE)
-    raw = np.where(inner, x[box] - other[box], 0.0).astype(np.float32)
-    smoothed = ndimage.gaussian_filter(raw, sigma, mode="constant", truncate=TRUNCATE)
+    smoothed = mean_inside(x[box] - other[box], inner, SIGMA_MM / np.asarray(volume.spacing, float)[::-1])
     found = np.zeros(mask.shape, dtype=np.float32)
-    found[box] = np.where(inner, sign * smoothed / np.maximum(weight, 1e-6), 0.0)
+    found[box] = np.where(inner, sign * smoothed, 0.0)
     return found
 
 

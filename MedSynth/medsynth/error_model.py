@@ -17,12 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from .core.conventions import robust_range
+from .core.conventions import own_scale, robust_range
 from .core.errors import ModelError
-from .mask import bounding_box
+from .mask import GAUSSIAN_TRUNCATE, gaussian_box
 
 SIGMA_MM = 1.0  # the output's local standard deviation: Gaussian neighbourhood
-TRUNCATE = 4.0  # sigmas the Gaussian reaches (SciPy's default)
 EPS = 1e-3  # on the own scale (1 = the image's robust range): the error the log regression is floored at
 
 
@@ -30,14 +29,14 @@ def features(inputs: Sequence[np.ndarray], output: np.ndarray, mask: np.ndarray,
              spacing: Sequence[float]) -> np.ndarray:
     """``[voxel, feature]`` for the voxels of ``mask``: each input's and the output's intensity on its own scale,
     then the output's local standard deviation; ``spacing`` is the volume's (i, j, k) voxel size in mm."""
-    box = bounding_box(mask, _reach(spacing)) or tuple(slice(0, n) for n in mask.shape)
+    box = gaussian_box(mask, SIGMA_MM, spacing)
     inner = mask[box]
-    columns = [_own(array[box], inner) for array in inputs]
-    out = _own(output[box], inner)
+    columns = [own_scale(array[box], inner).astype(np.float32) for array in inputs]
+    out = own_scale(output[box], inner).astype(np.float32)
     columns.append(out)
     sigma = SIGMA_MM / np.asarray(spacing, dtype=float)[::-1]  # array axes are [k, j, i]
-    mean = ndimage.gaussian_filter(out, sigma, truncate=TRUNCATE)
-    square = ndimage.gaussian_filter(out * out, sigma, truncate=TRUNCATE)
+    mean = ndimage.gaussian_filter(out, sigma, truncate=GAUSSIAN_TRUNCATE)
+    square = ndimage.gaussian_filter(out * out, sigma, truncate=GAUSSIAN_TRUNCATE)
     columns.append(np.sqrt(np.maximum(square - mean * mean, 0.0)))
     return np.stack([c[inner] for c in columns], axis=1).astype(np.float32)
 
@@ -70,15 +69,7 @@ def error_map(coefficients: Sequence[float], inputs: Sequence[np.ndarray], outpu
     return found
 
 
-def _own(array: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    lo, hi = robust_range(array, mask)
-    return ((array.astype(np.float32) - lo) / max(hi - lo, 1e-12)).astype(np.float32)
-
-
 def _design(found: np.ndarray) -> np.ndarray:
     f = np.asarray(found, dtype=np.float64)
     return np.concatenate([np.ones((len(f), 1)), f, f * f], axis=1)
 
-
-def _reach(spacing: Sequence[float]) -> tuple[int, ...]:
-    return tuple(int(np.ceil(TRUNCATE * SIGMA_MM / s)) + 1 for s in np.asarray(spacing, dtype=float)[::-1])

@@ -20,11 +20,10 @@ from scipy import ndimage
 
 from .asymmetry import LESION_SIGN, asymmetric_mask
 from .core import intensity
-from .mask import bounding_box, drop_small
+from .mask import drop_small, gaussian_box, mean_inside
 from .volume import Volume
 
 SCALES_MM = (2.0, 6.0)  # neighbourhood means (Gaussian sigma) next to the voxel's own intensity
-TRUNCATE = 4.0  # sigmas the Gaussian reaches (SciPy's default)
 BINS = 16  # per feature: 16^3 cells
 RANGE_QUANTILES = (0.001, 0.999)  # each feature's range: the training voxels', robust to a few outliers
 RANGE_MARGIN = 0.1  # of the range, added on each side
@@ -42,19 +41,11 @@ def features(volume: Volume, normalized: np.ndarray, mask: np.ndarray) -> np.nda
     """``[voxel, feature]`` for the voxels of ``mask``: the normalized intensity and its neighbourhood means
     (``SCALES_MM``, inside the mask only, so the background does not darken the edges)."""
     spacing = np.asarray(volume.spacing, dtype=float)[::-1]  # array axes are [k, j, i]
-    # the filters reach TRUNCATE sigmas: outside the mask's box grown by that, every input is zero, so the
-    # box gives exactly the whole volume's result, in a fraction of the time
-    reach = tuple(int(np.ceil(TRUNCATE * max(SCALES_MM) / s)) + 1 for s in spacing)
-    box = bounding_box(mask, reach) or tuple(slice(0, n) for n in mask.shape)
+    box = gaussian_box(mask, max(SCALES_MM), volume.spacing)
     inner = mask[box]
-    inside = inner.astype(np.float32)
-    values = np.where(inner, normalized[box], 0.0).astype(np.float32)
     columns = [normalized[mask]]
     for scale in SCALES_MM:
-        sigma = scale / spacing
-        weight = ndimage.gaussian_filter(inside, sigma, mode="constant", truncate=TRUNCATE)
-        smoothed = ndimage.gaussian_filter(values, sigma, mode="constant", truncate=TRUNCATE)
-        columns.append(smoothed[inner] / np.maximum(weight[inner], 1e-6))
+        columns.append(mean_inside(normalized[box], inner, scale / spacing)[inner])
     return np.stack(columns, axis=1).astype(np.float32)
 
 

@@ -258,8 +258,8 @@ class ModelCard:
 
     def uncertainty_calibration(self, method: str) -> dict[str, Any] | None:
         """The calibration measured for uncertainty ``method`` on unseen subjects, None without one."""
-        found = self.inference.get("uncertainty_calibration", [])
-        return next((e for e in (found if isinstance(found, list) else [found]) if e["method"] == method), None)
+        return next((e for e in _entries(self.inference.get("uncertainty_calibration")) if e["method"] == method),
+                    None)
 
     def uncertainty_method(self, requested: str) -> str:
         """The method ``requested`` stands for with this model: ``auto`` is the error model where the card holds
@@ -320,9 +320,8 @@ class ModelCard:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
                 if shown:  # nested per-subject tables are left to the full card
                     lines.append(f"  {split}: {shown}")
-        calibrated = self.inference.get("uncertainty_calibration")
-        if calibrated:
-            methods = ", ".join(e["method"] for e in (calibrated if isinstance(calibrated, list) else [calibrated]))
+        methods = ", ".join(e["method"] for e in _entries(self.inference.get("uncertainty_calibration")))
+        if methods:
             lines.append(f"  uncertainty calibrated on unseen subjects: {methods} (the default, auto, makes the "
                          f"{self.uncertainty_method('auto')} map)")
         lines += [f"  cite: {reference}" for reference in citations_for(self.architecture, self.references)]
@@ -353,10 +352,16 @@ def _uncertainty_calibration(value) -> bool:
     such entry, or a list of them for distinct methods."""
     from .options import ERROR_MODEL, UNCERTAINTY_METHODS
 
-    entries = value if isinstance(value, list) else [value]
+    entries = _entries(value)
     methods = [e.get("method") if isinstance(e, dict) else None for e in entries]
     return (0 < len(entries) <= len(UNCERTAINTY_METHODS) and len(set(methods)) == len(methods)
             and all(_calibration_entry(e, ERROR_MODEL, UNCERTAINTY_METHODS[1:]) for e in entries))
+
+
+def _entries(value) -> list:
+    """``inference.uncertainty_calibration`` as a list: cards hold one entry (as before the error model) or
+    several."""
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def _calibration_entry(value, error_model: str, methods: tuple[str, ...]) -> bool:
