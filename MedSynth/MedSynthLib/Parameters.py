@@ -76,7 +76,7 @@ class SynthesisParameters(ModuleParameters):
     patchStride: str = ""  # 3D models: "" (the model's), "full", or voxels
     comparison: Annotated[str, OneOf(COMPARISONS)] = "auto"  # intensity convention of difference and metrics
     uncertainty: bool = False  # also make the uncertainty map (expected error or ensemble SD): a heat overlay
-    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = optionDefault("uncertainty")  # what it varies
+    uncertaintyMethod: Annotated[str, OneOf(UNCERTAINTY_METHODS)] = optionDefault("uncertainty")  # how it is made
     skullStrip: bool = False  # extract the brain of a skull-on input first (medsynth.skull_strip)
     outputVolume: vtkMRMLScalarVolumeNode = None
     uncertaintyVolume: vtkMRMLScalarVolumeNode = None
